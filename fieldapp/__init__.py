@@ -1,0 +1,61 @@
+"""fieldapp: field surveys and case follow-up for grassroots social work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, request, session
+
+from fieldapp.config import ROOT, load_config
+from fieldapp.extensions import babel, csrf, db, limiter, login_manager
+
+
+def select_locale() -> str:
+    """The UI language: the session's choice, else the browser's, else Chinese."""
+    chosen = session.get("lang")
+    if chosen in ("zh", "en"):
+        return chosen
+    return request.accept_languages.best_match(["zh", "en"]) or "zh"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the Flask app: config, extensions, blueprints, error handlers. No I/O but
+    reading (or first creating) the secret key file; no migrations here."""
+    cfg = load_config(test_config)
+    app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"],
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.update(cfg)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(cfg["SESSION_HOURS"]))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "fieldapp" / "translations"))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    from fieldapp import errors, loaders
+    from fieldapp.api import bp as api_bp
+    from fieldapp.auth import bp as auth_bp
+    from fieldapp.openrosa import bp as openrosa_bp
+    from fieldapp.submissions import bp as submissions_bp
+    from fieldapp.surveys import bp as surveys_bp
+
+    loaders.register(app)
+    errors.register(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(submissions_bp)
+    app.register_blueprint(openrosa_bp)
+    app.register_blueprint(api_bp)
+
+    from flask_babel import get_locale, gettext
+
+    from fieldapp.auth.models import ROLE_LABELS
+
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "zh")
+    app.jinja_env.globals["role_label"] = lambda role: gettext(ROLE_LABELS.get(role, role))
+    return app

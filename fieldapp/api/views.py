@@ -1,0 +1,84 @@
+"""JSON endpoints. Auth: session or ``Authorization: Bearer``; scope as in the UI."""
+
+from __future__ import annotations
+
+from flask import jsonify, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from fieldapp.api import bp
+from fieldapp.api.openapi import openapi_document
+from fieldapp.audit.services import record
+from fieldapp.errors import fail
+from fieldapp.extensions import db
+from fieldapp.submissions.models import Submission
+from fieldapp.submissions.services import count_scoped, scoped_submissions
+from fieldapp.surveys.models import Form
+from fieldapp.surveys.services import can_fill, can_see, forms_in_scope, get_form
+
+MAX_PER_PAGE = 500
+
+
+def _form_json(form: Form, full: bool = False) -> dict:
+    out = {
+        "form_id": form.form_id, "title": form.title, "area_code": form.area.code,
+        "version": form.current.version, "versions": [v.version for v in form.versions],
+        "can_submit": can_fill(current_user, form),
+        "xform_url": url_for("openrosa.xform", form_id=form.form_id,
+                             version=form.current.version, _external=True),
+    }
+    if full:
+        out["schema"] = form.current.schema
+    return out
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/forms")
+@login_required
+def forms():
+    """Forms whose data the caller may see."""
+    return jsonify(forms=[_form_json(f) for f in forms_in_scope(current_user)])
+
+
+def _form(form_id: str) -> Form:
+    form = get_form(form_id)
+    if form is None or not can_see(current_user, form):
+        fail(404, f"找不到问卷 {form_id}，或您无权查看")
+    return form
+
+
+@bp.get("/forms/<form_id>")
+@login_required
+def form(form_id: str):
+    """One form with its current version's question schema."""
+    return jsonify(_form_json(_form(form_id), full=True))
+
+
+@bp.get("/forms/<form_id>/submissions")
+@login_required
+def submissions(form_id: str):
+    """A page of the form's submissions in the caller's scope, newest first."""
+    f = _form(form_id)
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = min(max(request.args.get("per_page", 100, type=int), 1), MAX_PER_PAGE)
+    stmt = scoped_submissions(current_user, f).limit(per_page).offset((page - 1) * per_page)
+    stmt = stmt.options(selectinload(Submission.submitter), selectinload(Submission.area),
+                        selectinload(Submission.form_version))
+    items = [{
+        "instance_id": s.instance_id, "form_version": s.form_version.version,
+        "submitted_by": s.submitter.username, "area_code": s.area.code,
+        "received_at": s.received_at.isoformat(), "deprecated_id": s.deprecated_id,
+        "data": s.data, "attachments": [a.filename for a in s.attachments],
+    } for s in db.session.scalars(stmt)]
+    total = count_scoped(current_user, f)
+    record(current_user.id, "api_submissions", f"form:{f.form_id}", page=page,
+           rows=len(items))
+    db.session.commit()
+    nxt = (url_for(".submissions", form_id=form_id, page=page + 1, per_page=per_page,
+                   _external=True) if page * per_page < total else None)
+    return jsonify(count=total, page=page, per_page=per_page, next=nxt, results=items)

@@ -1,0 +1,37 @@
+"""Area model: one node of the administrative tree."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fieldapp.extensions import db
+
+LEVELS = ("city", "district", "town", "village")
+LEVEL_LABELS = {"city": "市", "district": "县/市/区", "town": "镇/街道", "village": "村/社区"}
+
+
+class Area(db.Model):
+    """A node of the area tree.
+
+    ``path`` is the materialised path of area codes, e.g. ``/3301/330102/330102001/``; a
+    user's scope is every area whose path starts with the path of the user's home area.
+    """
+
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    path: Mapped[str] = mapped_column(String(400), index=True)
+
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
+
+    def contains(self, other: Area) -> bool:
+        """True when ``other`` is this area or lies below it."""
+        return other.path.startswith(self.path)
+
+    def __repr__(self) -> str:
+        return f"<Area {self.code} {self.name}>"

@@ -1,0 +1,83 @@
+"""Users and tokens: create, authenticate. Called by views, CLI and the demo loader."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from fieldapp.areas.models import Area
+from fieldapp.auth.models import ROLES, ApiToken, User, utcnow
+from fieldapp.extensions import db
+
+_hasher = PasswordHasher()  # Argon2id, RFC 9106 defaults
+_DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+class UserError(ValueError):
+    """A user cannot be created as asked."""
+
+
+def create_user(username: str, password: str, role: str, area: Area,
+                display_name: str | None = None) -> User:
+    """Add a user with an Argon2id password hash (flushed).
+
+    Raises ``UserError`` for an unknown role, a password under 8 characters or a
+    username already taken.
+    """
+    if role not in ROLES:
+        raise UserError(f"未知角色 {role}；可选：{', '.join(ROLES)}")
+    if len(password) < 8:
+        raise UserError("密码至少需要 8 个字符")
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UserError(f"用户名 {username} 已存在")
+    user = User(username=username, display_name=display_name or username,
+                password_hash=_hasher.hash(password), role=role, area=area)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """Return the active user whose password matches, else ``None`` (constant-ish time)."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def create_token(user: User, name: str = "") -> str:
+    """Create an API token for ``user``; return the secret (shown once, stored hashed)."""
+    secret = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, name=name,
+                            token_hash=hashlib.sha256(secret.encode()).hexdigest()))
+    db.session.flush()
+    return secret
+
+
+def user_for_token(secret: str) -> User | None:
+    """The active user owning the unrevoked token ``secret``, or ``None``."""
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest,
+                                                     ApiToken.revoked.is_(False)))
+    if token is None or not token.user.active:
+        return None
+    token.last_used_at = utcnow()
+    return token.user
+
+
+def get_user(username: str) -> User:
+    """The user named ``username``; raises ``UserError`` when there is none."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UserError(f"没有用户 {username}")
+    return user

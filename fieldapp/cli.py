@@ -1,0 +1,193 @@
+"""The ``fieldapp`` command. Each command calls the same service functions as the views."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from fieldapp import create_app
+from fieldapp.extensions import db
+
+
+def _app():
+    app = create_app()
+    return app
+
+
+@click.group()
+def main() -> None:
+    """fieldapp: field surveys and case follow-up (平安家庭)."""
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from fieldapp.migrate import upgrade
+
+    app = _app()
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    upgrade(app.config["DATABASE_URL"])
+    click.echo(f"数据库已就绪：{_safe_url(app.config['DATABASE_URL'])}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo areas, users and bundled questionnaires; print the logins."""
+    from fieldapp.demo.loader import load_demo
+
+    app = _app()
+    with app.app_context():
+        rows = load_demo(Path(app.instance_path))
+        db.session.commit()
+    click.echo("演示账号 (demo logins):")
+    for username, password, role, area in rows:
+        click.echo(f"  {username:<12} {password:<16} {role:<11} {area}")
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(bind: str, workers: int) -> None:
+    """Serve the app with gunicorn."""
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
+    click.echo(f"fieldapp 正在运行：http://{bind}/")
+    os.execvp(gunicorn, [gunicorn, "--bind", bind, "--workers", str(workers),
+                         "--access-logfile", "-", "fieldapp.wsgi:app"])
+
+
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "supervisor", "mediator", "researcher"]))
+@click.option("--area", "area_code", required=True, help="home area code")
+@click.option("--name", "display_name", default=None)
+@click.password_option()
+def users_create(username, role, area_code, display_name, password) -> None:
+    """Create a user with a role and home area."""
+    from fieldapp.areas.services import AreaError, get_area
+    from fieldapp.auth.services import UserError, create_user
+
+    app = _app()
+    with app.app_context():
+        try:
+            create_user(username, password, role, get_area(area_code), display_name)
+        except (UserError, AreaError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+    click.echo(f"已创建用户 {username}（{role}）")
+
+
+@main.group()
+def tokens() -> None:
+    """Manage API tokens."""
+
+
+@tokens.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="what the token is for")
+def tokens_create(username, name) -> None:
+    """Create an API token for USERNAME and print it once."""
+    from fieldapp.auth.services import UserError, create_token, get_user
+
+    app = _app()
+    with app.app_context():
+        try:
+            secret = create_token(get_user(username), name)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+    click.echo(secret)
+
+
+@main.group()
+def forms() -> None:
+    """Manage questionnaires."""
+
+
+@forms.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--area", "area_code", default=None, help="area code (default: the root)")
+@click.option("--media", multiple=True, type=click.Path(exists=True, dir_okay=False,
+                                                        path_type=Path))
+def forms_import(file: Path, area_code, media) -> None:
+    """Publish an XLSForm FILE; exit 1 with pyxform's message when it is broken."""
+    from sqlalchemy import select
+
+    from fieldapp.areas.models import Area
+    from fieldapp.areas.services import AreaError, get_area
+    from fieldapp.surveys.services import XLSFormError, import_xlsform
+
+    app = _app()
+    with app.app_context():
+        try:
+            area = get_area(area_code) if area_code else db.session.scalar(
+                select(Area).where(Area.parent_id.is_(None)).order_by(Area.id))
+            if area is None:
+                raise AreaError("还没有任何区划：请先运行 fieldapp demo 或创建区划")
+            result = import_xlsform(file.read_bytes(), file.name, area, None,
+                                    [(m.name, m.read_bytes()) for m in media],
+                                    max_bytes=app.config["MAX_XLSFORM_BYTES"])
+        except (XLSFormError, AreaError) as exc:
+            db.session.rollback()
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(1)
+        db.session.commit()
+        fv = result.form_version
+        for w in result.warnings:
+            click.echo(f"提示：{w}", err=True)
+        state = "已发布" if result.created else "已存在（内容相同），未更改"
+        click.echo(f"{state}：{fv.form.form_id} 版本 {fv.version}（{fv.title}）→ {area.name}")
+
+
+@main.command("export")
+@click.argument("form_id")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--values", type=click.Choice(["codes", "labels"]), default="codes",
+              show_default=True)
+@click.option("--lang", default=None, help="label language, e.g. '中文 (zh)'")
+@click.option("--no-bom", is_flag=True, help="plain UTF-8 without byte order mark")
+def export_cmd(form_id, fmt, output, values, lang, no_bom) -> None:
+    """Export all submissions of FORM_ID (server-side, full scope; audited)."""
+    from sqlalchemy import select
+
+    from fieldapp.audit.services import record
+    from fieldapp.exports.csv_export import export_csv
+    from fieldapp.submissions.models import Submission
+    from fieldapp.surveys.services import get_form
+
+    app = _app()
+    with app.app_context():
+        form = get_form(form_id)
+        if form is None:
+            raise click.ClickException(f"没有问卷 {form_id}")
+        stmt = select(Submission).where(Submission.form_pk == form.id)
+        record(None, "export", f"form:{form_id}", format=fmt, values=values,
+               identifying=True, via="cli", output=str(output or "-"))
+        db.session.commit()
+        chunks = export_csv(form, stmt, labels=values == "labels",
+                            language=lang or form.current.schema.get("default_language"),
+                            bom=not no_bom, tz=app.config["TIMEZONE"])
+        if output is None:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+            click.echo(f"已导出到 {output}", err=True)

@@ -1,0 +1,70 @@
+"""Configuration: defaults, then ``FIELDAPP_*`` environment variables, then a test override.
+
+Every setting can be given as ``FIELDAPP_<NAME>``; e.g. ``FIELDAPP_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_dir() -> Path:
+    """Return the instance folder (``FIELDAPP_INSTANCE_PATH`` or ``<repo>/instance``)."""
+    return Path(os.environ.get("FIELDAPP_INSTANCE_PATH", ROOT / "instance")).resolve()
+
+
+def _secret_key(folder: Path) -> str:
+    """Read the secret key kept in the instance folder, generating it on first use."""
+    path = folder / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(test_config: dict | None = None) -> dict:
+    """Build the app configuration dict.
+
+    Order: defaults, then ``FIELDAPP_*`` environment variables, then ``test_config``.
+    The secret key comes from ``FIELDAPP_SECRET_KEY`` or a file ``instance/secret_key``
+    generated once with 48 random bytes; it is never written in the code.
+    """
+    test_config = test_config or {}
+    folder = Path(test_config.get("INSTANCE_PATH") or instance_dir())
+    cfg: dict = {
+        "INSTANCE_PATH": str(folder),
+        "DATABASE_URL": f"sqlite:///{folder / 'fieldapp.sqlite3'}",
+        "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # bytes; OpenRosa X-OpenRosa-Accept-Content-Length
+        "MAX_XLSFORM_BYTES": 10 * 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "10 per minute",
+        "SESSION_HOURS": 12,
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "TIMEZONE": "Asia/Shanghai",  # for times shown and exported
+        "LANGUAGES": ["zh", "en"],
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the session
+    }
+    for key in list(cfg) + ["SECRET_KEY", "SESSION_COOKIE_SECURE"]:
+        env = os.environ.get(f"FIELDAPP_{key}")
+        if env is not None:
+            cfg[key] = int(env) if key in {"MAX_CONTENT_LENGTH", "MAX_XLSFORM_BYTES",
+                                           "SESSION_HOURS"} else env
+    if cfg.get("SESSION_COOKIE_SECURE") in ("1", "true", "yes"):
+        cfg["SESSION_COOKIE_SECURE"] = True
+    cfg.update(test_config)
+    cfg.setdefault("SECRET_KEY", None)
+    if not cfg["SECRET_KEY"]:
+        cfg["SECRET_KEY"] = _secret_key(folder)
+    cfg["SQLALCHEMY_DATABASE_URI"] = cfg["DATABASE_URL"]
+    cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URI"]
+    return cfg

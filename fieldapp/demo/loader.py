@@ -1,0 +1,74 @@
+"""Load the demo project (idempotent): areas, one user per role, bundled forms."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy import select
+
+from fieldapp.areas.models import Area
+from fieldapp.areas.services import create_area
+from fieldapp.auth.models import User
+from fieldapp.auth.services import create_user
+from fieldapp.extensions import db
+from fieldapp.surveys.services import import_xlsform
+
+FORMS_DIR = Path(__file__).parent / "forms"
+
+# (code, name, level, parent code) — a fictional city so no real place is implied
+AREAS = [
+    ("3399", "示例市", "city", None),
+    ("339901", "东城区", "district", "3399"),
+    ("339902", "西山县", "district", "3399"),
+    ("339901001", "新华街道", "town", "339901"),
+    ("339902001", "青石镇", "town", "339902"),
+    ("339901001001", "和平社区", "village", "339901001"),
+    ("339901001002", "光明社区", "village", "339901001"),
+    ("339902001001", "柳树村", "village", "339902001"),
+]
+
+# (username, display name, role, area code)
+USERS = [
+    ("admin", "系统管理员", "admin", "3399"),
+    ("researcher", "市妇联研究员", "researcher", "3399"),
+    ("supervisor", "东城区督导", "supervisor", "339901"),
+    ("mediator", "和平社区调解员", "mediator", "339901001001"),
+    ("mediator2", "光明社区调解员", "mediator", "339901001002"),
+    ("mediator3", "柳树村调解员", "mediator", "339902001001"),
+]
+
+
+def _passwords(instance_path: Path) -> dict[str, str]:
+    """Demo passwords: random on first load, kept in ``instance/demo-logins.txt`` (0600)."""
+    path = instance_path / "demo-logins.txt"
+    if path.exists():
+        return dict(line.split("\t", 1) for line in path.read_text().splitlines() if line)
+    pw = {u[0]: secrets.token_urlsafe(9) for u in USERS}
+    instance_path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("".join(f"{k}\t{v}\n" for k, v in pw.items()))
+    return pw
+
+
+def load_demo(instance_path: Path) -> list[tuple[str, str, str, str]]:
+    """Create what is missing of the demo; return (username, password, role, area) rows."""
+    areas: dict[str, Area] = {a.code: a for a in db.session.scalars(select(Area))}
+    for code, name, level, parent in AREAS:
+        if code not in areas:
+            areas[code] = create_area(code, name, level, areas[parent] if parent else None)
+    passwords = _passwords(instance_path)
+    rows = []
+    for username, display, role, code in USERS:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = create_user(username, passwords[username], role, areas[code], display)
+        rows.append((username, passwords.get(username, "（已存在，密码未改）"), role,
+                     user.area.name))
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    for path in sorted(FORMS_DIR.glob("*.xlsx")):
+        import_xlsform(path.read_bytes(), path.name, areas["3399"], admin)
+    db.session.flush()
+    return rows

@@ -1,0 +1,80 @@
+"""Errors as the client wants them: JSON for the API, OpenRosa XML for phones, HTML else.
+
+Every message is one a person can act on, in the UI language.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from fieldapp.extensions import db, login_manager
+
+OPENROSA_PREFIXES = ("/submission", "/formList", "/forms/", "/key/")
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("请求无效，请返回重试"),
+        401: _("请先登录"),
+        403: _("您没有权限访问此内容"),
+        404: _("找不到该页面或数据"),
+        405: _("不支持此操作"),
+        413: _("上传的文件太大"),
+        429: _("尝试次数过多，请稍后再试"),
+        500: _("服务器出错了，您的数据没有丢失，请稍后再试"),
+    }
+
+
+def fail(status: int, message: str):
+    """Abort the request with ``status`` and a message meant for the person asking."""
+    try:
+        abort(status)
+    except HTTPException as exc:
+        exc.user_message = message
+        raise
+
+
+def error_response(status: int, message: str | None = None):
+    """Render an error for the kind of client asking."""
+    from fieldapp.openrosa.responses import openrosa_message
+
+    message = message or _messages().get(status, _("出错了"))
+    path = request.path
+    if path.startswith("/api/"):
+        return jsonify(error={"status": status, "message": message}), status
+    if path.startswith(OPENROSA_PREFIXES) and not request.accept_mimetypes.accept_html:
+        return openrosa_message(message, status=status, nature="error")
+    if path.startswith(OPENROSA_PREFIXES) and request.method not in ("GET", "HEAD"):
+        return openrosa_message(message, status=status, nature="error")
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers and the unauthorized handler."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(400, _("页面已过期（安全令牌失效），请刷新页面后重试；"
+                                     "已填写的内容请先复制保存"))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return error_response(exc.code or 500, getattr(exc, "user_message", None))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s", request.path)
+        return error_response(500)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if request.path.startswith(("/api/",) + OPENROSA_PREFIXES):
+            resp = error_response(401)
+            resp = resp if not isinstance(resp, tuple) else app.make_response(resp)
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="fieldapp"'
+            return resp
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -1,0 +1,1 @@
+"""Exports of submissions (CSV now; XLSX, SPSS, Stata and R later)."""

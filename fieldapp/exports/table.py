@@ -1,0 +1,165 @@
+"""Flatten submissions into one row each: the layout behind the CSV export.
+
+Columns (KoboToolbox-style names):
+
+- meta: ``instance_id``, ``form_version``, ``submitted_by``, ``area_code``, ``area_name``,
+  ``received_at`` (ISO 8601 in the configured time zone);
+- one per question, named by its group path and name joined with ``/``
+  (``household/head_name``); questions inside repeats are widened as
+  ``members[1]/age``, ``members[2]/age``… up to the largest count in the data;
+- a select_multiple question gives its joined value plus one column per choice,
+  ``conflict_types/dv``, in choice-list order: ``1`` chosen, ``0`` not chosen, empty when
+  the question was not answered or not relevant.
+
+All versions of a form export together: columns are the union, matched by name, newest
+version's order first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from fieldapp.surveys.xform_schema import data_questions
+
+META_COLUMNS = ["instance_id", "form_version", "submitted_by", "area_code", "area_name",
+                "received_at"]
+SKIP_TYPES = {"instance_id"}  # exported as the instance_id meta column
+
+
+@dataclass
+class Question:
+    """One exported question: path parts below the root and the repeats enclosing it."""
+
+    name: str             # export name, e.g. "household/members/age"
+    parts: list[str]      # element names below the root
+    repeats: list[int]    # indexes into ``parts`` that are repeat elements
+    q: dict               # the schema question (newest version that has it)
+
+
+def merge_questions(schemas: Iterable[dict]) -> list[Question]:
+    """Union of the data questions of several versions' schemas, newest first."""
+    seen: dict[str, Question] = {}
+    for schema in schemas:
+        root = "/" + schema["root"] + "/"
+        repeats = set(schema["repeats"])
+        for q in data_questions(schema):
+            if q["type"] in SKIP_TYPES or not q["path"].startswith(root):
+                continue
+            rel = q["path"][len(root):]
+            if rel in seen:
+                continue
+            parts = rel.split("/")
+            rep = [i for i in range(len(parts) - 1)
+                   if root + "/".join(parts[: i + 1]) in repeats]
+            seen[rel] = Question(rel, parts, rep, q)
+    return list(seen.values())
+
+
+def label_of(labels: dict, language: str | None) -> str:
+    """The label in ``language`` if present, else the first non-empty one."""
+    if language and labels.get(language):
+        return labels[language]
+    return next((v for v in labels.values() if v), "")
+
+
+def _values(node, parts: list[str], counts: dict[str, int], prefix: str = "",
+            path: str = "") -> Iterator[tuple[str, str | None]]:
+    """Yield (column name, value) for the question at ``parts`` below ``node``.
+
+    A repeat (a key of ``counts``) is widened to ``counts[key]`` numbered columns, blank
+    where this submission has fewer instances.
+    """
+    if not parts:
+        yield prefix.rstrip("/"), node if isinstance(node, str) else None
+        return
+    part, rest = parts[0], parts[1:]
+    key = f"{path}/{part}" if path else part
+    child = node.get(part) if isinstance(node, dict) else None
+    if key in counts and rest:
+        items = child if isinstance(child, list) else []
+        for n in range(1, counts[key] + 1):
+            item = items[n - 1] if n <= len(items) else None
+            yield from _values(item, rest, counts, f"{prefix}{part}[{n}]/", key)
+    else:
+        yield from _values(child, rest, counts, f"{prefix}{part}/", key)
+
+
+def repeat_counts(rows: Iterable[dict], questions: list[Question]) -> dict[str, int]:
+    """Largest number of instances of each repeat (``"members"``, ``"trees/stems"``)."""
+    keys = {"/".join(q.parts[: i + 1]) for q in questions for i in q.repeats}
+    counts = {k: 0 for k in keys}
+
+    def visit(node, path):
+        if not isinstance(node, dict):
+            return
+        for name, child in node.items():
+            p = f"{path}/{name}" if path else name
+            if isinstance(child, list):
+                counts[p] = max(counts.get(p, 0), len(child))
+                for item in child:
+                    visit(item, p)
+            elif isinstance(child, dict):
+                visit(child, p)
+
+    for data in rows:
+        visit(data, "")
+    return {k: counts[k] for k in keys}
+
+
+class Layout:
+    """Column names and row cells for a set of questions and repeat counts.
+
+    ``labels=True`` writes choice labels (in ``language``) instead of codes.
+    """
+
+    def __init__(self, questions: list[Question], counts: dict[str, int],
+                 labels: bool = False, language: str | None = None):
+        self.questions = questions
+        self.counts = counts
+        self.labels = labels
+        self.language = language
+        self.header = list(META_COLUMNS)
+        for q in questions:
+            for col, _ in _values({}, q.parts, counts):
+                self.header.append(col)
+                self.header.extend(f"{col}/{c['name']}" for c in self._split_choices(q))
+
+    @staticmethod
+    def _split_choices(q: Question) -> list[dict]:
+        if q.q["type"] == "select_multiple" and q.q.get("choices"):
+            return q.q["choices"]
+        return []
+
+    def _display(self, q: Question, value: str) -> str:
+        if not self.labels or not value or not q.q.get("choices"):
+            return value
+        names = {c["name"]: label_of(c["labels"], self.language) or c["name"]
+                 for c in q.q["choices"]}
+        if q.q["type"] == "select_multiple":
+            return "; ".join(names.get(v, v) for v in value.split())
+        return names.get(value, value)
+
+    def row(self, meta: list, data: dict) -> list:
+        """One row: meta cells then question cells, as strings ('' for blank)."""
+        cells = list(meta)
+        for q in self.questions:
+            split = self._split_choices(q)
+            for _, value in _values(data, q.parts, self.counts):
+                value = value or ""
+                cells.append(self._display(q, value))
+                if split:
+                    chosen = set(value.split())
+                    cells.extend(("1" if c["name"] in chosen else "0") if value else ""
+                                 for c in split)
+        return cells
+
+
+def meta_cells(sub, tz: ZoneInfo) -> list[str]:
+    """The meta columns of a submission."""
+    received = sub.received_at
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=ZoneInfo("UTC"))
+    return [sub.instance_id, sub.form_version.version, sub.submitter.username,
+            sub.area.code, sub.area.name, received.astimezone(tz).isoformat(timespec="seconds")]

@@ -1,0 +1,10 @@
+"""Import every model so that ``db.metadata`` is complete (Alembic, tests)."""
+
+from fieldapp.areas.models import Area
+from fieldapp.audit.models import AuditEvent
+from fieldapp.auth.models import ApiToken, User
+from fieldapp.submissions.models import Submission, SubmissionAttachment
+from fieldapp.surveys.models import Form, FormMedia, FormVersion
+
+__all__ = ["Area", "AuditEvent", "ApiToken", "User", "Submission", "SubmissionAttachment",
+           "Form", "FormMedia", "FormVersion"]

@@ -1,0 +1,62 @@
+"""Submissions: a filled-in questionnaire as sent by the phone, and its attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fieldapp.areas.models import Area
+from fieldapp.auth.models import User, utcnow
+from fieldapp.extensions import db
+from fieldapp.surveys.models import Form, FormVersion
+
+
+class Submission(db.Model):
+    """One submission, keyed by the phone-made ``instance_id`` (``uuid:…``).
+
+    ``xml`` is the submitted XML verbatim; ``data`` its JSON projection (see
+    ``fieldapp.submissions.parse``); ``xml_sha256`` decides whether a re-send is the same.
+    ``area`` is the submitter's home area when it arrived: the scope it is seen in.
+    """
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(100), unique=True)
+    deprecated_id: Mapped[str | None] = mapped_column(String(100))
+    form_pk: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
+    form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"), index=True)
+    submitter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    xml: Mapped[str] = mapped_column(Text)
+    xml_sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                  index=True)
+
+    form: Mapped[Form] = relationship()
+    form_version: Mapped[FormVersion] = relationship()
+    submitter: Mapped[User] = relationship()
+    area: Mapped[Area] = relationship()
+    attachments: Mapped[list[SubmissionAttachment]] = relationship(
+        back_populates="submission", order_by="SubmissionAttachment.filename",
+        cascade="all, delete-orphan",
+    )
+
+
+class SubmissionAttachment(db.Model):
+    """A file sent with a submission (photo, audio); named as in the submission XML."""
+
+    __tablename__ = "submission_attachments"
+    __table_args__ = (UniqueConstraint("submission_id", "filename"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    submission: Mapped[Submission] = relationship(back_populates="attachments")

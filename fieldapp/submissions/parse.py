@@ -1,0 +1,170 @@
+"""Read a submission's XML and check it against its form version's schema.
+
+The checks are those of the OpenRosa submission API and the ODK XForms data types
+(getodk.github.io/xforms-spec/#data-types): the XML must be well-formed with no DTD,
+its root must name a known form id and version, every element must exist in the form,
+every value must parse as its type, and a select's value must be in a static choice list.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from xml.etree.ElementTree import Element
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
+
+INT32 = (-(2**31), 2**31 - 1)
+_INT = re.compile(r"^[+-]?\d+$")
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_TIME = re.compile(r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+class SubmissionError(ValueError):
+    """A submission is refused; ``status`` is the HTTP status, ``str()`` the message."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Envelope:
+    """What identifies a submission before its form is known."""
+
+    root: Element
+    form_id: str
+    version: str
+    instance_id: str
+    deprecated_id: str | None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def read_envelope(xml: bytes) -> Envelope:
+    """Parse submission XML safely and read form id, version and instance ID.
+
+    Raises ``SubmissionError`` (400) for XML that is not well-formed, has a DTD or
+    entities, or lacks ``id`` on its root or ``meta/instanceID``.
+    """
+    try:
+        root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise SubmissionError(f"提交的 XML 格式不正确：{exc}") from exc
+    form_id = root.get("id")
+    if not form_id:
+        raise SubmissionError("提交的 XML 根元素缺少 id 属性（问卷编号）")
+    meta = next((c for c in root if _local(c.tag) == "meta"), None)
+    instance_id = deprecated = None
+    for child in meta if meta is not None else []:
+        if _local(child.tag) == "instanceID":
+            instance_id = (child.text or "").strip()
+        elif _local(child.tag) == "deprecatedID":
+            deprecated = (child.text or "").strip() or None
+    if not instance_id:
+        raise SubmissionError("提交缺少 meta/instanceID")
+    if len(instance_id) > 100 or re.search(r"\s", instance_id):
+        raise SubmissionError("meta/instanceID 格式不正确")
+    return Envelope(root, form_id, root.get("version") or "", instance_id, deprecated)
+
+
+def check_value(value: str, q: dict) -> str | None:
+    """Return an error message when ``value`` does not parse as question ``q``'s type."""
+    if value == "":
+        return None
+    kind = q["type"]
+    dt = q.get("data_type")
+    try:
+        if kind == "integer" or dt == "int":
+            if not _INT.match(value) or not INT32[0] <= int(value) <= INT32[1]:
+                return "不是整数"
+        elif kind == "decimal" or dt == "decimal":
+            if not _DECIMAL.match(value):
+                return "不是数字"
+        elif dt == "date":
+            date.fromisoformat(value)
+        elif dt == "dateTime":
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        elif dt == "time":
+            if not _TIME.match(value):
+                return "不是时间"
+            time.fromisoformat(value[:8])
+        elif dt in ("geopoint", "geotrace", "geoshape"):
+            return _check_geo(value, dt)
+        elif dt == "boolean":
+            if value not in ("true", "false", "1", "0"):
+                return "不是是/否值"
+        elif kind in ("select_one", "select_multiple") and q.get("choices_static"):
+            names = {c["name"] for c in q["choices"] or []}
+            chosen = value.split() if kind == "select_multiple" else [value]
+            bad = [c for c in chosen if c not in names]
+            if bad:
+                return f"选项 {bad[0]} 不在选项列表中"
+        elif dt == "binary":
+            if "/" in value or "\\" in value or value.startswith("."):
+                return "附件文件名不正确"
+    except ValueError:
+        return "格式不正确"
+    return None
+
+
+def _check_geo(value: str, dt: str) -> str | None:
+    points = [p.strip() for p in value.split(";") if p.strip()] if dt != "geopoint" else [value]
+    for p in points:
+        parts = p.split()
+        if not 2 <= len(parts) <= 4 or not all(_DECIMAL.match(x) for x in parts):
+            return "不是坐标"
+        if not (-90 <= float(parts[0]) <= 90 and -180 <= float(parts[1]) <= 180):
+            return "坐标超出范围"
+    return None
+
+
+def project(envelope: Envelope, schema: dict) -> tuple[dict, list[str]]:
+    """Check every element against ``schema``; return (JSON projection, attachment names).
+
+    The projection mirrors the instance without its root: groups are dicts, repeats
+    lists of dicts, values strings as sent. Raises ``SubmissionError`` (400) naming the
+    first element that the form does not have, that repeats where it may not, or whose
+    value does not parse.
+    """
+    root = envelope.root
+    if _local(root.tag) != schema["root"]:
+        raise SubmissionError(f"根元素 {_local(root.tag)} 与问卷不符（应为 {schema['root']}）")
+    by_path = {q["path"]: q for q in schema["questions"]}
+    attachments: list[str] = []
+
+    def walk(el: Element, path: str) -> dict:
+        out: dict = {}
+        for child in el:
+            name = _local(child.tag)
+            cpath = f"{path}/{name}"
+            q = by_path.get(cpath)
+            if q is None:
+                raise SubmissionError(f"问卷中没有 {cpath} 这一项")
+            if q["type"] == "repeat":
+                out.setdefault(name, []).append(walk(child, cpath))
+                continue
+            if name in out:
+                raise SubmissionError(f"{cpath} 出现了多次，但它不是重复组")
+            if q["type"] == "group":
+                out[name] = walk(child, cpath)
+                continue
+            if len(child):
+                if cpath.endswith("/meta/entity") or q.get("data_type") is None:
+                    out[name] = walk(child, cpath)  # entity blocks carry children
+                    continue
+                raise SubmissionError(f"{cpath} 是题目，不应包含子元素")
+            value = child.text or ""
+            err = check_value(value, q)
+            if err:
+                raise SubmissionError(f"{cpath} 的值 “{value[:50]}” {err}")
+            if q.get("data_type") == "binary" and value:
+                attachments.append(value)
+            out[name] = value
+        return out
+
+    return walk(root, "/" + schema["root"]), attachments

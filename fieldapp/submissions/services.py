@@ -1,0 +1,125 @@
+"""Receiving submissions (OpenRosa) and finding them within a user's scope."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+
+from fieldapp.areas.models import Area
+from fieldapp.auth.models import User
+from fieldapp.extensions import db
+from fieldapp.submissions.models import Submission, SubmissionAttachment
+from fieldapp.submissions.parse import SubmissionError, project, read_envelope
+from fieldapp.surveys.models import Form, FormVersion
+from fieldapp.surveys.services import can_fill, can_see
+
+
+@dataclass
+class Received:
+    """Outcome of ``receive_submission``: the submission and whether anything was new."""
+
+    submission: Submission
+    created: bool
+    attachments_added: int = 0
+
+
+def receive_submission(user: User, xml: bytes,
+                       files: list[tuple[str, bytes, str | None]] | None = None) -> Received:
+    """Store a submission sent by ``user`` (flushed, not committed).
+
+    ``xml`` is ``xml_submission_file`` as bytes; ``files`` are the other parts as
+    (filename, content, content type). The key is ``meta/instanceID``: the same ID with
+    the same XML stores nothing new (only attachments not yet received), the same ID
+    with other XML or another attachment under a received name raises
+    ``SubmissionError`` 409. Raises ``SubmissionError`` 400/403/404 for the refusals of
+    ``fieldapp.submissions.parse`` and for a form the user may not use; nothing is stored
+    then.
+    """
+    envelope = read_envelope(xml)
+    sha = hashlib.sha256(xml).hexdigest()
+    existing = db.session.scalar(
+        select(Submission).where(Submission.instance_id == envelope.instance_id))
+    if existing is not None:
+        if existing.xml_sha256 != sha or existing.submitter_id != user.id:
+            raise SubmissionError(
+                f"编号 {envelope.instance_id} 的问卷已提交过，且内容不同；未作任何更改", 409)
+        _, referenced = project(envelope, existing.form_version.schema)
+        added = _attach(existing, referenced, files or [])
+        return Received(existing, False, added)
+
+    form = db.session.scalar(select(Form).where(Form.form_id == envelope.form_id))
+    if form is None:
+        raise SubmissionError(f"服务器上没有编号为 {envelope.form_id} 的问卷", 404)
+    if not can_fill(user, form):
+        raise SubmissionError(f"您无权向问卷 {envelope.form_id} 提交数据", 403)
+    fv = db.session.scalar(select(FormVersion).where(
+        FormVersion.form_pk == form.id, FormVersion.version == envelope.version))
+    if fv is None:
+        raise SubmissionError(
+            f"问卷 {envelope.form_id} 没有版本 {envelope.version or '（空）'}", 404)
+    data, referenced = project(envelope, fv.schema)
+    sub = Submission(
+        instance_id=envelope.instance_id, deprecated_id=envelope.deprecated_id, form=form,
+        form_version=fv, submitter=user, area_id=user.area_id,
+        xml=xml.decode("utf-8"), xml_sha256=sha, data=data,
+    )
+    db.session.add(sub)
+    added = _attach(sub, referenced, files or [])
+    db.session.flush()
+    return Received(sub, True, added)
+
+
+def _attach(sub: Submission, referenced: list[str],
+            files: list[tuple[str, bytes, str | None]]) -> int:
+    """Add the files not yet stored; refuse unreferenced names and changed content."""
+    have = {a.filename: a.sha256 for a in sub.attachments}
+    added = 0
+    for name, content, ctype in files:
+        if name not in referenced:
+            raise SubmissionError(f"附件 {name} 未在问卷答案中引用")
+        digest = hashlib.sha256(content).hexdigest()
+        if name in have:
+            if have[name] != digest:
+                raise SubmissionError(f"附件 {name} 已收到过，且内容不同", 409)
+            continue
+        sub.attachments.append(SubmissionAttachment(
+            filename=name, data=content, sha256=digest,
+            content_type=ctype or mimetypes.guess_type(name)[0] or "application/octet-stream",
+        ))
+        have[name] = digest
+        added += 1
+    return added
+
+
+def scoped_submissions(user: User, form: Form | None = None) -> Select:
+    """A ``select(Submission)`` limited to what ``user`` may see, newest first.
+
+    Mediators see only their own submissions; every other role sees submissions made in
+    their home area or below, to forms they may see.
+    """
+    stmt = select(Submission).join(Area, Submission.area_id == Area.id)
+    if user.role == "mediator":
+        stmt = stmt.where(Submission.submitter_id == user.id)
+    else:
+        stmt = stmt.where(Area.path.startswith(user.area.path))
+    if form is not None:
+        if not can_see(user, form):
+            return stmt.where(False)
+        stmt = stmt.where(Submission.form_pk == form.id)
+    return stmt.order_by(Submission.received_at.desc(), Submission.id.desc())
+
+
+def count_scoped(user: User, form: Form | None = None) -> int:
+    """How many submissions ``scoped_submissions`` would return."""
+    return db.session.scalar(
+        select(func.count()).select_from(scoped_submissions(user, form).order_by(None)
+                                         .subquery()))
+
+
+def get_scoped(user: User, instance_id: str) -> Submission | None:
+    """The submission with ``instance_id`` if ``user`` may see it, else ``None``."""
+    return db.session.scalar(
+        scoped_submissions(user).where(Submission.instance_id == instance_id))

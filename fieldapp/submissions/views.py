@@ -1,0 +1,103 @@
+"""Data pages: forms with counts, a form's submission table, one submission, CSV."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, render_template, request, stream_with_context
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from fieldapp.audit.services import record
+from fieldapp.auth.access import roles_required
+from fieldapp.errors import fail
+from fieldapp.exports.csv_export import build_layout, export_csv
+from fieldapp.exports.table import meta_cells
+from fieldapp.extensions import db
+from fieldapp.submissions import bp
+from fieldapp.submissions.models import Submission
+from fieldapp.submissions.services import count_scoped, get_scoped, scoped_submissions
+from fieldapp.surveys.services import can_see, forms_in_scope, get_form
+
+VIEWERS = ("admin", "supervisor", "researcher")
+PAGE_SIZE = 50
+
+
+def _form_or_404(form_id: str):
+    form = get_form(form_id)
+    if form is None or not can_see(current_user, form):
+        fail(404, _("找不到问卷 %(id)s，或您无权查看", id=form_id))
+    return form
+
+
+@bp.get("/")
+@roles_required(*VIEWERS)
+def index():
+    """Forms whose data the user may see, with submission counts in their scope."""
+    forms = forms_in_scope(current_user)
+    return render_template("submissions/index.html", forms=forms,
+                           counts={f.id: count_scoped(current_user, f) for f in forms})
+
+
+@bp.get("/<form_id>")
+@roles_required(*VIEWERS)
+def table(form_id: str):
+    """A page of a form's submissions as a table, codes or labels."""
+    form = _form_or_404(form_id)
+    page = max(request.args.get("page", 1, type=int), 1)
+    labels = request.args.get("values") == "labels"
+    language = request.args.get("lang") or form.current.schema.get("default_language")
+    stmt = scoped_submissions(current_user, form)
+    total = count_scoped(current_user, form)
+    page_stmt = stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE).options(
+        selectinload(Submission.submitter), selectinload(Submission.area),
+        selectinload(Submission.form_version))
+    layout = build_layout(form, page_stmt, labels, language)
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    rows = [layout.row(meta_cells(s, zone), s.data) for s in db.session.scalars(page_stmt)]
+    record(current_user.id, "view_table", f"form:{form.form_id}", page=page, rows=len(rows))
+    db.session.commit()
+    return render_template("submissions/table.html", form=form, header=layout.header,
+                           rows=rows, page=page, total=total, page_size=PAGE_SIZE,
+                           labels=labels, language=language,
+                           languages=form.current.schema.get("languages") or [])
+
+
+@bp.get("/<form_id>/export.csv")
+@roles_required(*VIEWERS)
+def export(form_id: str):
+    """Download the form's submissions in the user's scope as CSV (UTF-8 with BOM)."""
+    form = _form_or_404(form_id)
+    labels = request.args.get("values") == "labels"
+    bom = request.args.get("bom", "1") != "0"
+    language = request.args.get("lang") or form.current.schema.get("default_language")
+    stmt = scoped_submissions(current_user, form)
+    record(current_user.id, "export", f"form:{form.form_id}", format="csv",
+           values="labels" if labels else "codes", identifying=True,
+           rows=count_scoped(current_user, form))
+    db.session.commit()
+    body = export_csv(form, stmt, labels=labels, language=language, bom=bom,
+                      tz=current_app.config["TIMEZONE"])
+    filename = f"{form.form_id}.csv"
+    return Response(stream_with_context(body), content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f"attachment; filename=\"{quote(filename)}\"; "
+                             f"filename*=UTF-8''{quote(filename)}"})
+
+
+@bp.get("/submission/<instance_id>")
+@roles_required(*VIEWERS)
+def detail(instance_id: str):
+    """One submission's answers (an audited read of identifying data)."""
+    sub = get_scoped(current_user, instance_id)
+    if sub is None:
+        fail(404, _("找不到该提交，或您无权查看"))
+    layout = build_layout(sub.form, scoped_submissions(current_user, sub.form).where(
+        Submission.id == sub.id))
+    cells = layout.row(meta_cells(sub, ZoneInfo(current_app.config["TIMEZONE"])), sub.data)
+    record(current_user.id, "view_submission", f"submission:{sub.instance_id}")
+    db.session.commit()
+    return render_template("submissions/detail.html", sub=sub,
+                           pairs=list(zip(layout.header, cells, strict=True)))

@@ -1,0 +1,200 @@
+"""Publishing questionnaires: XLSForm in, XForm versions out; who may use which form."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from lxml import etree
+from pyxform.errors import PyXFormError
+from pyxform.xls2xform import convert
+from sqlalchemy import select
+
+from fieldapp.areas.models import Area
+from fieldapp.auth.models import User
+from fieldapp.extensions import db
+from fieldapp.surveys.models import Form, FormMedia, FormVersion
+from fieldapp.surveys.xform_schema import XFormSchemaError, data_questions, extract_schema
+
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # an .xlsx is a zip: refuse zip bombs before parsing
+NON_QUESTION_TYPES = {"group", "repeat", "note", "instance_id", "start", "end", "today",
+                      "deviceid", "username", "phonenumber", "metadata", "hidden"}
+
+
+class XLSFormError(ValueError):
+    """The XLSForm cannot be published; ``str()`` is a message a person can act on."""
+
+
+@dataclass
+class ImportResult:
+    """What ``import_xlsform`` did: the version, whether it is new, and pyxform warnings."""
+
+    form_version: FormVersion
+    created: bool
+    warnings: list[str]
+
+
+def _locate(message: str, data: bytes) -> str:
+    """Add the survey-sheet row to a pyxform message that names a value but no row."""
+    if "row" in message.lower():
+        return message
+    m = re.search(r"'([^']+)'", message)
+    if not m:
+        return message
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+        sheet = next((wb[n] for n in wb.sheetnames if n.lower() == "survey"), None)
+        for i, row in enumerate(sheet.iter_rows(values_only=True) if sheet else [], start=1):
+            if any(str(c).strip() == m.group(1) for c in row if c is not None):
+                return f"[row : {i}] On the 'survey' sheet: {message}"
+    except Exception:  # noqa: BLE001 - locating is best effort; the message stands alone
+        return message
+    return message
+
+
+def _check_container(data: bytes, filename: str, max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise XLSFormError(f"文件过大（{len(data) // 1024} KB），问卷文件不能超过 "
+                           f"{max_bytes // 1024 // 1024} MB")
+    if not filename.lower().endswith((".xlsx", ".xls")):
+        raise XLSFormError("请上传 Excel 格式的 XLSForm 问卷（.xlsx 或 .xls）")
+    if filename.lower().endswith(".xlsx"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                if sum(i.file_size for i in zf.infolist()) > MAX_UNZIPPED_BYTES:
+                    raise XLSFormError("文件解压后过大，不像是一份问卷")
+        except zipfile.BadZipFile as exc:
+            raise XLSFormError("文件不是有效的 .xlsx 表格（可能已损坏，或只是改了扩展名）") from exc
+
+
+def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024):
+    """Convert XLSForm bytes with pyxform; return (xform_xml, schema, warnings).
+
+    Raises ``XLSFormError`` with pyxform's message (which names the sheet and row where
+    pyxform knows them) for a broken file, and for a form without any question.
+    """
+    _check_container(data, filename, max_bytes)
+    warnings: list[str] = []
+    # pyxform names a form without settings.form_id after its file, so convert from a
+    # file that has the uploaded name (made safe), not from bare bytes.
+    stem, ext = filename.rsplit("/", 1)[-1].rsplit(".", 1)
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem).strip("._") or "form"
+    try:
+        with tempfile.TemporaryDirectory(prefix="xlsform-") as tmp:
+            path = Path(tmp) / f"{stem}.{ext.lower()}"
+            path.write_bytes(data)
+            result = convert(xlsform=str(path), warnings=warnings)
+    except PyXFormError as exc:
+        raise XLSFormError(f"XLSForm 有错误：{_locate(str(exc), data)}") from exc
+    except Exception as exc:  # noqa: BLE001 - pyxform/openpyxl raise many kinds on junk
+        raise XLSFormError(f"无法读取该 XLSForm：{type(exc).__name__}: {exc}") from exc
+    xform = result.xform
+    try:
+        schema = extract_schema(xform)
+    except (XFormSchemaError, etree.XMLSyntaxError) as exc:
+        raise XLSFormError(f"转换结果无法解析：{exc}") from exc
+    if not [q for q in data_questions(schema) if q["type"] not in NON_QUESTION_TYPES]:
+        raise XLSFormError("XLSForm 的 survey 表中没有任何题目")
+    if not schema["version"]:
+        xform, schema = _stamp_version(xform, datetime.now().strftime("%Y%m%d%H%M%S"))
+        warnings.append(f"settings 表没有 version，已自动设为 {schema['version']}")
+    return xform, schema, warnings
+
+
+def _stamp_version(xform: str, version: str) -> tuple[str, dict]:
+    """Set ``version`` on the primary instance root (KoboToolbox does the same)."""
+    doc = etree.fromstring(xform.encode("utf-8"))
+    ns = {"xf": "http://www.w3.org/2002/xforms", "h": "http://www.w3.org/1999/xhtml"}
+    inst = next(i for i in doc.iterfind("h:head/xf:model/xf:instance", ns) if not i.get("id"))
+    next(c for c in inst if isinstance(c.tag, str)).set("version", version)
+    out = etree.tostring(doc, xml_declaration=True, encoding="utf-8").decode("utf-8")
+    return out, extract_schema(out)
+
+
+def import_xlsform(data: bytes, filename: str, area: Area, user: User | None = None,
+                   media: list[tuple[str, bytes]] | None = None,
+                   max_bytes: int = 10 * 1024 * 1024) -> ImportResult:
+    """Publish an XLSForm as a new form version for ``area`` (flushed, not committed).
+
+    The same ``settings.version`` with the same XForm is a no-op (``created=False``); the
+    same version with other content, or a form id already published to an area the
+    importer cannot manage, raises ``XLSFormError`` and changes nothing.
+    """
+    xform, schema, warnings = convert_xlsform(data, filename, max_bytes)
+    form_id, version = schema["form_id"], schema["version"]
+    form = db.session.scalar(select(Form).where(Form.form_id == form_id))
+    if form is not None:
+        if user is not None and not user.area.contains(form.area):
+            raise XLSFormError(f"问卷 {form_id} 已由其他区划发布，您无权更新")
+        same_file = next((v for v in form.versions if v.xlsform == data), None)
+        if same_file is not None:  # also covers files whose version we stamped
+            return ImportResult(same_file, False, warnings)
+        existing = next((v for v in form.versions if v.version == version), None)
+        if existing is not None:
+            if existing.xform == xform:
+                return ImportResult(existing, False, warnings)
+            raise XLSFormError(
+                f"问卷 {form_id} 的版本 {version} 已发布且内容不同。请在 settings 表中修改 "
+                f"version（例如改为更大的日期编号）后再上传。"
+            )
+    else:
+        form = Form(form_id=form_id, title=schema["title"] or form_id, area=area)
+        db.session.add(form)
+    form.title = schema["title"] or form_id
+    fv = FormVersion(
+        form=form, version=version, title=form.title, xform=xform,
+        md5=hashlib.md5(xform.encode("utf-8")).hexdigest(), schema=schema,
+        xlsform=data, xlsform_filename=filename, created_by_id=user.id if user else None,
+    )
+    for name, content in media or []:
+        fv.media.append(FormMedia(
+            filename=name, data=content,
+            content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+            md5=hashlib.md5(content).hexdigest(),
+        ))
+    db.session.add(fv)
+    db.session.flush()
+    return ImportResult(fv, True, warnings)
+
+
+def forms_to_fill(user: User) -> list[Form]:
+    """Forms ``user`` may fill in: those published to their home area or an area above it."""
+    codes = [c for c in user.area.path.split("/") if c]
+    stmt = (select(Form).join(Area, Form.area_id == Area.id).where(Area.code.in_(codes))
+            .order_by(Form.title))
+    return list(db.session.scalars(stmt).unique())
+
+
+def forms_in_scope(user: User) -> list[Form]:
+    """Forms whose data ``user`` may see: fillable ones plus those published below them."""
+    if user.role == "mediator":
+        return forms_to_fill(user)
+    codes = [c for c in user.area.path.split("/") if c]
+    stmt = (select(Form).join(Area, Form.area_id == Area.id)
+            .where(Area.code.in_(codes) | Area.path.startswith(user.area.path))
+            .order_by(Form.title))
+    return list(db.session.scalars(stmt).unique())
+
+
+def can_fill(user: User, form: Form) -> bool:
+    """True when ``user`` may submit to ``form`` (it is published at or above their area)."""
+    return form.area.contains(user.area)
+
+
+def can_see(user: User, form: Form) -> bool:
+    """True when ``user`` may see ``form`` and (some of) its data."""
+    return can_fill(user, form) or (user.role != "mediator" and user.area.contains(form.area))
+
+
+def get_form(form_id: str) -> Form | None:
+    """The form with XForm id ``form_id``, or ``None``."""
+    return db.session.scalar(select(Form).where(Form.form_id == form_id))

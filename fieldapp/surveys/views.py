@@ -1,0 +1,81 @@
+"""Questionnaire pages: the list a user can fill, the fill page, and publishing."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from fieldapp.areas.models import Area
+from fieldapp.auth.access import roles_required
+from fieldapp.errors import fail
+from fieldapp.extensions import db
+from fieldapp.submissions.services import count_scoped
+from fieldapp.surveys import bp
+from fieldapp.surveys.forms import UploadForm
+from fieldapp.surveys.services import XLSFormError, can_fill, forms_to_fill, get_form, \
+    import_xlsform
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Home: the questionnaires of the user's area, with how many they can see."""
+    forms = forms_to_fill(current_user)
+    counts = {f.id: count_scoped(current_user, f) for f in forms}
+    return render_template("surveys/index.html", forms=forms, counts=counts)
+
+
+@bp.get("/surveys/<form_id>/fill")
+@login_required
+def fill(form_id: str):
+    """The fill page of a form's current version."""
+    form = get_form(form_id)
+    if form is None or not can_fill(current_user, form):
+        fail(404, _("找不到问卷 %(id)s，或您无权填写", id=form_id))
+    version = form.current
+    return render_template(
+        "surveys/fill.html", form=form, version=version,
+        xform_url=url_for("openrosa.xform", form_id=form.form_id, version=version.version),
+        media_base=url_for("openrosa.media", form_id=form.form_id, version=version.version,
+                           filename="x")[:-1],
+        submit_url=url_for("openrosa.submission"), done_url=url_for("surveys.index"),
+    )
+
+
+def _area_choices() -> list[tuple[str, str]]:
+    areas = db.session.scalars(select(Area).where(Area.path.startswith(current_user.area.path))
+                               .order_by(Area.path))
+    return [(a.code, ("　" * (a.path.count("/") - 2)) + a.name) for a in areas]
+
+
+@bp.route("/surveys/upload", methods=["GET", "POST"])
+@roles_required("admin", "researcher")
+def upload():
+    """Publish an XLSForm (admin, researcher) to an area within the uploader's scope."""
+    form = UploadForm()
+    form.area.choices = _area_choices()
+    if form.validate_on_submit():
+        area = db.session.scalar(select(Area).where(Area.code == form.area.data))
+        file = form.xlsform.data
+        media = [(m.filename, m.read()) for m in form.media.data or [] if m and m.filename]
+        try:
+            result = import_xlsform(file.read(), file.filename or "form.xlsx", area,
+                                    current_user, media,
+                                    max_bytes=current_app.config["MAX_XLSFORM_BYTES"])
+        except XLSFormError as exc:
+            db.session.rollback()
+            return render_template("surveys/upload.html", form=form, error=str(exc)), 400
+        db.session.commit()
+        fv = result.form_version
+        if result.created:
+            flash(_("已发布问卷 %(title)s（版本 %(v)s）", title=fv.title, v=fv.version), "info")
+        else:
+            flash(_("问卷 %(title)s 版本 %(v)s 已存在，内容相同，未作更改", title=fv.title,
+                    v=fv.version), "info")
+        for w in result.warnings:
+            flash(w, "warning")
+        return redirect(url_for("surveys.index"))
+    status = 400 if form.errors else 200
+    return render_template("surveys/upload.html", form=form, error=None), status

@@ -1,0 +1,108 @@
+// Page entry of the form filler (templates/surveys/fill.html).
+// Finds #fieldapp-form, loads the XForm, renders it, and submits the instance to the
+// OpenRosa /submission endpoint. Every failure keeps all answers on the page.
+import { openForm } from './engine.js';
+import { renderForm } from './renderer.js';
+import { setUILanguage, t, uiLanguage } from './i18n.js';
+import { submitInstance } from './submit.js';
+
+async function main() {
+  const host = document.getElementById('fieldapp-form');
+  if (!host) return;
+  const cfg = host.dataset;
+  setUILanguage(cfg.lang || document.documentElement.lang.slice(0, 2));
+  status(host, t('正在加载问卷…'));
+
+  let form;
+  let view;
+  try {
+    const res = await fetch(cfg.xformUrl, { credentials: 'same-origin' });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    form = await openForm(await res.text(), { mediaBase: cfg.mediaBase || '' });
+    pickLanguage(form, uiLanguage());
+    view = renderForm(form, host, { mediaBase: cfg.mediaBase || '' });
+  } catch (err) {
+    console.error(err);
+    status(host, t('问卷加载失败：{msg}', { msg: err && err.message ? err.message : String(err) }), true);
+    return;
+  }
+
+  const bar = document.createElement('div');
+  bar.className = 'submit-bar';
+  const error = document.createElement('div');
+  error.id = 'submit-error';
+  error.setAttribute('role', 'alert');
+  error.hidden = true;
+  const btn = document.createElement('button');
+  btn.type = 'button';
+  btn.id = 'submit-btn';
+  btn.textContent = t('提交');
+  bar.append(error, btn);
+  host.after(bar);
+
+  let counting = false; // the message shows the count of questions still to fix
+  const showError = (text, isCount = false) => { error.textContent = text; error.hidden = !text; counting = isCount; };
+  const problems = () => [...new Set([...view.localErrors(), ...form.violations().map((v) => v.nodeId)])];
+  // Keep "还有 N 题需要修改" true while the worker fixes answers (after the engine's update).
+  const recount = () => queueMicrotask(() => {
+    if (!counting) return;
+    const n = problems().length;
+    showError(n ? t('还有 {n} 题需要修改', { n }) : '', n > 0);
+  });
+  host.addEventListener('input', recount);
+  host.addEventListener('change', recount);
+  host.addEventListener('click', recount);
+
+  btn.addEventListener('click', async () => {
+    showError('');
+    view.showRequired();
+    const bad = problems();
+    if (bad.length) {
+      showError(t('还有 {n} 题需要修改', { n: bad.length }), true);
+      scrollToFirst(view, bad);
+      return;
+    }
+    btn.disabled = true;
+    btn.textContent = t('提交中…');
+    const result = await submitInstance(cfg.submitUrl, form.submissionXML());
+    if (result.ok) {
+      btn.textContent = t('已提交');
+      showError('');
+      bar.classList.add('submitted');
+      location.assign(cfg.doneUrl);
+      return;
+    }
+    btn.disabled = false;
+    btn.textContent = t('提交');
+    showError(result.message);
+  });
+}
+
+// The form's own language follows the page's: Chinese pages pick a Chinese column.
+function pickLanguage(form, ui) {
+  const names = form.languages();
+  const zh = /(^|[^a-z])(zh|chinese|cn)([^a-z]|$)|中文|汉语|漢語|简体|繁體/i;
+  const en = /(^|[^a-z])(en|english)([^a-z]|$)/i;
+  const wanted = names.find((n) => (ui === 'en' ? en : zh).test(n));
+  if (wanted && wanted !== form.activeLanguage()) form.setLanguage(wanted);
+}
+
+function scrollToFirst(view, nodeIds) {
+  // Form order = DOM order; pick the earliest visible element among the bad ones.
+  const els = nodeIds.map((id) => view.records.get(id)).filter((r) => r && r.element.isConnected);
+  els.sort((a, b) => (a.element.compareDocumentPosition(b.element) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+  const first = els[0];
+  if (!first) return;
+  first.element.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  if (first.focus) first.focus();
+}
+
+function status(host, text, isError = false) {
+  const p = document.createElement('p');
+  p.className = isError ? 'form-status form-status-error' : 'form-status';
+  if (isError) p.setAttribute('role', 'alert');
+  p.textContent = text;
+  host.replaceChildren(p);
+}
+
+main();
