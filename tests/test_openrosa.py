@@ -1,0 +1,211 @@
+"""A phone sends questionnaires through the OpenRosa API; the server keeps each one once,
+refuses bad ones with a message, and changes nothing when it refuses."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from fieldapp.extensions import db
+from fieldapp.submissions.models import Submission
+from tests.helpers import (
+    SCREENING,
+    csrf_token,
+    login,
+    post_submission,
+    screening_answers,
+    submission_xml,
+)
+
+
+def _count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Submission.id)))
+
+
+def _token(app, username):
+    from fieldapp.auth.services import create_token, get_user
+
+    with app.app_context():
+        secret = create_token(get_user(username))
+        db.session.commit()
+        return secret
+
+
+def test_head_submission_tells_the_phone_how_much_it_may_send(app, client, world):
+    login(client, world.mediator)
+    resp = client.open("/submission", method="HEAD")
+    assert resp.status_code == 204
+    assert resp.headers["X-OpenRosa-Version"] == "1.0"
+    assert int(resp.headers["X-OpenRosa-Accept-Content-Length"]) > 1_000_000
+
+
+def test_without_login_the_openrosa_api_asks_for_credentials(client, world):
+    assert client.open("/submission", method="HEAD").status_code == 401
+    assert client.get("/formList").status_code == 401
+    resp = post_submission(client, b"<data/>")
+    assert resp.status_code == 401
+    assert "WWW-Authenticate" in resp.headers
+
+
+def test_form_list_shows_only_forms_the_caller_may_fill(app, client, world, publish):
+    publish(SCREENING)  # city-wide
+    publish(SCREENING.with_name("mediation_visit.xlsx"), area_code="339902")  # 西山县 only
+    login(client, world.mediator)  # 和平社区, 东城区
+    body = client.get("/formList").get_data(as_text=True)
+    assert "<formID>family_screening</formID>" in body
+    assert "mediation_visit" not in body
+    assert "<hash>md5:" in body and "<downloadUrl>" in body
+    xform = client.get("/forms/family_screening/versions/2026112901/form.xml")
+    assert xform.status_code == 200 and b"<h:html" in xform.data
+    assert client.get("/forms/mediation_visit/form.xml").status_code == 404
+
+
+def test_a_submission_is_stored_once_and_a_resend_is_harmless(app, client, world, publish):
+    publish(SCREENING)
+    token = _token(app, world.mediator)
+    xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
+    first = post_submission(client, xml, token=token)
+    assert first.status_code == 201, first.data
+    again = post_submission(client, xml, token=token)
+    assert again.status_code == 201
+    assert again.headers.get("X-Fieldapp-Duplicate") == "1"
+    assert _count(app) == 1
+    with app.app_context():
+        sub = db.session.scalar(select(Submission))
+        assert sub.instance_id == iid
+        assert sub.xml.encode() == xml  # kept verbatim
+        assert sub.data["household"]["household_members"][1]["member_age"] == "15"
+        assert sub.submitter.username == world.mediator
+
+
+def test_same_instance_id_with_other_content_is_a_conflict(app, client, world, publish):
+    publish(SCREENING)
+    token = _token(app, world.mediator)
+    xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
+    assert post_submission(client, xml, token=token).status_code == 201
+    changed, _ = submission_xml("family_screening", "2026112901",
+                                screening_answers(**{"household_info.household_head": "王"}),
+                                instance_id=iid)
+    resp = post_submission(client, changed, token=token)
+    assert resp.status_code == 409
+    assert "内容不同" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Submission.xml)).encode() == xml
+
+
+def test_browser_session_submissions_need_the_csrf_token(app, client, world, publish):
+    publish(SCREENING)
+    login(client, world.mediator)
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    assert post_submission(client, xml).status_code == 400
+    assert _count(app) == 0
+    assert post_submission(client, xml, csrf=csrf_token(client, "/")).status_code == 201
+
+
+def _refused(app, client, world, xml, status, words):
+    token = _token(app, world.mediator)
+    resp = post_submission(client, xml, token=token)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == status, body
+    assert 'nature="error"' in body and words in body
+    assert _count(app) == 0
+
+
+def test_xml_that_is_not_well_formed_is_refused(app, client, world, publish):
+    publish(SCREENING)
+    _refused(app, client, world, b"<data id='family_screening'><oops></data>", 400, "XML")
+
+
+def test_entity_expansion_attacks_are_refused(app, client, world, publish):
+    publish(SCREENING)
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]><data id="family_screening" '
+            b'version="2026112901"><remarks>&lol2;</remarks><meta><instanceID>uuid:x'
+            b'</instanceID></meta></data>')
+    _refused(app, client, world, bomb, 400, "XML")
+
+
+def test_unknown_form_and_unknown_version_are_refused(app, client, world, publish):
+    publish(SCREENING)
+    xml, _ = submission_xml("no_such_form", "1", {"a": "1"})
+    _refused(app, client, world, xml, 404, "no_such_form")
+    xml, _ = submission_xml("family_screening", "1999", screening_answers())
+    _refused(app, client, world, xml, 404, "1999")
+
+
+def test_a_form_the_caller_may_not_use_is_refused(app, client, world, publish):
+    publish(SCREENING, area_code="339902")  # 西山县; the mediator is in 东城区
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    _refused(app, client, world, xml, 403, "无权")
+
+
+def test_an_element_the_form_does_not_have_is_refused(app, client, world, publish):
+    publish(SCREENING)
+    answers = screening_answers()
+    answers["household_info"]["favourite_colour"] = "red"
+    xml, _ = submission_xml("family_screening", "2026112901", answers)
+    _refused(app, client, world, xml, 400, "favourite_colour")
+
+
+def test_values_that_do_not_parse_as_their_type_are_refused(app, client, world, publish):
+    publish(SCREENING)
+    cases = {
+        "household_info.screening_date": "2026-13-45",
+        "situation.has_conflict": "maybe",  # not in the static choice list
+        "situation.conflict_types": "dv hacking",  # one choice not in the list
+    }
+    for path, value in cases.items():
+        xml, _ = submission_xml("family_screening", "2026112901",
+                                screening_answers(**{path: value}))
+        _refused(app, client, world, xml, 400, value.split()[-1])
+    answers = screening_answers()
+    answers["household"]["household_members"][0]["member_age"] = "forty"
+    xml, _ = submission_xml("family_screening", "2026112901", answers)
+    _refused(app, client, world, xml, 400, "forty")
+
+
+def test_a_group_that_is_not_a_repeat_may_not_appear_twice(app, client, world, publish):
+    publish(SCREENING)
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    doubled = xml.replace(b"<remarks></remarks>", b"<remarks>a</remarks><remarks>b</remarks>")
+    _refused(app, client, world, doubled, 400, "remarks")
+
+
+def test_missing_instance_id_is_refused(app, client, world, publish):
+    publish(SCREENING)
+    xml = b'<data id="family_screening" version="2026112901"><remarks/></data>'
+    _refused(app, client, world, xml, 400, "instanceID")
+
+
+def test_a_huge_upload_is_refused_with_413(app, client, world, publish):
+    publish(SCREENING)
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    try:
+        xml, _ = submission_xml("family_screening", "2026112901",
+                                screening_answers(remarks="很" * 20_000))
+        _refused(app, client, world, xml, 413, "")
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 50 * 1024 * 1024
+
+
+def test_attachments_are_kept_and_resent_parts_are_not_duplicated(app, client, world,
+                                                                   publish):
+    """A cut connection re-sends the same XML with the rest of the files: nothing doubles."""
+    from tests.conftest import SHARED_FORMS
+
+    form_id, version = publish(SHARED_FORMS / "UCL_Biomass_Plot_Form.xlsx")
+    token = _token(app, world.mediator)
+    answers = {"location": {"center_image": "plot.jpg"}}
+    xml, iid = submission_xml(form_id, version, answers)
+    assert post_submission(client, xml, token=token).status_code == 201
+    resp = post_submission(client, xml, files={"plot.jpg": b"\xff\xd8jpeg"}, token=token)
+    assert resp.status_code == 201
+    assert post_submission(client, xml, files={"plot.jpg": b"\xff\xd8jpeg"},
+                           token=token).status_code == 201
+    assert post_submission(client, xml, files={"plot.jpg": b"other"},
+                           token=token).status_code == 409
+    assert post_submission(client, xml, files={"evil.sh": b"x"}, token=token).status_code == 400
+    with app.app_context():
+        sub = db.session.scalar(select(Submission))
+        assert [a.filename for a in sub.attachments] == ["plot.jpg"]
+        assert sub.attachments[0].data == b"\xff\xd8jpeg"
