@@ -180,7 +180,7 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom) -> None:
         record(None, "export", f"form:{form_id}", format=fmt, values=values,
                identifying=True, via="cli", output=str(output or "-"))
         db.session.commit()
-        chunks = export_csv(form, stmt, labels=values == "labels",
+        chunks = export_csv(form.id, stmt, labels=values == "labels",
                             language=lang or form.current.schema.get("default_language"),
                             bom=not no_bom, tz=app.config["TIMEZONE"])
         if output is None:

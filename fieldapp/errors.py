@@ -5,7 +5,7 @@ Every message is one a person can act on, in the UI language.
 
 from __future__ import annotations
 
-from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -57,6 +57,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        if request.endpoint == "auth.login":  # a login page left open too long: try again
+            flash(_("登录页面已过期，请重新输入用户名和密码"), "error")
+            return redirect(request.full_path.rstrip("?"))
         return error_response(400, _("页面已过期（安全令牌失效），请刷新页面后重试；"
                                      "已填写的内容请先复制保存"))
 

@@ -19,5 +19,7 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "npm is missing: install Node.js 20 or newer (Debian: apt-get install nodejs npm)" >&2
   exit 1
 fi
+.venv/bin/pybabel compile -d fieldapp/translations >/dev/null
+
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build

@@ -12,7 +12,7 @@ from tests.conftest import BUNDLED_FORMS, PASSWORD
 
 def csrf_token(client, path: str = "/login") -> str:
     """The CSRF token of a page (from its ``<meta name="csrf-token">``)."""
-    html = client.get(path).get_data(as_text=True)
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 

@@ -33,13 +33,16 @@ def build_layout(form: Form, stmt: Select, labels: bool = False,
     return Layout(questions, counts, labels=labels, language=language)
 
 
-def export_csv(form: Form, stmt: Select, labels: bool = False, language: str | None = None,
+def export_csv(form_pk: int, stmt: Select, labels: bool = False, language: str | None = None,
                bom: bool = True, tz: str = "Asia/Shanghai") -> Iterator[str]:
     """Yield the CSV text of the submissions ``stmt`` selects, header first.
 
-    ``bom`` prefixes UTF-8's byte order mark so Excel shows Chinese; ``labels`` writes
-    choice labels instead of codes; ``tz`` is the zone of ``received_at``.
+    The form is loaded by primary key when iteration starts, so the generator can be
+    streamed after the view's session has closed. ``bom`` prefixes UTF-8's byte order
+    mark so Excel shows Chinese; ``labels`` writes choice labels instead of codes; ``tz``
+    is the zone of ``received_at``.
     """
+    form = db.session.get(Form, form_pk)
     layout = build_layout(form, stmt, labels, language)
     zone = ZoneInfo(tz)
     buf = io.StringIO()

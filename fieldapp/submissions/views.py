@@ -78,7 +78,7 @@ def export(form_id: str):
            values="labels" if labels else "codes", identifying=True,
            rows=count_scoped(current_user, form))
     db.session.commit()
-    body = export_csv(form, stmt, labels=labels, language=language, bom=bom,
+    body = export_csv(form.id, stmt, labels=labels, language=language, bom=bom,
                       tz=current_app.config["TIMEZONE"])
     filename = f"{form.form_id}.csv"
     return Response(stream_with_context(body), content_type="text/csv; charset=utf-8",

@@ -7,6 +7,7 @@ import io
 import mimetypes
 import re
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,16 +84,20 @@ def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
     pyxform knows them) for a broken file, and for a form without any question.
     """
     _check_container(data, filename, max_bytes)
-    warnings: list[str] = []
+    notes: list[str] = []
     # pyxform names a form without settings.form_id after its file, so convert from a
     # file that has the uploaded name (made safe), not from bare bytes.
     stem, ext = filename.rsplit("/", 1)[-1].rsplit(".", 1)
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem).strip("._") or "form"
     try:
-        with tempfile.TemporaryDirectory(prefix="xlsform-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="xlsform-") as tmp, \
+                warnings.catch_warnings():
+            # openpyxl warns about Excel extensions it drops (data validation, etc.):
+            # nothing the author must act on.
+            warnings.simplefilter("ignore", UserWarning)
             path = Path(tmp) / f"{stem}.{ext.lower()}"
             path.write_bytes(data)
-            result = convert(xlsform=str(path), warnings=warnings)
+            result = convert(xlsform=str(path), warnings=notes)
     except PyXFormError as exc:
         raise XLSFormError(f"XLSForm 有错误：{_locate(str(exc), data)}") from exc
     except Exception as exc:  # noqa: BLE001 - pyxform/openpyxl raise many kinds on junk
@@ -106,8 +111,8 @@ def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
         raise XLSFormError("XLSForm 的 survey 表中没有任何题目")
     if not schema["version"]:
         xform, schema = _stamp_version(xform, datetime.now().strftime("%Y%m%d%H%M%S"))
-        warnings.append(f"settings 表没有 version，已自动设为 {schema['version']}")
-    return xform, schema, warnings
+        notes.append(f"settings 表没有 version，已自动设为 {schema['version']}")
+    return xform, schema, notes
 
 
 def _stamp_version(xform: str, version: str) -> tuple[str, dict]:
@@ -129,7 +134,7 @@ def import_xlsform(data: bytes, filename: str, area: Area, user: User | None = N
     same version with other content, or a form id already published to an area the
     importer cannot manage, raises ``XLSFormError`` and changes nothing.
     """
-    xform, schema, warnings = convert_xlsform(data, filename, max_bytes)
+    xform, schema, notes = convert_xlsform(data, filename, max_bytes)
     form_id, version = schema["form_id"], schema["version"]
     form = db.session.scalar(select(Form).where(Form.form_id == form_id))
     if form is not None:
@@ -137,11 +142,11 @@ def import_xlsform(data: bytes, filename: str, area: Area, user: User | None = N
             raise XLSFormError(f"问卷 {form_id} 已由其他区划发布，您无权更新")
         same_file = next((v for v in form.versions if v.xlsform == data), None)
         if same_file is not None:  # also covers files whose version we stamped
-            return ImportResult(same_file, False, warnings)
+            return ImportResult(same_file, False, notes)
         existing = next((v for v in form.versions if v.version == version), None)
         if existing is not None:
             if existing.xform == xform:
-                return ImportResult(existing, False, warnings)
+                return ImportResult(existing, False, notes)
             raise XLSFormError(
                 f"问卷 {form_id} 的版本 {version} 已发布且内容不同。请在 settings 表中修改 "
                 f"version（例如改为更大的日期编号）后再上传。"
@@ -163,7 +168,7 @@ def import_xlsform(data: bytes, filename: str, area: Area, user: User | None = N
         ))
     db.session.add(fv)
     db.session.flush()
-    return ImportResult(fv, True, warnings)
+    return ImportResult(fv, True, notes)
 
 
 def forms_to_fill(user: User) -> list[Form]:

@@ -1,0 +1,116 @@
+"""End-to-end fixtures: the test ``app`` served over real HTTP, a headless Chromium, and
+phone-sized pages (360×740, zh-CN, Asia/Shanghai) that fail the test on a JavaScript error.
+
+Screenshots go to ``test-artifacts/`` (git-ignored): one per open page when a test fails,
+and the ones a test asks for with :func:`snap`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from tests.e2e.steps import snap
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:
+    """The session's ``app`` on 127.0.0.1 at a free port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server",
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium (the Debian build) for the whole session."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class Watched:
+    """A page with the JavaScript errors and console errors seen on it."""
+
+    page: Page
+    name: str
+    page_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def open_page(browser, live_server, request) -> Iterator[Callable[..., Page]]:
+    """Factory: a fresh browser context + page (own cookies), relative URLs allowed.
+
+    Every page is watched: an uncaught JavaScript error (``pageerror``) fails the test;
+    console errors are collected and printed. On failure each page is screenshotted.
+    """
+    watched: list[Watched] = []
+
+    def _open(viewport: dict = PHONE, name: str = "phone") -> Page:
+        context = browser.new_context(base_url=live_server, viewport=viewport,
+                                      locale="zh-CN", timezone_id="Asia/Shanghai",
+                                      accept_downloads=True)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        w = Watched(page, name)
+        page.on("pageerror", lambda exc: w.page_errors.append(f"{page.url}: {exc}"))
+        page.on("console", lambda msg: msg.type == "error" and w.console_errors.append(
+            f"{page.url}: {msg.text}"))
+        watched.append(w)
+        return page
+
+    yield _open
+
+    report = getattr(request.node, "rep_call", None)
+    failed = report is None or report.failed
+    for i, w in enumerate(watched):
+        if failed and not w.page.is_closed():
+            try:
+                snap(w.page, f"FAILED-{request.node.name}-{i}-{w.name}")
+            except Exception as exc:  # a screenshot must not hide the real failure
+                print(f"screenshot of {w.name} failed: {exc}")
+        for line in w.console_errors:
+            print(f"[console error on {w.name}] {line}")
+        w.page.context.close()
+    page_errors = [f"{w.name}: {e}" for w in watched for e in w.page_errors]
+    if page_errors:
+        pytest.fail("JavaScript errors on the page:\n" + "\n".join(page_errors))
+
+
+@pytest.fixture
+def phone(open_page) -> Page:
+    """A cheap Android phone's screen: 360×740, Chinese locale, Beijing time."""
+    return open_page(PHONE, "phone")

@@ -1,0 +1,76 @@
+"""Small steps a user takes in the browser, shared by the end-to-end stories."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def snap(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as ``test-artifacts/<name>.png`` (for humans)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name).strip('-')[:120]}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    """Log in through the login page and land on the home page (the list of forms)."""
+    page.goto("/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#username")).to_have_count(0)
+
+
+def open_form(page: Page, title: str) -> None:
+    """Tap a form's title on the home page and wait until its questions are drawn."""
+    page.get_by_role("link", name=title).click()
+    expect(page).to_have_url(re.compile(r"/surveys/[^/]+/fill$"))
+    expect(page.locator("#submit-btn")).to_be_visible()
+
+
+def question(scope: Page | Locator, name: str) -> Locator:
+    """The card of the question called ``name`` (its XLSForm name)."""
+    return scope.locator(f'.q[data-name="{name}"]')
+
+
+def member(page: Page, n: int) -> Locator:
+    """The n-th (1-based) household member block of the repeat."""
+    return page.locator('section.repeat[data-name="household_members"] '
+                        'fieldset.repeat-instance').nth(n - 1)
+
+
+def fill(scope: Page | Locator, label: str, text: str) -> Locator:
+    """Type an answer into the text/number/date box labelled ``label``."""
+    box = scope.get_by_label(label, exact=True)
+    box.fill(text)
+    box.blur()  # the worker taps on to the next question
+    return box
+
+
+def tick(scope: Page | Locator, name: str, *choices: str) -> None:
+    """Tap the choices (by their visible label) of question ``name``."""
+    for choice in choices:
+        question(scope, name).locator("label.choice", has_text=re.compile(
+            rf"^\s*{re.escape(choice)}\s*$")).click()
+
+
+def download(page: Page, link: Locator, folder: Path) -> bytes:
+    """Click a download link; return the downloaded file's bytes."""
+    with page.expect_download() as info:
+        link.click()
+    path = folder / info.value.suggested_filename
+    info.value.save_as(path)
+    return path.read_bytes()
+
+
+def csv_rows(raw: bytes) -> list[dict[str, str]]:
+    """The rows of a UTF-8 CSV (with or without BOM) as dicts keyed by column name."""
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))

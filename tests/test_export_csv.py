@@ -1,0 +1,135 @@
+"""A researcher downloads submissions as CSV that Excel opens with Chinese intact: one row
+per submission, one column per question, select_multiple split into 0/1 columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from fieldapp.extensions import db
+from tests.helpers import SCREENING, login, post_submission, screening_answers, submission_xml
+
+
+@pytest.fixture
+def send(app, client, world):
+    """Send answers to a form as the mediator; return the instance ID."""
+    from fieldapp.auth.services import create_token, get_user
+
+    with app.app_context():
+        token = create_token(get_user(world.mediator))
+        db.session.commit()
+
+    def _send(answers, form_id="family_screening", version="2026112901"):
+        xml, iid = submission_xml(form_id, version, answers)
+        resp = post_submission(client, xml, token=token)
+        assert resp.status_code == 201, resp.data
+        return iid
+
+    return _send
+
+
+def _download(client, world, query="") -> tuple[bytes, list[dict]]:
+    login(client, world.researcher)
+    resp = client.get(f"/data/family_screening/export.csv{query}")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("text/csv")
+    raw = resp.data
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    return raw, rows
+
+
+def test_csv_opens_in_excel_with_chinese_and_one_column_per_question(client, world,
+                                                                      publish, send):
+    publish(SCREENING)
+    iid = send(screening_answers())
+    raw, rows = _download(client, world)
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads it as UTF-8
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["instance_id"] == iid
+    assert row["form_version"] == "2026112901"
+    assert row["submitted_by"] == "mediator" and row["area_name"] == "和平社区"
+    assert row["household_info/household_head"] == "李梅"
+    assert row["household_info/phone"] == "13812345678"
+    assert row["household/household_members[1]/member_name"] == "李梅"
+    assert row["household/household_members[2]/member_age"] == "15"
+    assert row["household/member_count"] == "2"
+    assert "intro" not in row and "meta/instanceID" not in row  # notes and the key
+
+
+def test_select_multiple_is_joined_and_split_with_blank_when_unanswered(client, world,
+                                                                         publish, send):
+    publish(SCREENING)
+    send(screening_answers())
+    send(screening_answers(**{"situation.has_conflict": "no", "situation.conflict_types": "",
+                              "risk.referral": "none"}))
+    _, rows = _download(client, world)
+    chosen, unanswered = rows
+    assert chosen["situation/conflict_types"] == "family_conflict dv"
+    split = [k for k in chosen if k.startswith("situation/conflict_types/")]
+    assert split == [f"situation/conflict_types/{c}" for c in (
+        "family_conflict", "dv", "gambling", "drugs", "marital", "elder_support", "other")]
+    assert [chosen[k] for k in split] == ["1", "1", "0", "0", "0", "0", "0"]
+    assert [unanswered[k] for k in split] == [""] * 7  # not answered: empty, never 0
+    assert unanswered["risk/referral/none"] == "1" and unanswered["risk/referral/police"] == "0"
+
+
+def test_labels_instead_of_codes_in_either_language(client, world, publish, send):
+    publish(SCREENING)
+    send(screening_answers())
+    _, rows = _download(client, world, "?values=labels")
+    assert rows[0]["situation/has_conflict"] == "是"
+    assert rows[0]["risk/risk_level"] == "高"
+    assert rows[0]["situation/conflict_types"].split("; ")[1] == "家庭暴力"
+    assert rows[0]["situation/conflict_types/dv"] == "1"  # split columns stay 0/1
+    _, rows = _download(client, world, "?values=labels&lang=English (en)")
+    assert rows[0]["situation/has_conflict"] == "Yes"
+
+
+def test_plain_utf8_without_bom_on_request(client, world, publish, send):
+    publish(SCREENING)
+    send(screening_answers())
+    raw, _ = _download(client, world, "?bom=0")
+    assert raw.startswith(b"instance_id,")
+
+
+def test_submissions_of_two_versions_export_together(app, client, world, publish, send,
+                                                     tmp_path):
+    """Columns are the union of both versions, matched by question name."""
+    from tests.test_surveys import xlsform
+
+    v1 = tmp_path / "visits.xlsx"
+    v1.write_bytes(xlsform([["type", "name", "label"], ["integer", "age", "年龄"],
+                            ["text", "note_old", "旧问题"]],
+                           settings=[["form_id", "version"], ["visits", "1"]]))
+    v2 = tmp_path / "visits2.xlsx"
+    v2.write_bytes(xlsform([["type", "name", "label"], ["integer", "age", "年龄（周岁）"],
+                            ["text", "town", "镇"]],
+                           settings=[["form_id", "version"], ["visits", "2"]]))
+    publish(v1)
+    publish(v2)
+    send({"age": "30", "note_old": "旧"}, form_id="visits", version="1")
+    send({"age": "31", "town": "青石镇"}, form_id="visits", version="2")
+    login(client, world.researcher)
+    text = client.get("/data/visits/export.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["form_version"], r["age"], r["note_old"], r["town"]) for r in rows] == [
+        ("1", "30", "旧", ""), ("2", "31", "", "青石镇")]
+
+
+def test_the_cli_exports_the_same_csv(app, world, publish, send, runner, tmp_path,
+                                      monkeypatch):
+    from fieldapp.cli import main
+
+    publish(SCREENING)
+    send(screening_answers())
+    monkeypatch.setenv("FIELDAPP_DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", app.config["INSTANCE_PATH"])
+    out = tmp_path / "out.csv"
+    result = runner.invoke(main, ["export", "family_screening", "--format", "csv", "-o",
+                                  str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert rows[0]["household_info/household_head"] == "李梅"
