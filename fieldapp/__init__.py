@@ -22,16 +22,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the Flask app: config, extensions, blueprints, error handlers. No I/O but
     reading (or first creating) the secret key file; no migrations here."""
     cfg = load_config(test_config)
-    app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"],
-                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app = Flask(
+        __name__,
+        instance_path=cfg["INSTANCE_PATH"],
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
     app.config.update(cfg)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(cfg["SESSION_HOURS"]))
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
 
     db.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(ROOT / "fieldapp" / "translations"))
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(ROOT / "fieldapp" / "translations"),
+    )
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -61,8 +61,19 @@ def serve(bind: str, workers: int) -> None:
     """Serve the app with gunicorn."""
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     click.echo(f"fieldapp 正在运行：http://{bind}/")
-    os.execvp(gunicorn, [gunicorn, "--bind", bind, "--workers", str(workers),
-                         "--access-logfile", "-", "fieldapp.wsgi:app"])
+    os.execvp(
+        gunicorn,
+        [
+            gunicorn,
+            "--bind",
+            bind,
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "fieldapp.wsgi:app",
+        ],
+    )
 
 
 @main.group()
@@ -72,8 +83,9 @@ def users() -> None:
 
 @users.command("create")
 @click.argument("username")
-@click.option("--role", required=True,
-              type=click.Choice(["admin", "supervisor", "mediator", "researcher"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "supervisor", "mediator", "researcher"])
+)
 @click.option("--area", "area_code", required=True, help="home area code")
 @click.option("--name", "display_name", default=None)
 @click.password_option()
@@ -122,8 +134,9 @@ def forms() -> None:
 @forms.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--area", "area_code", default=None, help="area code (default: the root)")
-@click.option("--media", multiple=True, type=click.Path(exists=True, dir_okay=False,
-                                                        path_type=Path))
+@click.option(
+    "--media", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 def forms_import(file: Path, area_code, media) -> None:
     """Publish an XLSForm FILE; exit 1 with pyxform's message when it is broken."""
     from sqlalchemy import select
@@ -135,13 +148,23 @@ def forms_import(file: Path, area_code, media) -> None:
     app = _app()
     with app.app_context():
         try:
-            area = get_area(area_code) if area_code else db.session.scalar(
-                select(Area).where(Area.parent_id.is_(None)).order_by(Area.id))
+            area = (
+                get_area(area_code)
+                if area_code
+                else db.session.scalar(
+                    select(Area).where(Area.parent_id.is_(None)).order_by(Area.id)
+                )
+            )
             if area is None:
                 raise AreaError("还没有任何区划：请先运行 fieldapp demo 或创建区划")
-            result = import_xlsform(file.read_bytes(), file.name, area, None,
-                                    [(m.name, m.read_bytes()) for m in media],
-                                    max_bytes=app.config["MAX_XLSFORM_BYTES"])
+            result = import_xlsform(
+                file.read_bytes(),
+                file.name,
+                area,
+                None,
+                [(m.name, m.read_bytes()) for m in media],
+                max_bytes=app.config["MAX_XLSFORM_BYTES"],
+            )
         except (XLSFormError, AreaError) as exc:
             db.session.rollback()
             click.echo(f"错误：{exc}", err=True)
@@ -158,8 +181,9 @@ def forms_import(file: Path, area_code, media) -> None:
 @click.argument("form_id")
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--values", type=click.Choice(["codes", "labels"]), default="codes",
-              show_default=True)
+@click.option(
+    "--values", type=click.Choice(["codes", "labels"]), default="codes", show_default=True
+)
 @click.option("--lang", default=None, help="label language, e.g. '中文 (zh)'")
 @click.option("--no-bom", is_flag=True, help="plain UTF-8 without byte order mark")
 def export_cmd(form_id, fmt, output, values, lang, no_bom) -> None:
@@ -177,12 +201,25 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom) -> None:
         if form is None:
             raise click.ClickException(f"没有问卷 {form_id}")
         stmt = select(Submission).where(Submission.form_pk == form.id)
-        record(None, "export", f"form:{form_id}", format=fmt, values=values,
-               identifying=True, via="cli", output=str(output or "-"))
+        record(
+            None,
+            "export",
+            f"form:{form_id}",
+            format=fmt,
+            values=values,
+            identifying=True,
+            via="cli",
+            output=str(output or "-"),
+        )
         db.session.commit()
-        chunks = export_csv(form.id, stmt, labels=values == "labels",
-                            language=lang or form.current.schema.get("default_language"),
-                            bom=not no_bom, tz=app.config["TIMEZONE"])
+        chunks = export_csv(
+            form.id,
+            stmt,
+            labels=values == "labels",
+            language=lang or form.current.schema.get("default_language"),
+            bom=not no_bom,
+            tz=app.config["TIMEZONE"],
+        )
         if output is None:
             for chunk in chunks:
                 sys.stdout.write(chunk)

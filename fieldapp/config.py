@@ -57,8 +57,11 @@ def load_config(test_config: dict | None = None) -> dict:
     for key in list(cfg) + ["SECRET_KEY", "SESSION_COOKIE_SECURE"]:
         env = os.environ.get(f"FIELDAPP_{key}")
         if env is not None:
-            cfg[key] = int(env) if key in {"MAX_CONTENT_LENGTH", "MAX_XLSFORM_BYTES",
-                                           "SESSION_HOURS"} else env
+            cfg[key] = (
+                int(env)
+                if key in {"MAX_CONTENT_LENGTH", "MAX_XLSFORM_BYTES", "SESSION_HOURS"}
+                else env
+            )
     if cfg.get("SESSION_COOKIE_SECURE") in ("1", "true", "yes"):
         cfg["SESSION_COOKIE_SECURE"] = True
     cfg.update(test_config)

@@ -6,5 +6,14 @@ from fieldapp.auth.models import ApiToken, User
 from fieldapp.submissions.models import Submission, SubmissionAttachment
 from fieldapp.surveys.models import Form, FormMedia, FormVersion
 
-__all__ = ["Area", "AuditEvent", "ApiToken", "User", "Submission", "SubmissionAttachment",
-           "Form", "FormMedia", "FormVersion"]
+__all__ = [
+    "Area",
+    "AuditEvent",
+    "ApiToken",
+    "User",
+    "Submission",
+    "SubmissionAttachment",
+    "Form",
+    "FormMedia",
+    "FormVersion",
+]

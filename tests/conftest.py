@@ -38,13 +38,15 @@ def database_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     """The app, built by the factory with a test config override."""
-    return create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-        "SECRET_KEY": "test-only-secret",
-        "LOGIN_RATE_LIMIT": "1000 per minute",
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+            "SECRET_KEY": "test-only-secret",
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+        }
+    )
 
 
 @dataclass
@@ -92,11 +94,21 @@ def _clean(request, app):
 
     with app.app_context():
         db.session.rollback()
-        for table in (m.AuditEvent, m.SubmissionAttachment, m.Submission, m.FormMedia,
-                      m.FormVersion, m.Form, m.ApiToken):
+        for table in (
+            m.AuditEvent,
+            m.SubmissionAttachment,
+            m.Submission,
+            m.FormMedia,
+            m.FormVersion,
+            m.Form,
+            m.ApiToken,
+        ):
             db.session.execute(delete(table))
-        db.session.execute(delete(m.User).where(m.User.username.not_in(
-            [u for u in World.__dataclass_fields__ if u != "password"])))
+        db.session.execute(
+            delete(m.User).where(
+                m.User.username.not_in([u for u in World.__dataclass_fields__ if u != "password"])
+            )
+        )
         db.session.execute(delete(m.Area).where(m.Area.code.not_like("3399%")))
         db.session.commit()
     limiter.reset()
@@ -130,8 +142,9 @@ def publish(app, world):
 
     def _publish(path: Path, area_code: str = "3399", name: str | None = None):
         with app.app_context():
-            result = import_xlsform(Path(path).read_bytes(), name or Path(path).name,
-                                    get_area(area_code))
+            result = import_xlsform(
+                Path(path).read_bytes(), name or Path(path).name, get_area(area_code)
+            )
             db.session.commit()
             return result.form_version.form.form_id, result.form_version.version
 

@@ -19,8 +19,9 @@ def csrf_token(client, path: str = "/login") -> str:
 def login(client, username: str, password: str = PASSWORD):
     """Log ``client`` in through the real login form."""
     token = csrf_token(client)
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
 
 
 def _elements(values: dict) -> str:
@@ -35,18 +36,26 @@ def _elements(values: dict) -> str:
     return "".join(out)
 
 
-def submission_xml(form_id: str, version: str, answers: dict, instance_id: str | None = None,
-                   root: str = "data") -> tuple[bytes, str]:
+def submission_xml(
+    form_id: str, version: str, answers: dict, instance_id: str | None = None, root: str = "data"
+) -> tuple[bytes, str]:
     """Submission XML as a phone would send it; returns (xml bytes, instance ID)."""
     instance_id = instance_id or f"uuid:{uuid.uuid4()}"
     body = _elements(answers) + f"<meta><instanceID>{instance_id}</instanceID></meta>"
-    xml = (f'<?xml version="1.0" encoding="UTF-8"?><{root} id="{escape(form_id)}" '
-           f'version="{escape(version)}">{body}</{root}>')
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><{root} id="{escape(form_id)}" '
+        f'version="{escape(version)}">{body}</{root}>'
+    )
     return xml.encode("utf-8"), instance_id
 
 
-def post_submission(client, xml: bytes, files: dict[str, bytes] | None = None,
-                    token: str | None = None, csrf: str | None = None):
+def post_submission(
+    client,
+    xml: bytes,
+    files: dict[str, bytes] | None = None,
+    token: str | None = None,
+    csrf: str | None = None,
+):
     """POST to /submission as multipart, with a Bearer token or a session CSRF token."""
     data = {"xml_submission_file": (io.BytesIO(xml), "submission.xml", "text/xml")}
     for name, content in (files or {}).items():
@@ -56,8 +65,9 @@ def post_submission(client, xml: bytes, files: dict[str, bytes] | None = None,
         headers["Authorization"] = f"Bearer {token}"
     if csrf:
         headers["X-CSRFToken"] = csrf
-    return client.post("/submission", data=data, headers=headers,
-                       content_type="multipart/form-data")
+    return client.post(
+        "/submission", data=data, headers=headers, content_type="multipart/form-data"
+    )
 
 
 SCREENING = BUNDLED_FORMS / "family_screening.xlsx"
@@ -68,21 +78,42 @@ def screening_answers(**changes) -> dict:
     answers = {
         "start": "2026-11-20T09:00:00.000+08:00",
         "end": "2026-11-20T09:20:00.000+08:00",
-        "household_info": {"screening_date": "2026-11-20", "town": "新华街道",
-                           "village": "和平社区", "household_head": "李梅",
-                           "phone": "13812345678", "address": "和平社区3栋12号"},
+        "household_info": {
+            "screening_date": "2026-11-20",
+            "town": "新华街道",
+            "village": "和平社区",
+            "household_head": "李梅",
+            "phone": "13812345678",
+            "address": "和平社区3栋12号",
+        },
         "household": {
             "household_members": [
-                {"member_name": "李梅", "relation": "head", "member_sex": "female",
-                 "member_age": "41", "is_minor": "0"},
-                {"member_name": "张小雨", "relation": "child", "member_sex": "female",
-                 "member_age": "15", "is_minor": "1"},
+                {
+                    "member_name": "李梅",
+                    "relation": "head",
+                    "member_sex": "female",
+                    "member_age": "41",
+                    "is_minor": "0",
+                },
+                {
+                    "member_name": "张小雨",
+                    "relation": "child",
+                    "member_sex": "female",
+                    "member_age": "15",
+                    "is_minor": "1",
+                },
             ],
-            "member_count": "2", "minor_count": "1",
+            "member_count": "2",
+            "minor_count": "1",
         },
         "situation": {"has_conflict": "yes", "conflict_types": "family_conflict dv"},
-        "risk": {"risk_score": "5", "risk_level": "high", "referral": "legal_aid shelter",
-                 "assigned_person": "王芳", "next_followup_date": "2026-12-01"},
+        "risk": {
+            "risk_score": "5",
+            "risk_level": "high",
+            "referral": "legal_aid shelter",
+            "assigned_person": "王芳",
+            "next_followup_date": "2026-12-01",
+        },
         "remarks": "",
     }
     for dotted, value in changes.items():

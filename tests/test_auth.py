@@ -31,8 +31,11 @@ def test_login_is_rate_limited(app, client, world):
 
 
 def test_login_without_csrf_token_is_refused(client, world):
-    resp = client.post("/login", data={"username": world.mediator, "password": world.password},
-                       follow_redirects=True)
+    resp = client.post(
+        "/login",
+        data={"username": world.mediator, "password": world.password},
+        follow_redirects=True,
+    )
     assert "登录页面已过期" in resp.get_data(as_text=True)
     assert client.get("/").status_code == 302
 
@@ -50,15 +53,19 @@ def test_an_expired_session_goes_back_to_login_and_then_to_the_page(client, worl
     resp = client.get("/data/")
     assert resp.status_code == 302 and "/login?next=/data/" in resp.headers["Location"]
     token = csrf_token(client)
-    resp = client.post("/login?next=/data/", data={
-        "username": world.researcher, "password": world.password, "csrf_token": token})
+    resp = client.post(
+        "/login?next=/data/",
+        data={"username": world.researcher, "password": world.password, "csrf_token": token},
+    )
     assert resp.headers["Location"] == "/data/"
 
 
 def test_the_next_parameter_cannot_send_people_to_another_site(client, world):
     token = csrf_token(client)
-    resp = client.post("/login?next=//evil.example/", data={
-        "username": world.mediator, "password": world.password, "csrf_token": token})
+    resp = client.post(
+        "/login?next=//evil.example/",
+        data={"username": world.mediator, "password": world.password, "csrf_token": token},
+    )
     assert resp.headers["Location"] == "/"
 
 

@@ -40,8 +40,7 @@ def _download(client, world, query="") -> tuple[bytes, list[dict]]:
     return raw, rows
 
 
-def test_csv_opens_in_excel_with_chinese_and_one_column_per_question(client, world,
-                                                                      publish, send):
+def test_csv_opens_in_excel_with_chinese_and_one_column_per_question(client, world, publish, send):
     publish(SCREENING)
     iid = send(screening_answers())
     raw, rows = _download(client, world)
@@ -59,18 +58,28 @@ def test_csv_opens_in_excel_with_chinese_and_one_column_per_question(client, wor
     assert "intro" not in row and "meta/instanceID" not in row  # notes and the key
 
 
-def test_select_multiple_is_joined_and_split_with_blank_when_unanswered(client, world,
-                                                                         publish, send):
+def test_select_multiple_is_joined_and_split_with_blank_when_unanswered(
+    client, world, publish, send
+):
     publish(SCREENING)
     send(screening_answers())
-    send(screening_answers(**{"situation.has_conflict": "no", "situation.conflict_types": "",
-                              "risk.referral": "none"}))
+    send(
+        screening_answers(
+            **{
+                "situation.has_conflict": "no",
+                "situation.conflict_types": "",
+                "risk.referral": "none",
+            }
+        )
+    )
     _, rows = _download(client, world)
     chosen, unanswered = rows
     assert chosen["situation/conflict_types"] == "family_conflict dv"
     split = [k for k in chosen if k.startswith("situation/conflict_types/")]
-    assert split == [f"situation/conflict_types/{c}" for c in (
-        "family_conflict", "dv", "gambling", "drugs", "marital", "elder_support", "other")]
+    assert split == [
+        f"situation/conflict_types/{c}"
+        for c in ("family_conflict", "dv", "gambling", "drugs", "marital", "elder_support", "other")
+    ]
     assert [chosen[k] for k in split] == ["1", "1", "0", "0", "0", "0", "0"]
     assert [unanswered[k] for k in split] == [""] * 7  # not answered: empty, never 0
     assert unanswered["risk/referral/none"] == "1" and unanswered["risk/referral/police"] == "0"
@@ -95,19 +104,24 @@ def test_plain_utf8_without_bom_on_request(client, world, publish, send):
     assert raw.startswith(b"instance_id,")
 
 
-def test_submissions_of_two_versions_export_together(app, client, world, publish, send,
-                                                     tmp_path):
+def test_submissions_of_two_versions_export_together(app, client, world, publish, send, tmp_path):
     """Columns are the union of both versions, matched by question name."""
     from tests.test_surveys import xlsform
 
     v1 = tmp_path / "visits.xlsx"
-    v1.write_bytes(xlsform([["type", "name", "label"], ["integer", "age", "年龄"],
-                            ["text", "note_old", "旧问题"]],
-                           settings=[["form_id", "version"], ["visits", "1"]]))
+    v1.write_bytes(
+        xlsform(
+            [["type", "name", "label"], ["integer", "age", "年龄"], ["text", "note_old", "旧问题"]],
+            settings=[["form_id", "version"], ["visits", "1"]],
+        )
+    )
     v2 = tmp_path / "visits2.xlsx"
-    v2.write_bytes(xlsform([["type", "name", "label"], ["integer", "age", "年龄（周岁）"],
-                            ["text", "town", "镇"]],
-                           settings=[["form_id", "version"], ["visits", "2"]]))
+    v2.write_bytes(
+        xlsform(
+            [["type", "name", "label"], ["integer", "age", "年龄（周岁）"], ["text", "town", "镇"]],
+            settings=[["form_id", "version"], ["visits", "2"]],
+        )
+    )
     publish(v1)
     publish(v2)
     send({"age": "30", "note_old": "旧"}, form_id="visits", version="1")
@@ -116,11 +130,12 @@ def test_submissions_of_two_versions_export_together(app, client, world, publish
     text = client.get("/data/visits/export.csv").get_data(as_text=True).lstrip("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["form_version"], r["age"], r["note_old"], r["town"]) for r in rows] == [
-        ("1", "30", "旧", ""), ("2", "31", "", "青石镇")]
+        ("1", "30", "旧", ""),
+        ("2", "31", "", "青石镇"),
+    ]
 
 
-def test_the_cli_exports_the_same_csv(app, world, publish, send, runner, tmp_path,
-                                      monkeypatch):
+def test_the_cli_exports_the_same_csv(app, world, publish, send, runner, tmp_path, monkeypatch):
     from fieldapp.cli import main
 
     publish(SCREENING)
@@ -128,8 +143,7 @@ def test_the_cli_exports_the_same_csv(app, world, publish, send, runner, tmp_pat
     monkeypatch.setenv("FIELDAPP_DATABASE_URL", app.config["DATABASE_URL"])
     monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", app.config["INSTANCE_PATH"])
     out = tmp_path / "out.csv"
-    result = runner.invoke(main, ["export", "family_screening", "--format", "csv", "-o",
-                                  str(out)])
+    result = runner.invoke(main, ["export", "family_screening", "--format", "csv", "-o", str(out)])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert rows[0]["household_info/household_head"] == "李梅"

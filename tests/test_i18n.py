@@ -13,9 +13,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_ui_string_has_an_english_translation(tmp_path):
     pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
-                    str(ROOT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext", "-k", "N_",
-                    "-o", str(pot), str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-k",
+            "N_",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     with pot.open("rb") as fh:
         wanted = {m.id for m in read_po(fh) if m.id}
     with (ROOT / "fieldapp/translations/en/LC_MESSAGES/messages.po").open("rb") as fh:

@@ -83,9 +83,12 @@ def test_same_instance_id_with_other_content_is_a_conflict(app, client, world, p
     token = _token(app, world.mediator)
     xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
     assert post_submission(client, xml, token=token).status_code == 201
-    changed, _ = submission_xml("family_screening", "2026112901",
-                                screening_answers(**{"household_info.household_head": "王"}),
-                                instance_id=iid)
+    changed, _ = submission_xml(
+        "family_screening",
+        "2026112901",
+        screening_answers(**{"household_info.household_head": "王"}),
+        instance_id=iid,
+    )
     resp = post_submission(client, changed, token=token)
     assert resp.status_code == 409
     assert "内容不同" in resp.get_data(as_text=True)
@@ -118,10 +121,12 @@ def test_xml_that_is_not_well_formed_is_refused(app, client, world, publish):
 
 def test_entity_expansion_attacks_are_refused(app, client, world, publish):
     publish(SCREENING)
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]><data id="family_screening" '
-            b'version="2026112901"><remarks>&lol2;</remarks><meta><instanceID>uuid:x'
-            b'</instanceID></meta></data>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]><data id="family_screening" '
+        b'version="2026112901"><remarks>&lol2;</remarks><meta><instanceID>uuid:x'
+        b"</instanceID></meta></data>"
+    )
     _refused(app, client, world, bomb, 400, "XML")
 
 
@@ -155,8 +160,9 @@ def test_values_that_do_not_parse_as_their_type_are_refused(app, client, world, 
         "situation.conflict_types": "dv hacking",  # one choice not in the list
     }
     for path, value in cases.items():
-        xml, _ = submission_xml("family_screening", "2026112901",
-                                screening_answers(**{path: value}))
+        xml, _ = submission_xml(
+            "family_screening", "2026112901", screening_answers(**{path: value})
+        )
         _refused(app, client, world, xml, 400, value.split()[-1])
     answers = screening_answers()
     answers["household"]["household_members"][0]["member_age"] = "forty"
@@ -181,15 +187,15 @@ def test_a_huge_upload_is_refused_with_413(app, client, world, publish):
     publish(SCREENING)
     app.config["MAX_CONTENT_LENGTH"] = 10_000
     try:
-        xml, _ = submission_xml("family_screening", "2026112901",
-                                screening_answers(remarks="很" * 20_000))
+        xml, _ = submission_xml(
+            "family_screening", "2026112901", screening_answers(remarks="很" * 20_000)
+        )
         _refused(app, client, world, xml, 413, "")
     finally:
         app.config["MAX_CONTENT_LENGTH"] = 50 * 1024 * 1024
 
 
-def test_attachments_are_kept_and_resent_parts_are_not_duplicated(app, client, world,
-                                                                   publish):
+def test_attachments_are_kept_and_resent_parts_are_not_duplicated(app, client, world, publish):
     """A cut connection re-sends the same XML with the rest of the files: nothing doubles."""
     from tests.conftest import SHARED_FORMS
 
@@ -200,10 +206,13 @@ def test_attachments_are_kept_and_resent_parts_are_not_duplicated(app, client, w
     assert post_submission(client, xml, token=token).status_code == 201
     resp = post_submission(client, xml, files={"plot.jpg": b"\xff\xd8jpeg"}, token=token)
     assert resp.status_code == 201
-    assert post_submission(client, xml, files={"plot.jpg": b"\xff\xd8jpeg"},
-                           token=token).status_code == 201
-    assert post_submission(client, xml, files={"plot.jpg": b"other"},
-                           token=token).status_code == 409
+    assert (
+        post_submission(client, xml, files={"plot.jpg": b"\xff\xd8jpeg"}, token=token).status_code
+        == 201
+    )
+    assert (
+        post_submission(client, xml, files={"plot.jpg": b"other"}, token=token).status_code == 409
+    )
     assert post_submission(client, xml, files={"evil.sh": b"x"}, token=token).status_code == 400
     with app.app_context():
         sub = db.session.scalar(select(Submission))

@@ -27,8 +27,11 @@ def three_villages(app, client, world, publish):
         with app.app_context():
             token = create_token(get_user(who))
             db.session.commit()
-        xml, iid = submission_xml("family_screening", "2026112901", screening_answers(
-            **{"household_info.household_head": f"户主-{who}"}))
+        xml, iid = submission_xml(
+            "family_screening",
+            "2026112901",
+            screening_answers(**{"household_info.household_head": f"户主-{who}"}),
+        )
         assert post_submission(client, xml, token=token).status_code == 201
         ids[who] = iid
     return ids
@@ -50,8 +53,7 @@ def _csv_heads(client) -> set[str]:
     resp = client.get("/data/family_screening/export.csv")
     assert resp.status_code == 200
     text = resp.get_data(as_text=True)
-    return {h for h in ("户主-mediator", "户主-mediator2", "户主-mediator3") if
-            f",{h}," in text}
+    return {h for h in ("户主-mediator", "户主-mediator2", "户主-mediator3") if f",{h}," in text}
 
 
 EXPECTED = {
@@ -85,17 +87,20 @@ def test_a_mediator_sees_only_their_own_submissions(client, world, three_village
     assert client.get(f"/data/submission/{other}").status_code == 403
 
 
-def test_a_mediator_of_another_village_cannot_read_it_by_token_either(app, client, world,
-                                                                     three_villages):
+def test_a_mediator_of_another_village_cannot_read_it_by_token_either(
+    app, client, world, three_villages
+):
     from fieldapp.auth.services import create_token, get_user
 
     with app.app_context():
         token = create_token(get_user(world.mediator2))
         db.session.commit()
-    resp = client.get("/api/v1/forms/family_screening/submissions",
-                      headers={"Authorization": f"Bearer {token}"})
-    assert [r["data"]["household_info"]["household_head"] for r in resp.json["results"]] \
-        == ["户主-mediator2"]
+    resp = client.get(
+        "/api/v1/forms/family_screening/submissions", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert [r["data"]["household_info"]["household_head"] for r in resp.json["results"]] == [
+        "户主-mediator2"
+    ]
 
 
 def test_forms_of_another_district_are_invisible(app, client, world, publish):
@@ -118,9 +123,15 @@ def test_reading_identifying_data_leaves_an_audit_trail(app, client, world, thre
     client.get(f"/data/submission/{three_villages[world.mediator]}")
     client.get("/api/v1/forms/family_screening/submissions")
     with app.app_context():
-        events = db.session.execute(select(AuditEvent.action, AuditEvent.object, User.username)
-                                    .join(User, AuditEvent.user_id == User.id)).all()
+        events = db.session.execute(
+            select(AuditEvent.action, AuditEvent.object, User.username).join(
+                User, AuditEvent.user_id == User.id
+            )
+        ).all()
     assert ("export", "form:family_screening", "researcher") in events
-    assert ("view_submission", f"submission:{three_villages[world.mediator]}",
-            "researcher") in events
+    assert (
+        "view_submission",
+        f"submission:{three_villages[world.mediator]}",
+        "researcher",
+    ) in events
     assert ("api_submissions", "form:family_screening", "researcher") in events

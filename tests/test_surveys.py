@@ -15,8 +15,9 @@ from tests.conftest import BUNDLED_FORMS, SHARED_FORMS
 from tests.helpers import csrf_token, login
 
 
-def xlsform(survey: list[list], choices: list[list] | None = None,
-            settings: list[list] | None = None) -> bytes:
+def xlsform(
+    survey: list[list], choices: list[list] | None = None, settings: list[list] | None = None
+) -> bytes:
     """An XLSForm workbook built in memory."""
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -33,25 +34,47 @@ def xlsform(survey: list[list], choices: list[list] | None = None,
     return buf.getvalue()
 
 
-GOOD = xlsform([["type", "name", "label"], ["integer", "age", "年龄"]],
-               settings=[["form_id", "version"], ["tiny", "1"]])
+GOOD = xlsform(
+    [["type", "name", "label"], ["integer", "age", "年龄"]],
+    settings=[["form_id", "version"], ["tiny", "1"]],
+)
 BROKEN = {
-    "bad_reference.xlsx": (xlsform(
-        [["type", "name", "label", "relevant"], ["text", "a", "A", ""],
-         ["text", "b", "B", "${zzz} = 1"]], settings=[["form_id", "version"], ["tiny", "2"]]),
-        ["survey", "row : 3", "zzz"]),
-    "unknown_type.xlsx": (xlsform(
-        [["type", "name", "label"], ["text", "a", "A"], ["foo_bar", "b", "B"]],
-        settings=[["form_id", "version"], ["tiny", "2"]]), ["survey", "row : 3", "foo_bar"]),
-    "unclosed_group.xlsx": (xlsform(
-        [["type", "name", "label"], ["begin_group", "g", "G"], ["text", "b", "B"]],
-        settings=[["form_id", "version"], ["tiny", "2"]]), ["row : 2", "begin_group"]),
-    "missing_choices.xlsx": (xlsform(
-        [["type", "name", "label"], ["select_one yn", "a", "A"]],
-        settings=[["form_id", "version"], ["tiny", "2"]]), ["choices"]),
-    "no_questions.xlsx": (xlsform([["type", "name", "label"]],
-                                  settings=[["form_id", "version"], ["tiny", "2"]]),
-                          ["没有任何题目"]),
+    "bad_reference.xlsx": (
+        xlsform(
+            [
+                ["type", "name", "label", "relevant"],
+                ["text", "a", "A", ""],
+                ["text", "b", "B", "${zzz} = 1"],
+            ],
+            settings=[["form_id", "version"], ["tiny", "2"]],
+        ),
+        ["survey", "row : 3", "zzz"],
+    ),
+    "unknown_type.xlsx": (
+        xlsform(
+            [["type", "name", "label"], ["text", "a", "A"], ["foo_bar", "b", "B"]],
+            settings=[["form_id", "version"], ["tiny", "2"]],
+        ),
+        ["survey", "row : 3", "foo_bar"],
+    ),
+    "unclosed_group.xlsx": (
+        xlsform(
+            [["type", "name", "label"], ["begin_group", "g", "G"], ["text", "b", "B"]],
+            settings=[["form_id", "version"], ["tiny", "2"]],
+        ),
+        ["row : 2", "begin_group"],
+    ),
+    "missing_choices.xlsx": (
+        xlsform(
+            [["type", "name", "label"], ["select_one yn", "a", "A"]],
+            settings=[["form_id", "version"], ["tiny", "2"]],
+        ),
+        ["choices"],
+    ),
+    "no_questions.xlsx": (
+        xlsform([["type", "name", "label"]], settings=[["form_id", "version"], ["tiny", "2"]]),
+        ["没有任何题目"],
+    ),
     "not_a_spreadsheet.xlsx": (b"PK\x03\x04 this is not really a zip", ["不是有效的 .xlsx"]),
 }
 
@@ -89,17 +112,29 @@ def test_bundled_questionnaires_exercise_the_xlsform_features_we_promise(app, pu
             assert warnings == []
             for q in schema["questions"]:
                 types.add(q["type"])
-                binds.update(k for k in ("relevant", "constraint", "calculate",
-                                         "choice_filter") if q[k])
+                binds.update(
+                    k for k in ("relevant", "constraint", "calculate", "choice_filter") if q[k]
+                )
                 binds.update(["required"] if q["required"] else [])
-    assert {"group", "repeat", "select_one", "select_multiple", "date", "integer",
-            "decimal", "note", "calculate", "text"} <= types
+    assert {
+        "group",
+        "repeat",
+        "select_one",
+        "select_multiple",
+        "date",
+        "integer",
+        "decimal",
+        "note",
+        "calculate",
+        "text",
+    } <= types
     assert {"relevant", "constraint", "calculate", "choice_filter", "required"} <= binds
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
-def test_broken_xlsform_is_refused_on_the_cli_with_sheet_and_row(app, world, runner,
-                                                                  tmp_path, name, monkeypatch):
+def test_broken_xlsform_is_refused_on_the_cli_with_sheet_and_row(
+    app, world, runner, tmp_path, name, monkeypatch
+):
     from fieldapp.cli import main
 
     monkeypatch.setenv("FIELDAPP_DATABASE_URL", app.config["DATABASE_URL"])
@@ -118,17 +153,28 @@ def test_broken_xlsform_is_refused_on_the_cli_with_sheet_and_row(app, world, run
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
-def test_broken_xlsform_is_refused_in_the_web_ui_and_nothing_changes(app, client, world,
-                                                                     name):
+def test_broken_xlsform_is_refused_in_the_web_ui_and_nothing_changes(app, client, world, name):
     login(client, world.admin)
-    ok = client.post("/surveys/upload", data={
-        "csrf_token": csrf_token(client, "/surveys/upload"), "area": "3399",
-        "xlsform": (io.BytesIO(GOOD), "tiny.xlsx")}, content_type="multipart/form-data")
+    ok = client.post(
+        "/surveys/upload",
+        data={
+            "csrf_token": csrf_token(client, "/surveys/upload"),
+            "area": "3399",
+            "xlsform": (io.BytesIO(GOOD), "tiny.xlsx"),
+        },
+        content_type="multipart/form-data",
+    )
     assert ok.status_code == 302
     data, words = BROKEN[name]
-    resp = client.post("/surveys/upload", data={
-        "csrf_token": csrf_token(client, "/surveys/upload"), "area": "3399",
-        "xlsform": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    resp = client.post(
+        "/surveys/upload",
+        data={
+            "csrf_token": csrf_token(client, "/surveys/upload"),
+            "area": "3399",
+            "xlsform": (io.BytesIO(data), name),
+        },
+        content_type="multipart/form-data",
+    )
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert "未发布，已有问卷未受影响" in body
@@ -138,26 +184,38 @@ def test_broken_xlsform_is_refused_in_the_web_ui_and_nothing_changes(app, client
 
 
 def test_a_new_version_is_kept_beside_the_old_and_a_changed_same_version_is_refused(
-        app, client, world):
+    app, client, world
+):
     login(client, world.admin)
 
     def upload(data):
-        return client.post("/surveys/upload", data={
-            "csrf_token": csrf_token(client, "/surveys/upload"), "area": "3399",
-            "xlsform": (io.BytesIO(data), "tiny.xlsx")}, content_type="multipart/form-data")
+        return client.post(
+            "/surveys/upload",
+            data={
+                "csrf_token": csrf_token(client, "/surveys/upload"),
+                "area": "3399",
+                "xlsform": (io.BytesIO(data), "tiny.xlsx"),
+            },
+            content_type="multipart/form-data",
+        )
 
     assert upload(GOOD).status_code == 302
     assert upload(GOOD).status_code == 302  # the same file again: nothing new
-    changed = xlsform([["type", "name", "label"], ["integer", "age", "年龄（岁）"]],
-                      settings=[["form_id", "version"], ["tiny", "1"]])
+    changed = xlsform(
+        [["type", "name", "label"], ["integer", "age", "年龄（岁）"]],
+        settings=[["form_id", "version"], ["tiny", "1"]],
+    )
     resp = upload(changed)
     assert resp.status_code == 400 and "version" in resp.get_data(as_text=True)
-    v2 = xlsform([["type", "name", "label"], ["integer", "age", "年龄（岁）"]],
-                 settings=[["form_id", "version"], ["tiny", "2"]])
+    v2 = xlsform(
+        [["type", "name", "label"], ["integer", "age", "年龄（岁）"]],
+        settings=[["form_id", "version"], ["tiny", "2"]],
+    )
     assert upload(v2).status_code == 302
     with app.app_context():
-        assert [v.version for v in db.session.scalars(
-            select(FormVersion).order_by(FormVersion.id))] == ["1", "2"]
+        assert [
+            v.version for v in db.session.scalars(select(FormVersion).order_by(FormVersion.id))
+        ] == ["1", "2"]
 
 
 def test_only_admins_and_researchers_publish_and_only_within_their_area(app, client, world):
@@ -172,9 +230,15 @@ def test_an_oversized_xlsform_is_refused(app, client, world):
     app.config["MAX_XLSFORM_BYTES"] = 1000
     try:
         login(client, world.admin)
-        resp = client.post("/surveys/upload", data={
-            "csrf_token": csrf_token(client, "/surveys/upload"), "area": "3399",
-            "xlsform": (io.BytesIO(GOOD), "tiny.xlsx")}, content_type="multipart/form-data")
+        resp = client.post(
+            "/surveys/upload",
+            data={
+                "csrf_token": csrf_token(client, "/surveys/upload"),
+                "area": "3399",
+                "xlsform": (io.BytesIO(GOOD), "tiny.xlsx"),
+            },
+            content_type="multipart/form-data",
+        )
         assert resp.status_code == 400 and "文件过大" in resp.get_data(as_text=True)
     finally:
         app.config["MAX_XLSFORM_BYTES"] = 10 * 1024 * 1024

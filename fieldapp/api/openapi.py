@@ -6,43 +6,93 @@ from __future__ import annotations
 def _page_params() -> list[dict]:
     return [
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-        {"name": "per_page", "in": "query",
-         "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
+        {
+            "name": "per_page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+        },
     ]
 
 
 def openapi_document() -> dict:
     """Return the OpenAPI description of the JSON API as a dict."""
-    error = {"description": "Error", "content": {"application/json": {"schema": {
-        "$ref": "#/components/schemas/Error"}}}}
+    error = {
+        "description": "Error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
     form_id = {"name": "form_id", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "fieldapp API", "version": "1",
-                 "description": "Forms and submissions within the caller's role and area "
-                                "scope. Authenticate with the session cookie or "
-                                "`Authorization: Bearer <token>` (`fieldapp tokens create`)."},
+        "info": {
+            "title": "fieldapp API",
+            "version": "1",
+            "description": "Forms and submissions within the caller's role and area "
+            "scope. Authenticate with the session cookie or "
+            "`Authorization: Bearer <token>` (`fieldapp tokens create`).",
+        },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": {
-            "/forms": {"get": {
-                "summary": "Forms whose data the caller may see",
-                "responses": {"200": {"description": "Forms", "content": {"application/json": {
-                    "schema": {"type": "object", "properties": {"forms": {
-                        "type": "array", "items": {"$ref": "#/components/schemas/Form"}}}}}}},
-                    "401": error}}},
-            "/forms/{form_id}": {"get": {
-                "summary": "One form and its current question schema",
-                "parameters": [form_id],
-                "responses": {"200": {"description": "Form", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Form"}}}},
-                    "401": error, "404": error}}},
-            "/forms/{form_id}/submissions": {"get": {
-                "summary": "Submissions of a form in the caller's scope, newest first",
-                "parameters": [form_id, *_page_params()],
-                "responses": {"200": {"description": "A page", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/SubmissionPage"}}}},
-                    "401": error, "404": error}}},
+            "/forms": {
+                "get": {
+                    "summary": "Forms whose data the caller may see",
+                    "responses": {
+                        "200": {
+                            "description": "Forms",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "forms": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Form"},
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "401": error,
+                    },
+                }
+            },
+            "/forms/{form_id}": {
+                "get": {
+                    "summary": "One form and its current question schema",
+                    "parameters": [form_id],
+                    "responses": {
+                        "200": {
+                            "description": "Form",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Form"}
+                                }
+                            },
+                        },
+                        "401": error,
+                        "404": error,
+                    },
+                }
+            },
+            "/forms/{form_id}/submissions": {
+                "get": {
+                    "summary": "Submissions of a form in the caller's scope, newest first",
+                    "parameters": [form_id, *_page_params()],
+                    "responses": {
+                        "200": {
+                            "description": "A page",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/SubmissionPage"}
+                                }
+                            },
+                        },
+                        "401": error,
+                        "404": error,
+                    },
+                }
+            },
         },
         "components": {
             "securitySchemes": {
@@ -50,29 +100,58 @@ def openapi_document() -> dict:
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
             "schemas": {
-                "Error": {"type": "object", "properties": {"error": {"type": "object",
-                          "properties": {"status": {"type": "integer"},
-                                         "message": {"type": "string"}}}}},
-                "Form": {"type": "object", "required": ["form_id", "title", "version"],
-                         "properties": {
-                             "form_id": {"type": "string"}, "title": {"type": "string"},
-                             "area_code": {"type": "string"}, "version": {"type": "string"},
-                             "versions": {"type": "array", "items": {"type": "string"}},
-                             "can_submit": {"type": "boolean"},
-                             "xform_url": {"type": "string"},
-                             "schema": {"type": "object"}}},
-                "Submission": {"type": "object", "properties": {
-                    "instance_id": {"type": "string"}, "form_version": {"type": "string"},
-                    "submitted_by": {"type": "string"}, "area_code": {"type": "string"},
-                    "received_at": {"type": "string", "format": "date-time"},
-                    "deprecated_id": {"type": ["string", "null"]},
-                    "data": {"type": "object"},
-                    "attachments": {"type": "array", "items": {"type": "string"}}}},
-                "SubmissionPage": {"type": "object", "properties": {
-                    "count": {"type": "integer"}, "page": {"type": "integer"},
-                    "per_page": {"type": "integer"}, "next": {"type": ["string", "null"]},
-                    "results": {"type": "array",
-                                "items": {"$ref": "#/components/schemas/Submission"}}}},
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {
+                                "status": {"type": "integer"},
+                                "message": {"type": "string"},
+                            },
+                        }
+                    },
+                },
+                "Form": {
+                    "type": "object",
+                    "required": ["form_id", "title", "version"],
+                    "properties": {
+                        "form_id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "area_code": {"type": "string"},
+                        "version": {"type": "string"},
+                        "versions": {"type": "array", "items": {"type": "string"}},
+                        "can_submit": {"type": "boolean"},
+                        "xform_url": {"type": "string"},
+                        "schema": {"type": "object"},
+                    },
+                },
+                "Submission": {
+                    "type": "object",
+                    "properties": {
+                        "instance_id": {"type": "string"},
+                        "form_version": {"type": "string"},
+                        "submitted_by": {"type": "string"},
+                        "area_code": {"type": "string"},
+                        "received_at": {"type": "string", "format": "date-time"},
+                        "deprecated_id": {"type": ["string", "null"]},
+                        "data": {"type": "object"},
+                        "attachments": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "SubmissionPage": {
+                    "type": "object",
+                    "properties": {
+                        "count": {"type": "integer"},
+                        "page": {"type": "integer"},
+                        "per_page": {"type": "integer"},
+                        "next": {"type": ["string", "null"]},
+                        "results": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Submission"},
+                        },
+                    },
+                },
             },
         },
     }

@@ -21,11 +21,15 @@ MAX_PER_PAGE = 500
 
 def _form_json(form: Form, full: bool = False) -> dict:
     out = {
-        "form_id": form.form_id, "title": form.title, "area_code": form.area.code,
-        "version": form.current.version, "versions": [v.version for v in form.versions],
+        "form_id": form.form_id,
+        "title": form.title,
+        "area_code": form.area.code,
+        "version": form.current.version,
+        "versions": [v.version for v in form.versions],
         "can_submit": can_fill(current_user, form),
-        "xform_url": url_for("openrosa.xform", form_id=form.form_id,
-                             version=form.current.version, _external=True),
+        "xform_url": url_for(
+            "openrosa.xform", form_id=form.form_id, version=form.current.version, _external=True
+        ),
     }
     if full:
         out["schema"] = form.current.schema
@@ -67,18 +71,30 @@ def submissions(form_id: str):
     page = max(request.args.get("page", 1, type=int), 1)
     per_page = min(max(request.args.get("per_page", 100, type=int), 1), MAX_PER_PAGE)
     stmt = scoped_submissions(current_user, f).limit(per_page).offset((page - 1) * per_page)
-    stmt = stmt.options(selectinload(Submission.submitter), selectinload(Submission.area),
-                        selectinload(Submission.form_version))
-    items = [{
-        "instance_id": s.instance_id, "form_version": s.form_version.version,
-        "submitted_by": s.submitter.username, "area_code": s.area.code,
-        "received_at": s.received_at.isoformat(), "deprecated_id": s.deprecated_id,
-        "data": s.data, "attachments": [a.filename for a in s.attachments],
-    } for s in db.session.scalars(stmt)]
+    stmt = stmt.options(
+        selectinload(Submission.submitter),
+        selectinload(Submission.area),
+        selectinload(Submission.form_version),
+    )
+    items = [
+        {
+            "instance_id": s.instance_id,
+            "form_version": s.form_version.version,
+            "submitted_by": s.submitter.username,
+            "area_code": s.area.code,
+            "received_at": s.received_at.isoformat(),
+            "deprecated_id": s.deprecated_id,
+            "data": s.data,
+            "attachments": [a.filename for a in s.attachments],
+        }
+        for s in db.session.scalars(stmt)
+    ]
     total = count_scoped(current_user, f)
-    record(current_user.id, "api_submissions", f"form:{f.form_id}", page=page,
-           rows=len(items))
+    record(current_user.id, "api_submissions", f"form:{f.form_id}", page=page, rows=len(items))
     db.session.commit()
-    nxt = (url_for(".submissions", form_id=form_id, page=page + 1, per_page=per_page,
-                   _external=True) if page * per_page < total else None)
+    nxt = (
+        url_for(".submissions", form_id=form_id, page=page + 1, per_page=per_page, _external=True)
+        if page * per_page < total
+        else None
+    )
     return jsonify(count=total, page=page, per_page=per_page, next=nxt, results=items)

@@ -12,7 +12,10 @@ from fieldapp.extensions import db
 def record(user_id: int | None, action: str, obj: str, **detail) -> AuditEvent:
     """Add an audit event (flushed, committed with the caller's transaction)."""
     event = AuditEvent(
-        user_id=user_id, action=action, object=obj, detail=detail,
+        user_id=user_id,
+        action=action,
+        object=obj,
+        detail=detail,
         remote_addr=request.remote_addr if has_request_context() else None,
     )
     db.session.add(event)

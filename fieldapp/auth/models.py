@@ -13,8 +13,12 @@ from fieldapp.extensions import db
 from fieldapp.i18n import N_
 
 ROLES = ("admin", "supervisor", "mediator", "researcher")
-ROLE_LABELS = {"admin": N_("管理员"), "supervisor": N_("督导"), "mediator": N_("调解员"),
-               "researcher": N_("研究员")}
+ROLE_LABELS = {
+    "admin": N_("管理员"),
+    "supervisor": N_("督导"),
+    "mediator": N_("调解员"),
+    "researcher": N_("研究员"),
+}
 
 
 def utcnow() -> datetime:

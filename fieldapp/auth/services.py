@@ -21,8 +21,9 @@ class UserError(ValueError):
     """A user cannot be created as asked."""
 
 
-def create_user(username: str, password: str, role: str, area: Area,
-                display_name: str | None = None) -> User:
+def create_user(
+    username: str, password: str, role: str, area: Area, display_name: str | None = None
+) -> User:
     """Add a user with an Argon2id password hash (flushed).
 
     Raises ``UserError`` for an unknown role, a password under 8 characters or a
@@ -34,8 +35,13 @@ def create_user(username: str, password: str, role: str, area: Area,
         raise UserError("密码至少需要 8 个字符")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UserError(f"用户名 {username} 已存在")
-    user = User(username=username, display_name=display_name or username,
-                password_hash=_hasher.hash(password), role=role, area=area)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        area=area,
+    )
     db.session.add(user)
     db.session.flush()
     return user
@@ -58,8 +64,9 @@ def authenticate(username: str, password: str) -> User | None:
 def create_token(user: User, name: str = "") -> str:
     """Create an API token for ``user``; return the secret (shown once, stored hashed)."""
     secret = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, name=name,
-                            token_hash=hashlib.sha256(secret.encode()).hexdigest()))
+    db.session.add(
+        ApiToken(user=user, name=name, token_hash=hashlib.sha256(secret.encode()).hexdigest())
+    )
     db.session.flush()
     return secret
 
@@ -67,8 +74,9 @@ def create_token(user: User, name: str = "") -> str:
 def user_for_token(secret: str) -> User | None:
     """The active user owning the unrevoked token ``secret``, or ``None``."""
     digest = hashlib.sha256(secret.encode()).hexdigest()
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest,
-                                                     ApiToken.revoked.is_(False)))
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked.is_(False))
+    )
     if token is None or not token.user.active:
         return None
     token.last_used_at = utcnow()

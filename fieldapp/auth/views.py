@@ -16,8 +16,12 @@ from fieldapp.extensions import db, limiter
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths may be redirect targets."""
-    if target and not urlsplit(target).netloc and target.startswith("/") \
-            and not target.startswith("//"):
+    if (
+        target
+        and not urlsplit(target).netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
         return target
     return url_for("surveys.index")
 

@@ -65,8 +65,9 @@ def load_demo(instance_path: Path) -> list[tuple[str, str, str, str]]:
         user = db.session.scalar(select(User).where(User.username == username))
         if user is None:
             user = create_user(username, passwords[username], role, areas[code], display)
-        rows.append((username, passwords.get(username, "（已存在，密码未改）"), role,
-                     user.area.name))
+        rows.append(
+            (username, passwords.get(username, "（已存在，密码未改）"), role, user.area.name)
+        )
     admin = db.session.scalar(select(User).where(User.username == "admin"))
     for path in sorted(FORMS_DIR.glob("*.xlsx")):
         import_xlsform(path.read_bytes(), path.name, areas["3399"], admin)

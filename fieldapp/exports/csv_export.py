@@ -19,22 +19,31 @@ BOM = "\ufeff"
 
 
 def _batches(stmt: Select, size: int = 500) -> Iterator[Submission]:
-    stmt = stmt.options(selectinload(Submission.submitter), selectinload(Submission.area),
-                        selectinload(Submission.form_version)).execution_options(
-        yield_per=size)
+    stmt = stmt.options(
+        selectinload(Submission.submitter),
+        selectinload(Submission.area),
+        selectinload(Submission.form_version),
+    ).execution_options(yield_per=size)
     yield from db.session.scalars(stmt)
 
 
-def build_layout(form: Form, stmt: Select, labels: bool = False,
-                 language: str | None = None) -> Layout:
+def build_layout(
+    form: Form, stmt: Select, labels: bool = False, language: str | None = None
+) -> Layout:
     """Column layout for ``form`` over the submissions ``stmt`` selects (one data pass)."""
     questions = merge_questions(v.schema for v in reversed(form.versions))
     counts = repeat_counts((s.data for s in _batches(stmt)), questions)
     return Layout(questions, counts, labels=labels, language=language)
 
 
-def export_csv(form_pk: int, stmt: Select, labels: bool = False, language: str | None = None,
-               bom: bool = True, tz: str = "Asia/Shanghai") -> Iterator[str]:
+def export_csv(
+    form_pk: int,
+    stmt: Select,
+    labels: bool = False,
+    language: str | None = None,
+    bom: bool = True,
+    tz: str = "Asia/Shanghai",
+) -> Iterator[str]:
     """Yield the CSV text of the submissions ``stmt`` selects, header first.
 
     The form is loaded by primary key when iteration starts, so the generator can be

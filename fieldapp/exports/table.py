@@ -23,8 +23,14 @@ from zoneinfo import ZoneInfo
 
 from fieldapp.surveys.xform_schema import data_questions
 
-META_COLUMNS = ["instance_id", "form_version", "submitted_by", "area_code", "area_name",
-                "received_at"]
+META_COLUMNS = [
+    "instance_id",
+    "form_version",
+    "submitted_by",
+    "area_code",
+    "area_name",
+    "received_at",
+]
 SKIP_TYPES = {"instance_id"}  # exported as the instance_id meta column
 
 
@@ -32,10 +38,10 @@ SKIP_TYPES = {"instance_id"}  # exported as the instance_id meta column
 class Question:
     """One exported question: path parts below the root and the repeats enclosing it."""
 
-    name: str             # export name, e.g. "household/members/age"
-    parts: list[str]      # element names below the root
-    repeats: list[int]    # indexes into ``parts`` that are repeat elements
-    q: dict               # the schema question (newest version that has it)
+    name: str  # export name, e.g. "household/members/age"
+    parts: list[str]  # element names below the root
+    repeats: list[int]  # indexes into ``parts`` that are repeat elements
+    q: dict  # the schema question (newest version that has it)
 
 
 def merge_questions(schemas: Iterable[dict]) -> list[Question]:
@@ -47,12 +53,11 @@ def merge_questions(schemas: Iterable[dict]) -> list[Question]:
         for q in data_questions(schema):
             if q["type"] in SKIP_TYPES or not q["path"].startswith(root):
                 continue
-            rel = q["path"][len(root):]
+            rel = q["path"][len(root) :]
             if rel in seen:
                 continue
             parts = rel.split("/")
-            rep = [i for i in range(len(parts) - 1)
-                   if root + "/".join(parts[: i + 1]) in repeats]
+            rep = [i for i in range(len(parts) - 1) if root + "/".join(parts[: i + 1]) in repeats]
             seen[rel] = Question(rel, parts, rep, q)
     return list(seen.values())
 
@@ -64,8 +69,9 @@ def label_of(labels: dict, language: str | None) -> str:
     return next((v for v in labels.values() if v), "")
 
 
-def _values(node, parts: list[str], counts: dict[str, int], prefix: str = "",
-            path: str = "") -> Iterator[tuple[str, str | None]]:
+def _values(
+    node, parts: list[str], counts: dict[str, int], prefix: str = "", path: str = ""
+) -> Iterator[tuple[str, str | None]]:
     """Yield (column name, value) for the question at ``parts`` below ``node``.
 
     A repeat (a key of ``counts``) is widened to ``counts[key]`` numbered columns, blank
@@ -114,8 +120,13 @@ class Layout:
     ``labels=True`` writes choice labels (in ``language``) instead of codes.
     """
 
-    def __init__(self, questions: list[Question], counts: dict[str, int],
-                 labels: bool = False, language: str | None = None):
+    def __init__(
+        self,
+        questions: list[Question],
+        counts: dict[str, int],
+        labels: bool = False,
+        language: str | None = None,
+    ):
         self.questions = questions
         self.counts = counts
         self.labels = labels
@@ -135,8 +146,9 @@ class Layout:
     def _display(self, q: Question, value: str) -> str:
         if not self.labels or not value or not q.q.get("choices"):
             return value
-        names = {c["name"]: label_of(c["labels"], self.language) or c["name"]
-                 for c in q.q["choices"]}
+        names = {
+            c["name"]: label_of(c["labels"], self.language) or c["name"] for c in q.q["choices"]
+        }
         if q.q["type"] == "select_multiple":
             return "; ".join(names.get(v, v) for v in value.split())
         return names.get(value, value)
@@ -151,8 +163,9 @@ class Layout:
                 cells.append(self._display(q, value))
                 if split:
                     chosen = set(value.split())
-                    cells.extend(("1" if c["name"] in chosen else "0") if value else ""
-                                 for c in split)
+                    cells.extend(
+                        ("1" if c["name"] in chosen else "0") if value else "" for c in split
+                    )
         return cells
 
 
@@ -161,5 +174,11 @@ def meta_cells(sub, tz: ZoneInfo) -> list[str]:
     received = sub.received_at
     if received.tzinfo is None:
         received = received.replace(tzinfo=ZoneInfo("UTC"))
-    return [sub.instance_id, sub.form_version.version, sub.submitter.username,
-            sub.area.code, sub.area.name, received.astimezone(tz).isoformat(timespec="seconds")]
+    return [
+        sub.instance_id,
+        sub.form_version.version,
+        sub.submitter.username,
+        sub.area.code,
+        sub.area.name,
+        received.astimezone(tz).isoformat(timespec="seconds"),
+    ]

@@ -22,14 +22,16 @@ XML = "text/xml; charset=utf-8"
 
 
 def _xml(body: str) -> Response:
-    return openrosa_headers(Response('<?xml version="1.0" encoding="UTF-8"?>\n' + body,
-                                     content_type=XML))
+    return openrosa_headers(
+        Response('<?xml version="1.0" encoding="UTF-8"?>\n' + body, content_type=XML)
+    )
 
 
 def _visible_form(form_id: str, for_filling: bool = False) -> Form:
     form = get_form(form_id)
-    allowed = form is not None and (can_fill(current_user, form) if for_filling
-                                    else can_see(current_user, form))
+    allowed = form is not None and (
+        can_fill(current_user, form) if for_filling else can_see(current_user, form)
+    )
     if not allowed:
         fail(404, f"找不到问卷 {form_id}，或您无权使用")
     return form
@@ -51,15 +53,20 @@ def form_list():
     items = []
     for form in forms_to_fill(current_user):
         fv = form.current
-        manifest = (f"<manifestUrl>{escape(url_for('.manifest', form_id=form.form_id, version=fv.version, _external=True))}</manifestUrl>"  # noqa: E501
-                    if fv.media else "")
+        manifest = (
+            f"<manifestUrl>{escape(url_for('.manifest', form_id=form.form_id, version=fv.version, _external=True))}</manifestUrl>"  # noqa: E501
+            if fv.media
+            else ""
+        )
         items.append(
             f"<xform><formID>{escape(form.form_id)}</formID><name>{escape(fv.title)}</name>"
             f"<version>{escape(fv.version)}</version><hash>md5:{fv.md5}</hash>"
             f"<downloadUrl>{escape(url_for('.xform', form_id=form.form_id, version=fv.version, _external=True))}</downloadUrl>"  # noqa: E501
-            f"{manifest}</xform>")
-    return _xml('<xforms xmlns="http://openrosa.org/xforms/xformsList">'
-                + "".join(items) + "</xforms>")
+            f"{manifest}</xform>"
+        )
+    return _xml(
+        '<xforms xmlns="http://openrosa.org/xforms/xformsList">' + "".join(items) + "</xforms>"
+    )
 
 
 @bp.get("/forms/<form_id>/form.xml")
@@ -81,7 +88,8 @@ def manifest(form_id: str, version: str):
     files = "".join(
         f"<mediaFile><filename>{escape(m.filename)}</filename><hash>md5:{m.md5}</hash>"
         f"<downloadUrl>{escape(url_for('.media', form_id=form_id, version=version, filename=m.filename, _external=True))}</downloadUrl></mediaFile>"  # noqa: E501
-        for m in fv.media)
+        for m in fv.media
+    )
     return _xml(f'<manifest xmlns="http://openrosa.org/xforms/xformsManifest">{files}</manifest>')
 
 
@@ -123,17 +131,26 @@ def submission():
         fail(413, "提交内容超过服务器允许的大小")
     if xml_file is None:
         return openrosa_message("缺少 xml_submission_file", status=400, nature="error")
-    extra = [(f.filename or "", f.read(), f.mimetype) for key, fl in files.lists()
-             for f in fl if key != "xml_submission_file"]
+    extra = [
+        (f.filename or "", f.read(), f.mimetype)
+        for key, fl in files.lists()
+        for f in fl
+        if key != "xml_submission_file"
+    ]
     try:
         result = receive_submission(current_user, xml_file.read(), extra)
     except SubmissionError as exc:
         db.session.rollback()
         return openrosa_message(str(exc), status=exc.status, nature="error")
     db.session.commit()
-    current_app.logger.info("submission %s from %s (%s)", result.submission.instance_id,
-                            current_user.username, "new" if result.created else "duplicate")
+    current_app.logger.info(
+        "submission %s from %s (%s)",
+        result.submission.instance_id,
+        current_user.username,
+        "new" if result.created else "duplicate",
+    )
     if result.created:
         return openrosa_message("已成功提交", status=201)
-    return openrosa_message("此问卷已提交过，未重复保存", status=201,
-                            headers={"X-Fieldapp-Duplicate": "1"})
+    return openrosa_message(
+        "此问卷已提交过，未重复保存", status=201, headers={"X-Fieldapp-Duplicate": "1"}
+    )

@@ -33,15 +33,17 @@ class Submission(db.Model):
     xml: Mapped[str] = mapped_column(Text)
     xml_sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSON)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                                  index=True)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
 
     form: Mapped[Form] = relationship()
     form_version: Mapped[FormVersion] = relationship()
     submitter: Mapped[User] = relationship()
     area: Mapped[Area] = relationship()
     attachments: Mapped[list[SubmissionAttachment]] = relationship(
-        back_populates="submission", order_by="SubmissionAttachment.filename",
+        back_populates="submission",
+        order_by="SubmissionAttachment.filename",
         cascade="all, delete-orphan",
     )
 

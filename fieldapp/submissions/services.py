@@ -26,8 +26,9 @@ class Received:
     attachments_added: int = 0
 
 
-def receive_submission(user: User, xml: bytes,
-                       files: list[tuple[str, bytes, str | None]] | None = None) -> Received:
+def receive_submission(
+    user: User, xml: bytes, files: list[tuple[str, bytes, str | None]] | None = None
+) -> Received:
     """Store a submission sent by ``user`` (flushed, not committed).
 
     ``xml`` is ``xml_submission_file`` as bytes; ``files`` are the other parts as
@@ -41,11 +42,13 @@ def receive_submission(user: User, xml: bytes,
     envelope = read_envelope(xml)
     sha = hashlib.sha256(xml).hexdigest()
     existing = db.session.scalar(
-        select(Submission).where(Submission.instance_id == envelope.instance_id))
+        select(Submission).where(Submission.instance_id == envelope.instance_id)
+    )
     if existing is not None:
         if existing.xml_sha256 != sha or existing.submitter_id != user.id:
             raise SubmissionError(
-                f"编号 {envelope.instance_id} 的问卷已提交过，且内容不同；未作任何更改", 409)
+                f"编号 {envelope.instance_id} 的问卷已提交过，且内容不同；未作任何更改", 409
+            )
         _, referenced = project(envelope, existing.form_version.schema)
         added = _attach(existing, referenced, files or [])
         return Received(existing, False, added)
@@ -55,16 +58,26 @@ def receive_submission(user: User, xml: bytes,
         raise SubmissionError(f"服务器上没有编号为 {envelope.form_id} 的问卷", 404)
     if not can_fill(user, form):
         raise SubmissionError(f"您无权向问卷 {envelope.form_id} 提交数据", 403)
-    fv = db.session.scalar(select(FormVersion).where(
-        FormVersion.form_pk == form.id, FormVersion.version == envelope.version))
+    fv = db.session.scalar(
+        select(FormVersion).where(
+            FormVersion.form_pk == form.id, FormVersion.version == envelope.version
+        )
+    )
     if fv is None:
         raise SubmissionError(
-            f"问卷 {envelope.form_id} 没有版本 {envelope.version or '（空）'}", 404)
+            f"问卷 {envelope.form_id} 没有版本 {envelope.version or '（空）'}", 404
+        )
     data, referenced = project(envelope, fv.schema)
     sub = Submission(
-        instance_id=envelope.instance_id, deprecated_id=envelope.deprecated_id, form=form,
-        form_version=fv, submitter=user, area_id=user.area_id,
-        xml=xml.decode("utf-8"), xml_sha256=sha, data=data,
+        instance_id=envelope.instance_id,
+        deprecated_id=envelope.deprecated_id,
+        form=form,
+        form_version=fv,
+        submitter=user,
+        area_id=user.area_id,
+        xml=xml.decode("utf-8"),
+        xml_sha256=sha,
+        data=data,
     )
     db.session.add(sub)
     added = _attach(sub, referenced, files or [])
@@ -72,8 +85,9 @@ def receive_submission(user: User, xml: bytes,
     return Received(sub, True, added)
 
 
-def _attach(sub: Submission, referenced: list[str],
-            files: list[tuple[str, bytes, str | None]]) -> int:
+def _attach(
+    sub: Submission, referenced: list[str], files: list[tuple[str, bytes, str | None]]
+) -> int:
     """Add the files not yet stored; refuse unreferenced names and changed content."""
     have = {a.filename: a.sha256 for a in sub.attachments}
     added = 0
@@ -85,10 +99,14 @@ def _attach(sub: Submission, referenced: list[str],
             if have[name] != digest:
                 raise SubmissionError(f"附件 {name} 已收到过，且内容不同", 409)
             continue
-        sub.attachments.append(SubmissionAttachment(
-            filename=name, data=content, sha256=digest,
-            content_type=ctype or mimetypes.guess_type(name)[0] or "application/octet-stream",
-        ))
+        sub.attachments.append(
+            SubmissionAttachment(
+                filename=name,
+                data=content,
+                sha256=digest,
+                content_type=ctype or mimetypes.guess_type(name)[0] or "application/octet-stream",
+            )
+        )
         have[name] = digest
         added += 1
     return added
@@ -115,11 +133,10 @@ def scoped_submissions(user: User, form: Form | None = None) -> Select:
 def count_scoped(user: User, form: Form | None = None) -> int:
     """How many submissions ``scoped_submissions`` would return."""
     return db.session.scalar(
-        select(func.count()).select_from(scoped_submissions(user, form).order_by(None)
-                                         .subquery()))
+        select(func.count()).select_from(scoped_submissions(user, form).order_by(None).subquery())
+    )
 
 
 def get_scoped(user: User, instance_id: str) -> Submission | None:
     """The submission with ``instance_id`` if ``user`` may see it, else ``None``."""
-    return db.session.scalar(
-        scoped_submissions(user).where(Submission.instance_id == instance_id))
+    return db.session.scalar(scoped_submissions(user).where(Submission.instance_id == instance_id))

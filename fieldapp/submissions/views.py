@@ -37,8 +37,11 @@ def _form_or_404(form_id: str):
 def index():
     """Forms whose data the user may see, with submission counts in their scope."""
     forms = forms_in_scope(current_user)
-    return render_template("submissions/index.html", forms=forms,
-                           counts={f.id: count_scoped(current_user, f) for f in forms})
+    return render_template(
+        "submissions/index.html",
+        forms=forms,
+        counts={f.id: count_scoped(current_user, f) for f in forms},
+    )
 
 
 @bp.get("/<form_id>")
@@ -51,18 +54,32 @@ def table(form_id: str):
     language = request.args.get("lang") or form.current.schema.get("default_language")
     stmt = scoped_submissions(current_user, form)
     total = count_scoped(current_user, form)
-    page_stmt = stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE).options(
-        selectinload(Submission.submitter), selectinload(Submission.area),
-        selectinload(Submission.form_version))
+    page_stmt = (
+        stmt.limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        .options(
+            selectinload(Submission.submitter),
+            selectinload(Submission.area),
+            selectinload(Submission.form_version),
+        )
+    )
     layout = build_layout(form, page_stmt, labels, language)
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     rows = [layout.row(meta_cells(s, zone), s.data) for s in db.session.scalars(page_stmt)]
     record(current_user.id, "view_table", f"form:{form.form_id}", page=page, rows=len(rows))
     db.session.commit()
-    return render_template("submissions/table.html", form=form, header=layout.header,
-                           rows=rows, page=page, total=total, page_size=PAGE_SIZE,
-                           labels=labels, language=language,
-                           languages=form.current.schema.get("languages") or [])
+    return render_template(
+        "submissions/table.html",
+        form=form,
+        header=layout.header,
+        rows=rows,
+        page=page,
+        total=total,
+        page_size=PAGE_SIZE,
+        labels=labels,
+        language=language,
+        languages=form.current.schema.get("languages") or [],
+    )
 
 
 @bp.get("/<form_id>/export.csv")
@@ -74,17 +91,28 @@ def export(form_id: str):
     bom = request.args.get("bom", "1") != "0"
     language = request.args.get("lang") or form.current.schema.get("default_language")
     stmt = scoped_submissions(current_user, form)
-    record(current_user.id, "export", f"form:{form.form_id}", format="csv",
-           values="labels" if labels else "codes", identifying=True,
-           rows=count_scoped(current_user, form))
+    record(
+        current_user.id,
+        "export",
+        f"form:{form.form_id}",
+        format="csv",
+        values="labels" if labels else "codes",
+        identifying=True,
+        rows=count_scoped(current_user, form),
+    )
     db.session.commit()
-    body = export_csv(form.id, stmt, labels=labels, language=language, bom=bom,
-                      tz=current_app.config["TIMEZONE"])
+    body = export_csv(
+        form.id, stmt, labels=labels, language=language, bom=bom, tz=current_app.config["TIMEZONE"]
+    )
     filename = f"{form.form_id}.csv"
-    return Response(stream_with_context(body), content_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition":
-                             f"attachment; filename=\"{quote(filename)}\"; "
-                             f"filename*=UTF-8''{quote(filename)}"})
+    return Response(
+        stream_with_context(body),
+        content_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{quote(filename)}"; '
+            f"filename*=UTF-8''{quote(filename)}"
+        },
+    )
 
 
 @bp.get("/submission/<instance_id>")
@@ -94,10 +122,12 @@ def detail(instance_id: str):
     sub = get_scoped(current_user, instance_id)
     if sub is None:
         fail(404, _("找不到该提交，或您无权查看"))
-    layout = build_layout(sub.form, scoped_submissions(current_user, sub.form).where(
-        Submission.id == sub.id))
+    layout = build_layout(
+        sub.form, scoped_submissions(current_user, sub.form).where(Submission.id == sub.id)
+    )
     cells = layout.row(meta_cells(sub, ZoneInfo(current_app.config["TIMEZONE"])), sub.data)
     record(current_user.id, "view_submission", f"submission:{sub.instance_id}")
     db.session.commit()
-    return render_template("submissions/detail.html", sub=sub,
-                           pairs=list(zip(layout.header, cells, strict=True)))
+    return render_template(
+        "submissions/detail.html", sub=sub, pairs=list(zip(layout.header, cells, strict=True))
+    )

@@ -25,8 +25,20 @@ from fieldapp.surveys.models import Form, FormMedia, FormVersion
 from fieldapp.surveys.xform_schema import XFormSchemaError, data_questions, extract_schema
 
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # an .xlsx is a zip: refuse zip bombs before parsing
-NON_QUESTION_TYPES = {"group", "repeat", "note", "instance_id", "start", "end", "today",
-                      "deviceid", "username", "phonenumber", "metadata", "hidden"}
+NON_QUESTION_TYPES = {
+    "group",
+    "repeat",
+    "note",
+    "instance_id",
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "username",
+    "phonenumber",
+    "metadata",
+    "hidden",
+}
 
 
 class XLSFormError(ValueError):
@@ -64,8 +76,9 @@ def _locate(message: str, data: bytes) -> str:
 
 def _check_container(data: bytes, filename: str, max_bytes: int) -> None:
     if len(data) > max_bytes:
-        raise XLSFormError(f"文件过大（{len(data) // 1024} KB），问卷文件不能超过 "
-                           f"{max_bytes // 1024 // 1024} MB")
+        raise XLSFormError(
+            f"文件过大（{len(data) // 1024} KB），问卷文件不能超过 {max_bytes // 1024 // 1024} MB"
+        )
     if not filename.lower().endswith((".xlsx", ".xls")):
         raise XLSFormError("请上传 Excel 格式的 XLSForm 问卷（.xlsx 或 .xls）")
     if filename.lower().endswith(".xlsx"):
@@ -90,8 +103,7 @@ def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
     stem, ext = filename.rsplit("/", 1)[-1].rsplit(".", 1)
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem).strip("._") or "form"
     try:
-        with tempfile.TemporaryDirectory(prefix="xlsform-") as tmp, \
-                warnings.catch_warnings():
+        with tempfile.TemporaryDirectory(prefix="xlsform-") as tmp, warnings.catch_warnings():
             # openpyxl warns about Excel extensions it drops (data validation, etc.):
             # nothing the author must act on.
             warnings.simplefilter("ignore", UserWarning)
@@ -125,9 +137,14 @@ def _stamp_version(xform: str, version: str) -> tuple[str, dict]:
     return out, extract_schema(out)
 
 
-def import_xlsform(data: bytes, filename: str, area: Area, user: User | None = None,
-                   media: list[tuple[str, bytes]] | None = None,
-                   max_bytes: int = 10 * 1024 * 1024) -> ImportResult:
+def import_xlsform(
+    data: bytes,
+    filename: str,
+    area: Area,
+    user: User | None = None,
+    media: list[tuple[str, bytes]] | None = None,
+    max_bytes: int = 10 * 1024 * 1024,
+) -> ImportResult:
     """Publish an XLSForm as a new form version for ``area`` (flushed, not committed).
 
     The same ``settings.version`` with the same XForm is a no-op (``created=False``); the
@@ -156,16 +173,25 @@ def import_xlsform(data: bytes, filename: str, area: Area, user: User | None = N
         db.session.add(form)
     form.title = schema["title"] or form_id
     fv = FormVersion(
-        form=form, version=version, title=form.title, xform=xform,
-        md5=hashlib.md5(xform.encode("utf-8")).hexdigest(), schema=schema,
-        xlsform=data, xlsform_filename=filename, created_by_id=user.id if user else None,
+        form=form,
+        version=version,
+        title=form.title,
+        xform=xform,
+        md5=hashlib.md5(xform.encode("utf-8")).hexdigest(),
+        schema=schema,
+        xlsform=data,
+        xlsform_filename=filename,
+        created_by_id=user.id if user else None,
     )
     for name, content in media or []:
-        fv.media.append(FormMedia(
-            filename=name, data=content,
-            content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
-            md5=hashlib.md5(content).hexdigest(),
-        ))
+        fv.media.append(
+            FormMedia(
+                filename=name,
+                data=content,
+                content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+                md5=hashlib.md5(content).hexdigest(),
+            )
+        )
     db.session.add(fv)
     db.session.flush()
     return ImportResult(fv, True, notes)
@@ -174,8 +200,12 @@ def import_xlsform(data: bytes, filename: str, area: Area, user: User | None = N
 def forms_to_fill(user: User) -> list[Form]:
     """Forms ``user`` may fill in: those published to their home area or an area above it."""
     codes = [c for c in user.area.path.split("/") if c]
-    stmt = (select(Form).join(Area, Form.area_id == Area.id).where(Area.code.in_(codes))
-            .order_by(Form.title))
+    stmt = (
+        select(Form)
+        .join(Area, Form.area_id == Area.id)
+        .where(Area.code.in_(codes))
+        .order_by(Form.title)
+    )
     return list(db.session.scalars(stmt).unique())
 
 
@@ -184,9 +214,12 @@ def forms_in_scope(user: User) -> list[Form]:
     if user.role == "mediator":
         return forms_to_fill(user)
     codes = [c for c in user.area.path.split("/") if c]
-    stmt = (select(Form).join(Area, Form.area_id == Area.id)
-            .where(Area.code.in_(codes) | Area.path.startswith(user.area.path))
-            .order_by(Form.title))
+    stmt = (
+        select(Form)
+        .join(Area, Form.area_id == Area.id)
+        .where(Area.code.in_(codes) | Area.path.startswith(user.area.path))
+        .order_by(Form.title)
+    )
     return list(db.session.scalars(stmt).unique())
 
 

@@ -14,8 +14,13 @@ from fieldapp.extensions import db
 from fieldapp.submissions.services import count_scoped
 from fieldapp.surveys import bp
 from fieldapp.surveys.forms import UploadForm
-from fieldapp.surveys.services import XLSFormError, can_fill, forms_to_fill, get_form, \
-    import_xlsform
+from fieldapp.surveys.services import (
+    XLSFormError,
+    can_fill,
+    forms_to_fill,
+    get_form,
+    import_xlsform,
+)
 
 
 @bp.get("/")
@@ -36,17 +41,22 @@ def fill(form_id: str):
         fail(404, _("找不到问卷 %(id)s，或您无权填写", id=form_id))
     version = form.current
     return render_template(
-        "surveys/fill.html", form=form, version=version,
+        "surveys/fill.html",
+        form=form,
+        version=version,
         xform_url=url_for("openrosa.xform", form_id=form.form_id, version=version.version),
-        media_base=url_for("openrosa.media", form_id=form.form_id, version=version.version,
-                           filename="x")[:-1],
-        submit_url=url_for("openrosa.submission"), done_url=url_for("surveys.index"),
+        media_base=url_for(
+            "openrosa.media", form_id=form.form_id, version=version.version, filename="x"
+        )[:-1],
+        submit_url=url_for("openrosa.submission"),
+        done_url=url_for("surveys.index"),
     )
 
 
 def _area_choices() -> list[tuple[str, str]]:
-    areas = db.session.scalars(select(Area).where(Area.path.startswith(current_user.area.path))
-                               .order_by(Area.path))
+    areas = db.session.scalars(
+        select(Area).where(Area.path.startswith(current_user.area.path)).order_by(Area.path)
+    )
     return [(a.code, ("　" * (a.path.count("/") - 2)) + a.name) for a in areas]
 
 
@@ -61,9 +71,14 @@ def upload():
         file = form.xlsform.data
         media = [(m.filename, m.read()) for m in form.media.data or [] if m and m.filename]
         try:
-            result = import_xlsform(file.read(), file.filename or "form.xlsx", area,
-                                    current_user, media,
-                                    max_bytes=current_app.config["MAX_XLSFORM_BYTES"])
+            result = import_xlsform(
+                file.read(),
+                file.filename or "form.xlsx",
+                area,
+                current_user,
+                media,
+                max_bytes=current_app.config["MAX_XLSFORM_BYTES"],
+            )
         except XLSFormError as exc:
             db.session.rollback()
             return render_template("surveys/upload.html", form=form, error=str(exc)), 400
@@ -72,8 +87,14 @@ def upload():
         if result.created:
             flash(_("已发布问卷 %(title)s（版本 %(v)s）", title=fv.title, v=fv.version), "info")
         else:
-            flash(_("问卷 %(title)s 版本 %(v)s 已存在，内容相同，未作更改", title=fv.title,
-                    v=fv.version), "info")
+            flash(
+                _(
+                    "问卷 %(title)s 版本 %(v)s 已存在，内容相同，未作更改",
+                    title=fv.title,
+                    v=fv.version,
+                ),
+                "info",
+            )
         for w in result.warnings:
             flash(w, "warning")
         return redirect(url_for("surveys.index"))

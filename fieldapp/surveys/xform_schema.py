@@ -40,14 +40,36 @@ NS = {"xf": XF, "h": H, "jr": JR}
 _ITEXT_REF = re.compile(r"""jr:itext\(\s*['"](?P<id>[^'"]+)['"]\s*\)""")
 _ITEMSET_INSTANCE = re.compile(r"""instance\(\s*['"](?P<id>[^'"]+)['"]\s*\)(?P<rest>[^\[]*)""")
 
-CONTROL_TYPES = {"select1": "select_one", "select": "select_multiple", "trigger": "acknowledge",
-                 "range": "range", "rank": "rank"}
-INPUT_TYPES = {"int": "integer", "integer": "integer", "decimal": "decimal", "date": "date",
-               "time": "time", "dateTime": "datetime", "geopoint": "geopoint",
-               "geotrace": "geotrace", "geoshape": "geoshape", "barcode": "barcode",
-               "string": "text", "boolean": "boolean"}
-PRELOAD_TYPES = {"start": "start", "end": "end", "today": "today", "deviceid": "deviceid",
-                 "uid": "instance_id", "username": "username", "phonenumber": "phonenumber"}
+CONTROL_TYPES = {
+    "select1": "select_one",
+    "select": "select_multiple",
+    "trigger": "acknowledge",
+    "range": "range",
+    "rank": "rank",
+}
+INPUT_TYPES = {
+    "int": "integer",
+    "integer": "integer",
+    "decimal": "decimal",
+    "date": "date",
+    "time": "time",
+    "dateTime": "datetime",
+    "geopoint": "geopoint",
+    "geotrace": "geotrace",
+    "geoshape": "geoshape",
+    "barcode": "barcode",
+    "string": "text",
+    "boolean": "boolean",
+}
+PRELOAD_TYPES = {
+    "start": "start",
+    "end": "end",
+    "today": "today",
+    "deviceid": "deviceid",
+    "uid": "instance_id",
+    "username": "username",
+    "phonenumber": "phonenumber",
+}
 
 
 class XFormSchemaError(ValueError):
@@ -144,17 +166,20 @@ def _choices_from_itemset(itemset, instances, texts):
         return None, False, nodeset
     choice_filter = None
     if "[" in nodeset:
-        choice_filter = nodeset[nodeset.index("[") + 1: nodeset.rindex("]")].strip()
+        choice_filter = nodeset[nodeset.index("[") + 1 : nodeset.rindex("]")].strip()
     inst = instances.get(m.group("id"))
     if inst is None or inst.get("src"):
         return None, False, choice_filter  # external CSV / XML attachment
-    value_ref = (itemset.find("xf:value", NS).get("ref") if itemset.find("xf:value", NS)
-                 is not None else "name")
+    value_ref = (
+        itemset.find("xf:value", NS).get("ref")
+        if itemset.find("xf:value", NS) is not None
+        else "name"
+    )
     label_ref = itemset.find("xf:label", NS).get("ref", "label")
     choices = []
     seen = set()
     root = next((c for c in inst if isinstance(c.tag, str)), None)
-    for item in (root if root is not None else []):
+    for item in root if root is not None else []:
         if not isinstance(item.tag, str):
             continue
         fields = {_local(c.tag): (c.text or "") for c in item if isinstance(c.tag, str)}
@@ -173,8 +198,9 @@ def _static_choices(control, texts):
     choices = []
     for item in control.iterfind("xf:item", NS):
         value = item.find("xf:value", NS)
-        choices.append({"name": (value.text or "") if value is not None else "",
-                        "labels": _label(item, texts)})
+        choices.append(
+            {"name": (value.text or "") if value is not None else "", "labels": _label(item, texts)}
+        )
     return choices
 
 
@@ -190,8 +216,9 @@ def extract_schema(xform_xml: str | bytes) -> dict:
     if model is None:
         raise XFormSchemaError("XForm has no <model>")
     primary = next((i for i in model.iterfind("xf:instance", NS) if not i.get("id")), None)
-    root = next((c for c in primary if isinstance(c.tag, str)), None) if primary is not None \
-        else None
+    root = (
+        next((c for c in primary if isinstance(c.tag, str)), None) if primary is not None else None
+    )
     if root is None:
         raise XFormSchemaError("XForm has no primary instance")
     languages, default_language, texts = _translations(model)
@@ -205,8 +232,18 @@ def extract_schema(xform_xml: str | bytes) -> dict:
         if not isinstance(el.tag, str):
             continue
         ref = el.get("ref") or el.get("nodeset")
-        if ref and _local(el.tag) in {"input", "select1", "select", "upload", "trigger",
-                                       "range", "rank", "group", "repeat", "odk:rank"}:
+        if ref and _local(el.tag) in {
+            "input",
+            "select1",
+            "select",
+            "upload",
+            "trigger",
+            "range",
+            "rank",
+            "group",
+            "repeat",
+            "odk:rank",
+        }:
             if _local(el.tag) == "repeat":
                 repeats.add(ref)
             if ref not in controls or _local(el.tag) == "repeat":
@@ -215,8 +252,9 @@ def extract_schema(xform_xml: str | bytes) -> dict:
     root_path = "/" + _local(root.tag)
     parents = {p.rsplit("/", 1)[0] for p in paths}
     questions = [
-        _question(path, root_path, binds.get(path), controls.get(path), repeats, parents,
-                  texts, instances)
+        _question(
+            path, root_path, binds.get(path), controls.get(path), repeats, parents, texts, instances
+        )
         for path in paths
     ]
     return {
@@ -232,17 +270,29 @@ def extract_schema(xform_xml: str | bytes) -> dict:
 
 
 def _question(path, root_path, bind, control, repeats, parents, texts, instances) -> dict:
-    parts = path[len(root_path) + 1:].split("/")
+    parts = path[len(root_path) + 1 :].split("/")
     enclosing = [root_path + "/" + "/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
     repeat = next((p for p in reversed(enclosing) if p in repeats), None)
     data_type = bind.get("type", "string") if bind is not None else None
     tag = _local(control.tag) if control is not None else None
     q = {
-        "path": path, "name": parts[-1], "group_path": parts[:-1], "repeat": repeat,
-        "data_type": data_type, "labels": {}, "hints": {},
-        "relevant": None, "constraint": None, "constraint_message": {}, "required": False,
-        "calculate": None, "readonly": False, "choices": None, "choices_static": False,
-        "choice_filter": None, "mediatype": None,
+        "path": path,
+        "name": parts[-1],
+        "group_path": parts[:-1],
+        "repeat": repeat,
+        "data_type": data_type,
+        "labels": {},
+        "hints": {},
+        "relevant": None,
+        "constraint": None,
+        "constraint_message": {},
+        "required": False,
+        "calculate": None,
+        "readonly": False,
+        "choices": None,
+        "choices_static": False,
+        "choice_filter": None,
+        "mediatype": None,
     }
     if bind is not None:
         q["relevant"] = bind.get("relevant")
@@ -253,8 +303,7 @@ def _question(path, root_path, bind, control, repeats, parents, texts, instances
         msg = bind.get(f"{{{JR}}}constraintMsg")
         if msg:
             m = _ITEXT_REF.search(msg)
-            q["constraint_message"] = dict(texts.get(m.group("id"), {})) if m else \
-                {"default": msg}
+            q["constraint_message"] = dict(texts.get(m.group("id"), {})) if m else {"default": msg}
     if path in repeats:
         q["type"] = "repeat"
     elif tag == "group":
@@ -262,8 +311,9 @@ def _question(path, root_path, bind, control, repeats, parents, texts, instances
     elif control is None:
         if bind is not None and bind.get(f"{{{JR}}}preload"):
             param = bind.get(f"{{{JR}}}preloadParams") or bind.get(f"{{{JR}}}preload")
-            q["type"] = PRELOAD_TYPES.get(param, PRELOAD_TYPES.get(bind.get(
-                f"{{{JR}}}preload"), "metadata"))
+            q["type"] = PRELOAD_TYPES.get(
+                param, PRELOAD_TYPES.get(bind.get(f"{{{JR}}}preload"), "metadata")
+            )
         elif bind is not None and bind.get("calculate") is not None:
             q["type"] = "calculate"
         else:
@@ -273,7 +323,8 @@ def _question(path, root_path, bind, control, repeats, parents, texts, instances
         itemset = control.find("xf:itemset", NS)
         if itemset is not None:
             q["choices"], q["choices_static"], q["choice_filter"] = _choices_from_itemset(
-                itemset, instances, texts)
+                itemset, instances, texts
+            )
         else:
             q["choices"], q["choices_static"] = _static_choices(control, texts), True
     elif tag == "upload":

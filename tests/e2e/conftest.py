@@ -88,14 +88,14 @@ def open_page(browser, live_server, request) -> Iterator[Callable[..., Page]]:
         w = Watched(page, name)
         page.on("pageerror", lambda exc: w.page_errors.append(f"{page.url}: {exc}"))
         page.on("console", lambda msg: msg.type == "error" and w.console_errors.append(
-            f"{page.url}: {msg.text}"))
+            f"{page.url}: {msg.text} ({msg.location.get('url')})"))
         watched.append(w)
         return page
 
     yield _open
 
     report = getattr(request.node, "rep_call", None)
-    failed = report is None or report.failed
+    failed = report is None or report.failed or any(w.page_errors for w in watched)
     for i, w in enumerate(watched):
         if failed and not w.page.is_closed():
             try:

@@ -1,0 +1,60 @@
+"""Scripts read forms and submissions through a JSON API described by OpenAPI."""
+
+from __future__ import annotations
+
+from fieldapp.extensions import db
+from tests.helpers import SCREENING, post_submission, screening_answers, submission_xml
+
+
+def _token(app, username):
+    from fieldapp.auth.services import create_token, get_user
+
+    with app.app_context():
+        secret = create_token(get_user(username), "test")
+        db.session.commit()
+        return secret
+
+
+def test_the_openapi_document_lists_every_endpoint(client):
+    doc = client.get("/api/v1/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    assert set(doc["paths"]) == {"/forms", "/forms/{form_id}", "/forms/{form_id}/submissions"}
+
+
+def test_the_api_needs_a_valid_token_and_answers_json(client, world):
+    resp = client.get("/api/v1/forms")
+    assert resp.status_code == 401 and resp.json["error"]["status"] == 401
+    resp = client.get("/api/v1/forms", headers={"Authorization": "Bearer nonsense"})
+    assert resp.status_code == 401
+
+
+def test_forms_and_their_schema(app, client, world, publish):
+    publish(SCREENING)
+    auth = {"Authorization": f"Bearer {_token(app, world.researcher)}"}
+    forms = client.get("/api/v1/forms", headers=auth).json["forms"]
+    assert [(f["form_id"], f["version"]) for f in forms] == [("family_screening", "2026112901")]
+    form = client.get("/api/v1/forms/family_screening", headers=auth).json
+    names = {q["name"]: q for q in form["schema"]["questions"]}
+    assert names["member_age"]["type"] == "integer"
+    assert names["member_age"]["repeat"] == "/data/household/household_members"
+    assert names["member_age"]["constraint_message"]["中文 (zh)"] == "年龄应在0到120岁之间"
+    assert [c["name"] for c in names["has_conflict"]["choices"]] == ["yes", "no"]
+
+
+def test_submissions_are_paginated(app, client, world, publish):
+    publish(SCREENING)
+    mediator = _token(app, world.mediator)
+    for n in range(5):
+        xml, _ = submission_xml(
+            "family_screening", "2026112901", screening_answers(remarks=f"第{n}户")
+        )
+        assert post_submission(client, xml, token=mediator).status_code == 201
+    auth = {"Authorization": f"Bearer {_token(app, world.supervisor)}"}
+    page1 = client.get("/api/v1/forms/family_screening/submissions?per_page=2", headers=auth).json
+    assert page1["count"] == 5 and len(page1["results"]) == 2 and page1["next"]
+    seen = [r["data"]["remarks"] for r in page1["results"]]
+    page3 = client.get(
+        "/api/v1/forms/family_screening/submissions?per_page=2&page=3", headers=auth
+    ).json
+    assert page3["next"] is None and len(page3["results"]) == 1
+    assert seen == ["第4户", "第3户"]  # newest first

@@ -1,0 +1,88 @@
+"""An admin sets up fieldapp from the command line: database, demo, users, tokens."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from fieldapp.cli import main
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    """Point the CLI at an empty instance folder with its own SQLite database."""
+    monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("FIELDAPP_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def test_init_demo_and_login_from_a_blank_machine(fresh):
+    runner = CliRunner()
+    result = runner.invoke(main, ["init"])
+    assert result.exit_code == 0, result.output
+    assert (fresh / "fieldapp.sqlite3").exists()
+    result = runner.invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    logins = dict(
+        re.findall(
+            r"^\s+(\w+)\s+(\S+)\s+(?:admin|researcher|supervisor|mediator)", result.output, re.M
+        )
+    )
+    assert set(logins) == {
+        "admin",
+        "researcher",
+        "supervisor",
+        "mediator",
+        "mediator2",
+        "mediator3",
+    }
+    again = runner.invoke(main, ["demo"])  # idempotent: same logins, nothing doubled
+    assert again.exit_code == 0 and logins["mediator"] in again.output
+
+    from fieldapp import create_app
+
+    app = create_app()
+    client = app.test_client()
+    from tests.helpers import login
+
+    login(client, "mediator", logins["mediator"])
+    home = client.get("/").get_data(as_text=True)
+    for title in ("问题家庭排查", "留守儿童", "留守妇女", "留守老人", "调解走访记录"):
+        assert title in home
+
+
+def test_users_and_tokens_from_the_cli(fresh):
+    runner = CliRunner()
+    runner.invoke(main, ["init"])
+    runner.invoke(main, ["demo"])
+    result = runner.invoke(
+        main,
+        [
+            "users",
+            "create",
+            "wang",
+            "--role",
+            "mediator",
+            "--area",
+            "339902001001",
+            "--name",
+            "王调解员",
+        ],
+        input="long-enough-pw\nlong-enough-pw\n",
+    )
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(
+        main,
+        ["users", "create", "li", "--role", "mediator", "--area", "nowhere"],
+        input="long-enough-pw\nlong-enough-pw\n",
+    )
+    assert bad.exit_code == 1 and "nowhere" in bad.output
+    token = runner.invoke(main, ["tokens", "create", "wang"]).output.strip()
+
+    from fieldapp import create_app
+
+    client = create_app().test_client()
+    resp = client.get("/api/v1/forms", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200 and len(resp.json["forms"]) == 5
