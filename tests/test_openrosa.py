@@ -218,3 +218,36 @@ def test_attachments_are_kept_and_resent_parts_are_not_duplicated(app, client, w
         sub = db.session.scalar(select(Submission))
         assert [a.filename for a in sub.attachments] == ["plot.jpg"]
         assert sub.attachments[0].data == b"\xff\xd8jpeg"
+
+
+def test_form_media_are_listed_in_the_manifest_and_downloadable(app, client, world):
+    from fieldapp.areas.services import get_area
+    from fieldapp.surveys.services import import_xlsform
+
+    with app.app_context():
+        import_xlsform(
+            SCREENING.read_bytes(),
+            SCREENING.name,
+            get_area("3399"),
+            media=[("households.csv", b"name,label\nh1,\xe6\x9d\x8e\n")],
+        )
+        db.session.commit()
+    login(client, world.mediator)
+    listing = client.get("/formList").get_data(as_text=True)
+    assert "<manifestUrl>" in listing
+    manifest = client.get("/forms/family_screening/versions/2026112901/manifest")
+    text = manifest.get_data(as_text=True)
+    assert "<filename>households.csv</filename>" in text and "<hash>md5:" in text
+    media = client.get("/forms/family_screening/versions/2026112901/media/households.csv")
+    assert media.status_code == 200 and "李".encode() in media.data
+    missing = client.get("/forms/family_screening/versions/2026112901/media/nope.png")
+    assert missing.status_code == 404
+
+
+def test_xml_in_another_encoding_is_refused_not_crashed(app, client, world, publish):
+    publish(SCREENING)
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    latin = xml.replace(b'encoding="UTF-8"', b'encoding="GB18030"').replace(
+        "李梅".encode(), "李梅".encode("gb18030")
+    )
+    _refused(app, client, world, latin, 400, "UTF-8")

@@ -52,6 +52,10 @@ def read_envelope(xml: bytes) -> Envelope:
     entities, or lacks ``id`` on its root or ``meta/instanceID``.
     """
     try:
+        xml.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SubmissionError("提交的 XML 必须使用 UTF-8 编码") from exc
+    try:
         root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException, ValueError) as exc:
         raise SubmissionError(f"提交的 XML 格式不正确：{exc}") from exc

@@ -6,7 +6,7 @@ import hashlib
 import mimetypes
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
@@ -125,7 +125,7 @@ def scoped_submissions(user: User, form: Form | None = None) -> Select:
         stmt = stmt.where(Area.path.startswith(user.area.path))
     if form is not None:
         if not can_see(user, form):
-            return stmt.where(False)
+            return stmt.where(false())
         stmt = stmt.where(Submission.form_pk == form.id)
     return stmt.order_by(Submission.received_at.desc(), Submission.id.desc())
 
