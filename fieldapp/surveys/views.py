@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -29,7 +29,8 @@ def index():
     """Home: the questionnaires of the user's area, with how many they can see."""
     forms = forms_to_fill(current_user)
     counts = {f.id: count_scoped(current_user, f) for f in forms}
-    return render_template("surveys/index.html", forms=forms, counts=counts)
+    sent = next((f for f in forms if f.form_id == request.args.get("sent")), None)
+    return render_template("surveys/index.html", forms=forms, counts=counts, sent=sent)
 
 
 @bp.get("/surveys/<form_id>/fill")

@@ -49,6 +49,17 @@ async function main() {
     const n = problems().length;
     showError(n ? t('还有 {n} 题需要修改', { n }) : '', n > 0);
   });
+  // Until offline drafts exist (IndexedDB), answers live only in this page: warn before
+  // the worker navigates away from typed answers.
+  let dirty = false;
+  const markDirty = () => { dirty = true; };
+  host.addEventListener('input', markDirty);
+  host.addEventListener('change', markDirty);
+  window.addEventListener('beforeunload', (event) => {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = '';
+  });
   host.addEventListener('input', recount);
   host.addEventListener('change', recount);
   host.addEventListener('click', recount);
@@ -69,7 +80,10 @@ async function main() {
       btn.textContent = t('已提交');
       showError('');
       bar.classList.add('submitted');
-      location.assign(cfg.doneUrl);
+      dirty = false;
+      const done = new URL(cfg.doneUrl, location.href);
+      done.searchParams.set('sent', cfg.formId || '1');
+      location.assign(done.href);
       return;
     }
     btn.disabled = false;

@@ -50,7 +50,10 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
     el.append(legend);
     renderChildren(node, el);
     if (kind === 'repeat-instance' && form.canAddRepeat(node.parent)) {
-      const remove = button(t('删除此项'), 'repeat-remove', () => form.removeRepeat(node));
+      // One tap must not wipe a household member's answers: ask first.
+      const remove = button(t('删除此项'), 'repeat-remove', () => {
+        if (window.confirm(t('确定删除这一项吗？'))) form.removeRepeat(node);
+      });
       el.append(remove);
     }
     const update = () => {

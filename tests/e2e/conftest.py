@@ -18,8 +18,14 @@ from werkzeug.serving import make_server
 from tests.e2e.steps import snap
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -38,8 +44,7 @@ def pytest_runtest_makereport(item, call):
 def live_server(app) -> Iterator[str]:
     """The session's ``app`` on 127.0.0.1 at a free port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server",
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -68,6 +73,7 @@ class Watched:
     name: str
     page_errors: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -80,15 +86,27 @@ def open_page(browser, live_server, request) -> Iterator[Callable[..., Page]]:
     watched: list[Watched] = []
 
     def _open(viewport: dict = PHONE, name: str = "phone") -> Page:
-        context = browser.new_context(base_url=live_server, viewport=viewport,
-                                      locale="zh-CN", timezone_id="Asia/Shanghai",
-                                      accept_downloads=True)
+        context = browser.new_context(
+            base_url=live_server,
+            viewport=viewport,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            accept_downloads=True,
+        )
         context.set_default_timeout(10_000)
         page = context.new_page()
         w = Watched(page, name)
         page.on("pageerror", lambda exc: w.page_errors.append(f"{page.url}: {exc}"))
-        page.on("console", lambda msg: msg.type == "error" and w.console_errors.append(
-            f"{page.url}: {msg.text} ({msg.location.get('url')})"))
+        page.on(
+            "console",
+            lambda msg: (
+                msg.type == "error"
+                and w.console_errors.append(f"{page.url}: {msg.text} ({msg.location.get('url')})")
+            ),
+        )
+        # A person answers "leave this page?" and "remove this item?" with OK; the tests
+        # see which dialogs came up in ``Watched.dialogs``.
+        page.on("dialog", lambda d: (w.dialogs.append(f"{d.type}: {d.message}"), d.accept()))
         watched.append(w)
         return page
 

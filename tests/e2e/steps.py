@@ -43,8 +43,9 @@ def question(scope: Page | Locator, name: str) -> Locator:
 
 def member(page: Page, n: int) -> Locator:
     """The n-th (1-based) household member block of the repeat."""
-    return page.locator('section.repeat[data-name="household_members"] '
-                        'fieldset.repeat-instance').nth(n - 1)
+    return page.locator(
+        'section.repeat[data-name="household_members"] fieldset.repeat-instance'
+    ).nth(n - 1)
 
 
 def fill(scope: Page | Locator, label: str, text: str) -> Locator:
@@ -58,8 +59,9 @@ def fill(scope: Page | Locator, label: str, text: str) -> Locator:
 def tick(scope: Page | Locator, name: str, *choices: str) -> None:
     """Tap the choices (by their visible label) of question ``name``."""
     for choice in choices:
-        question(scope, name).locator("label.choice", has_text=re.compile(
-            rf"^\s*{re.escape(choice)}\s*$")).click()
+        question(scope, name).locator(
+            "label.choice", has_text=re.compile(rf"^\s*{re.escape(choice)}\s*$")
+        ).click()
 
 
 def download(page: Page, link: Locator, folder: Path) -> bytes:

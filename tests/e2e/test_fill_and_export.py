@@ -52,7 +52,8 @@ def fill_members(page: Page) -> None:
     fill(first, "成员姓名", "李小红")
     age = fill(first, "年龄（周岁）", "150")
     expect(question(first, "member_age").locator(".constraint-msg")).to_have_text(
-        re.compile("年龄应在0到120岁之间"))
+        re.compile("年龄应在0到120岁之间")
+    )
     snap(page, "mediator-2-age-constraint")
     age.fill("15")
     age.blur()
@@ -78,7 +79,8 @@ def fill_situation_and_risk(page: Page) -> None:
 
 
 def test_mediator_screens_a_household_and_researcher_exports_it(
-        app, world, publish, phone, open_page, live_server, tmp_path):
+    app, world, publish, phone, open_page, live_server, tmp_path
+):
     publish(SCREENING)
 
     log_in(phone, world.mediator, world.password)
@@ -91,7 +93,8 @@ def test_mediator_screens_a_household_and_researcher_exports_it(
     fill_situation_and_risk(phone)
     snap(phone, "mediator-3-filled-form")
     phone.locator("#submit-btn").click()
-    expect(phone).to_have_url(f"{live_server}/")
+    expect(phone).to_have_url(f"{live_server}/?sent=family_screening")
+    expect(phone.locator("#sent-notice")).to_contain_text("已成功提交")
     expect(phone.locator(".form-item")).to_contain_text("我已提交 1 份")
     snap(phone, "mediator-4-home-after-submit")
 
@@ -104,7 +107,9 @@ def test_mediator_screens_a_household_and_researcher_exports_it(
     assert data["household_info"]["screening_date"] == today()
     members = data["household"]["household_members"]
     assert [(m["member_name"], m["member_age"]) for m in members] == [
-        ("李小红", "15"), (HEAD, "41")]
+        ("李小红", "15"),
+        (HEAD, "41"),
+    ]
     assert data["household"]["minor_count"] == "1"
     assert data["situation"]["has_conflict"] == "yes"
     assert data["situation"]["conflict_types"] == "family_conflict dv"
@@ -129,8 +134,11 @@ def researcher_downloads_the_csv(page: Page, world, tmp_path) -> None:
     assert row["household/household_members[1]/member_age"] == "15"
     assert row["household/household_members[2]/member_age"] == "41"
     assert row["situation/conflict_types"] == "family_conflict dv"
-    assert (row["situation/conflict_types/family_conflict"], row["situation/conflict_types/dv"],
-            row["situation/conflict_types/gambling"]) == ("1", "1", "0")
+    assert (
+        row["situation/conflict_types/family_conflict"],
+        row["situation/conflict_types/dv"],
+        row["situation/conflict_types/gambling"],
+    ) == ("1", "1", "0")
     assert row["submitted_by"] == world.mediator
 
     page.locator("select[name=values]").select_option("labels")
@@ -157,6 +165,7 @@ def test_form_language_and_page_language_switch(world, publish, phone):
     phone.get_by_role("link", name="English", exact=True).click()
     expect(phone.locator("html")).to_have_attribute("lang", "en")
     expect(phone.get_by_role("link", name="中文", exact=True)).to_be_visible()
+    expect(phone.get_by_role("button", name="Log out")).to_be_visible()
     expect(phone).to_have_url(re.compile(r"/surveys/family_screening/fill"))
     expect(phone.locator("#submit-btn")).to_have_text("Submit")
     expect(phone.get_by_label("Screening date", exact=True)).to_be_visible()
@@ -182,8 +191,10 @@ def test_every_shared_form_publishes_and_renders(world, publish, phone):
             expect(phone.locator("#fieldapp-form .q:not([hidden])").first).to_be_visible()
         except AssertionError:
             error = phone.locator(".form-status-error")
-            problems.append(f"{path.name}: no question shown"
-                            + (f": {error.inner_text()}" if error.count() else ""))
+            problems.append(
+                f"{path.name}: no question shown"
+                + (f": {error.inner_text()}" if error.count() else "")
+            )
         unsupported = phone.locator(".unsupported-type").all_inner_texts()
         if unsupported:
             print(f"{path.name}: {unsupported}")
@@ -192,7 +203,8 @@ def test_every_shared_form_publishes_and_renders(world, publish, phone):
 
 
 def test_mediators_of_another_village_cannot_see_the_submission(
-        world, publish, phone, open_page, live_server):
+    world, publish, phone, open_page, live_server
+):
     publish(SCREENING)
     log_in(phone, world.mediator, world.password)
     open_form(phone, SCREENING_TITLE)
@@ -203,14 +215,17 @@ def test_mediators_of_another_village_cannot_see_the_submission(
     tick(phone, "risk_level", "低")
     tick(phone, "referral", "无需转介")
     phone.locator("#submit-btn").click()
-    expect(phone).to_have_url(f"{live_server}/")
+    expect(phone).to_have_url(f"{live_server}/?sent=family_screening")
     api = "/api/v1/forms/family_screening/submissions"
     assert phone.request.get(api).json()["count"] == 1  # she sees her own
 
     neighbour = open_page(name="mediator2")
     log_in(neighbour, world.mediator2, world.password)
-    for path in ("/data/", "/data/family_screening",
-                 "/data/family_screening/export.csv?values=codes"):
+    for path in (
+        "/data/",
+        "/data/family_screening",
+        "/data/family_screening/export.csv?values=codes",
+    ):
         assert neighbour.request.get(path).status == 403, path
     response = neighbour.goto("/data/family_screening")
     assert response.status == 403
