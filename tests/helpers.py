@@ -24,6 +24,17 @@ def login(client, username: str, password: str = PASSWORD):
     )
 
 
+def api_token(app, username: str) -> str:
+    """Create an API token for ``username`` (as ``fieldapp tokens create`` does)."""
+    from fieldapp.auth.services import create_token, get_user
+    from fieldapp.extensions import db
+
+    with app.app_context():
+        secret = create_token(get_user(username), "test")
+        db.session.commit()
+        return secret
+
+
 def _elements(values: dict) -> str:
     out = []
     for name, value in values.items():

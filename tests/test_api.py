@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from fieldapp.extensions import db
-from tests.helpers import SCREENING, post_submission, screening_answers, submission_xml
-
-
-def _token(app, username):
-    from fieldapp.auth.services import create_token, get_user
-
-    with app.app_context():
-        secret = create_token(get_user(username), "test")
-        db.session.commit()
-        return secret
+from tests.helpers import SCREENING, api_token, post_submission, screening_answers, submission_xml
 
 
 def test_the_openapi_document_lists_every_endpoint(client):
@@ -30,7 +20,7 @@ def test_the_api_needs_a_valid_token_and_answers_json(client, world):
 
 def test_forms_and_their_schema(app, client, world, publish):
     publish(SCREENING)
-    auth = {"Authorization": f"Bearer {_token(app, world.researcher)}"}
+    auth = {"Authorization": f"Bearer {api_token(app, world.researcher)}"}
     forms = client.get("/api/v1/forms", headers=auth).json["forms"]
     assert [(f["form_id"], f["version"]) for f in forms] == [("family_screening", "2026112901")]
     form = client.get("/api/v1/forms/family_screening", headers=auth).json
@@ -43,13 +33,13 @@ def test_forms_and_their_schema(app, client, world, publish):
 
 def test_submissions_are_paginated(app, client, world, publish):
     publish(SCREENING)
-    mediator = _token(app, world.mediator)
+    mediator = api_token(app, world.mediator)
     for n in range(5):
         xml, _ = submission_xml(
             "family_screening", "2026112901", screening_answers(remarks=f"第{n}户")
         )
         assert post_submission(client, xml, token=mediator).status_code == 201
-    auth = {"Authorization": f"Bearer {_token(app, world.supervisor)}"}
+    auth = {"Authorization": f"Bearer {api_token(app, world.supervisor)}"}
     page1 = client.get("/api/v1/forms/family_screening/submissions?per_page=2", headers=auth).json
     assert page1["count"] == 5 and len(page1["results"]) == 2 and page1["next"]
     seen = [r["data"]["remarks"] for r in page1["results"]]

@@ -8,18 +8,20 @@ import io
 
 import pytest
 
-from fieldapp.extensions import db
-from tests.helpers import SCREENING, login, post_submission, screening_answers, submission_xml
+from tests.helpers import (
+    SCREENING,
+    api_token,
+    login,
+    post_submission,
+    screening_answers,
+    submission_xml,
+)
 
 
 @pytest.fixture
 def send(app, client, world):
     """Send answers to a form as the mediator; return the instance ID."""
-    from fieldapp.auth.services import create_token, get_user
-
-    with app.app_context():
-        token = create_token(get_user(world.mediator))
-        db.session.commit()
+    token = api_token(app, world.mediator)
 
     def _send(answers, form_id="family_screening", version="2026112901"):
         xml, iid = submission_xml(form_id, version, answers)

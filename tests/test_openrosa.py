@@ -9,6 +9,7 @@ from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from tests.helpers import (
     SCREENING,
+    api_token,
     csrf_token,
     login,
     post_submission,
@@ -20,15 +21,6 @@ from tests.helpers import (
 def _count(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count(Submission.id)))
-
-
-def _token(app, username):
-    from fieldapp.auth.services import create_token, get_user
-
-    with app.app_context():
-        secret = create_token(get_user(username))
-        db.session.commit()
-        return secret
 
 
 def test_head_submission_tells_the_phone_how_much_it_may_send(app, client, world):
@@ -62,7 +54,7 @@ def test_form_list_shows_only_forms_the_caller_may_fill(app, client, world, publ
 
 def test_a_submission_is_stored_once_and_a_resend_is_harmless(app, client, world, publish):
     publish(SCREENING)
-    token = _token(app, world.mediator)
+    token = api_token(app, world.mediator)
     xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
     first = post_submission(client, xml, token=token)
     assert first.status_code == 201, first.data
@@ -80,7 +72,7 @@ def test_a_submission_is_stored_once_and_a_resend_is_harmless(app, client, world
 
 def test_same_instance_id_with_other_content_is_a_conflict(app, client, world, publish):
     publish(SCREENING)
-    token = _token(app, world.mediator)
+    token = api_token(app, world.mediator)
     xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
     assert post_submission(client, xml, token=token).status_code == 201
     changed, _ = submission_xml(
@@ -106,7 +98,7 @@ def test_browser_session_submissions_need_the_csrf_token(app, client, world, pub
 
 
 def _refused(app, client, world, xml, status, words):
-    token = _token(app, world.mediator)
+    token = api_token(app, world.mediator)
     resp = post_submission(client, xml, token=token)
     body = resp.get_data(as_text=True)
     assert resp.status_code == status, body
@@ -200,7 +192,7 @@ def test_attachments_are_kept_and_resent_parts_are_not_duplicated(app, client, w
     from tests.conftest import SHARED_FORMS
 
     form_id, version = publish(SHARED_FORMS / "UCL_Biomass_Plot_Form.xlsx")
-    token = _token(app, world.mediator)
+    token = api_token(app, world.mediator)
     answers = {"location": {"center_image": "plot.jpg"}}
     xml, iid = submission_xml(form_id, version, answers)
     assert post_submission(client, xml, token=token).status_code == 201

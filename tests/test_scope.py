@@ -8,6 +8,7 @@ import pytest
 from fieldapp.extensions import db
 from tests.helpers import (
     SCREENING,
+    api_token,
     csrf_token,
     login,
     post_submission,
@@ -19,14 +20,10 @@ from tests.helpers import (
 @pytest.fixture
 def three_villages(app, client, world, publish):
     """One submission from each demo village: 和平社区, 光明社区 (东城区), 柳树村 (西山县)."""
-    from fieldapp.auth.services import create_token, get_user
-
     publish(SCREENING)
     ids = {}
     for who in (world.mediator, world.mediator2, world.mediator3):
-        with app.app_context():
-            token = create_token(get_user(who))
-            db.session.commit()
+        token = api_token(app, who)
         xml, iid = submission_xml(
             "family_screening",
             "2026112901",
@@ -90,11 +87,7 @@ def test_a_mediator_sees_only_their_own_submissions(client, world, three_village
 def test_a_mediator_of_another_village_cannot_read_it_by_token_either(
     app, client, world, three_villages
 ):
-    from fieldapp.auth.services import create_token, get_user
-
-    with app.app_context():
-        token = create_token(get_user(world.mediator2))
-        db.session.commit()
+    token = api_token(app, world.mediator2)
     resp = client.get(
         "/api/v1/forms/family_screening/submissions", headers={"Authorization": f"Bearer {token}"}
     )

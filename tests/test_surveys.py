@@ -79,6 +79,19 @@ BROKEN = {
 }
 
 
+def upload(client, data: bytes, name: str = "tiny.xlsx", area: str = "3399"):
+    """Upload an XLSForm through the web page, as a logged-in user."""
+    return client.post(
+        "/surveys/upload",
+        data={
+            "csrf_token": csrf_token(client, "/surveys/upload"),
+            "area": area,
+            "xlsform": (io.BytesIO(data), name),
+        },
+        content_type="multipart/form-data",
+    )
+
+
 def _versions(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count(FormVersion.id)))
@@ -155,26 +168,10 @@ def test_broken_xlsform_is_refused_on_the_cli_with_sheet_and_row(
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_broken_xlsform_is_refused_in_the_web_ui_and_nothing_changes(app, client, world, name):
     login(client, world.admin)
-    ok = client.post(
-        "/surveys/upload",
-        data={
-            "csrf_token": csrf_token(client, "/surveys/upload"),
-            "area": "3399",
-            "xlsform": (io.BytesIO(GOOD), "tiny.xlsx"),
-        },
-        content_type="multipart/form-data",
-    )
+    ok = upload(client, GOOD, "tiny.xlsx")
     assert ok.status_code == 302
     data, words = BROKEN[name]
-    resp = client.post(
-        "/surveys/upload",
-        data={
-            "csrf_token": csrf_token(client, "/surveys/upload"),
-            "area": "3399",
-            "xlsform": (io.BytesIO(data), name),
-        },
-        content_type="multipart/form-data",
-    )
+    resp = upload(client, data, name)
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert "未发布，已有问卷未受影响" in body
@@ -188,30 +185,19 @@ def test_a_new_version_is_kept_beside_the_old_and_a_changed_same_version_is_refu
 ):
     login(client, world.admin)
 
-    def upload(data):
-        return client.post(
-            "/surveys/upload",
-            data={
-                "csrf_token": csrf_token(client, "/surveys/upload"),
-                "area": "3399",
-                "xlsform": (io.BytesIO(data), "tiny.xlsx"),
-            },
-            content_type="multipart/form-data",
-        )
-
-    assert upload(GOOD).status_code == 302
-    assert upload(GOOD).status_code == 302  # the same file again: nothing new
+    assert upload(client, GOOD).status_code == 302
+    assert upload(client, GOOD).status_code == 302  # the same file again: nothing new
     changed = xlsform(
         [["type", "name", "label"], ["integer", "age", "年龄（岁）"]],
         settings=[["form_id", "version"], ["tiny", "1"]],
     )
-    resp = upload(changed)
+    resp = upload(client, changed)
     assert resp.status_code == 400 and "version" in resp.get_data(as_text=True)
     v2 = xlsform(
         [["type", "name", "label"], ["integer", "age", "年龄（岁）"]],
         settings=[["form_id", "version"], ["tiny", "2"]],
     )
-    assert upload(v2).status_code == 302
+    assert upload(client, v2).status_code == 302
     with app.app_context():
         assert [
             v.version for v in db.session.scalars(select(FormVersion).order_by(FormVersion.id))
@@ -230,15 +216,7 @@ def test_an_oversized_xlsform_is_refused(app, client, world):
     app.config["MAX_XLSFORM_BYTES"] = 1000
     try:
         login(client, world.admin)
-        resp = client.post(
-            "/surveys/upload",
-            data={
-                "csrf_token": csrf_token(client, "/surveys/upload"),
-                "area": "3399",
-                "xlsform": (io.BytesIO(GOOD), "tiny.xlsx"),
-            },
-            content_type="multipart/form-data",
-        )
+        resp = upload(client, GOOD, "tiny.xlsx")
         assert resp.status_code == 400 and "文件过大" in resp.get_data(as_text=True)
     finally:
         app.config["MAX_XLSFORM_BYTES"] = 10 * 1024 * 1024
