@@ -220,3 +220,8 @@ def test_an_oversized_xlsform_is_refused(app, client, world):
         assert resp.status_code == 400 and "文件过大" in resp.get_data(as_text=True)
     finally:
         app.config["MAX_XLSFORM_BYTES"] = 10 * 1024 * 1024
+
+
+def test_the_real_forms_from_others_are_there_to_test_on():
+    """Guard: the forms in ../shared/forms must be found, or the tests above test nothing."""
+    assert len(list(SHARED_FORMS.glob("*.xlsx"))) >= 7
