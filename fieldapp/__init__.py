@@ -18,6 +18,16 @@ def select_locale() -> str:
     return request.accept_languages.best_match(["zh", "en"]) or "zh"
 
 
+def _security_headers(response):
+    """Headers every response carries; pages and data are never cached by the browser."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype in ("text/html", "application/json", "text/csv", "text/xml"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the Flask app: config, extensions, blueprints, error handlers. No I/O but
     reading (or first creating) the secret key file; no migrations here."""
@@ -63,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from fieldapp.auth.models import ROLE_LABELS
 
+    app.after_request(_security_headers)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "zh")
     app.jinja_env.globals["role_label"] = lambda role: gettext(ROLE_LABELS.get(role, role))
     return app

@@ -243,3 +243,31 @@ def test_xml_in_another_encoding_is_refused_not_crashed(app, client, world, publ
         "李梅".encode(), "李梅".encode("gb18030")
     )
     _refused(app, client, world, latin, 400, "UTF-8")
+
+
+def test_the_same_questionnaire_sent_twice_at_once_is_stored_once(app, world, publish):
+    """Two tabs, or a retry racing the first send: both get success, one row exists."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    publish(SCREENING)
+    tokens = [api_token(app, world.mediator) for _ in range(6)]  # as from six devices
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+
+    def send(n):
+        return post_submission(app.test_client(), xml, token=tokens[n % 6]).status_code
+
+    def slow_flush(session, *args):  # widen the window between "is it there?" and INSERT
+        time.sleep(0.05)
+
+    event.listen(Session, "before_flush", slow_flush)
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            codes = list(pool.map(send, range(12)))
+    finally:
+        event.remove(Session, "before_flush", slow_flush)
+    assert codes == [201] * 12
+    assert _count(app) == 1

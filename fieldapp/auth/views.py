@@ -44,7 +44,10 @@ def login():
         if user is None:
             flash(_("用户名或密码不正确"), "error")
         else:
-            session.clear()
+            lang = session.get("lang")
+            session.clear()  # no session fixation: a fresh session for the new login
+            if lang:
+                session["lang"] = lang
             login_user(user)
             session.permanent = True
             db.session.commit()

@@ -6,6 +6,7 @@ from xml.sax.saxutils import escape
 
 from flask import Response, current_app, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fieldapp.errors import fail
@@ -103,6 +104,7 @@ def media(form_id: str, version: str, filename: str):
         fail(404, f"问卷附件 {filename} 不存在")
     resp = Response(item.data, content_type=item.content_type)
     resp.headers["ETag"] = f'"{item.md5}"'
+    resp.headers["Content-Security-Policy"] = "sandbox"  # uploaded files never run as pages
     return resp
 
 
@@ -137,12 +139,20 @@ def submission():
         for f in fl
         if key != "xml_submission_file"
     ]
+    xml = xml_file.read()
     try:
-        result = receive_submission(current_user, xml_file.read(), extra)
+        try:
+            result = receive_submission(current_user, xml, extra)
+            db.session.commit()
+        except IntegrityError:
+            # The same instance arrived twice at once (two tabs, a retry racing the
+            # first send): the other request stored it; answer as for a re-send.
+            db.session.rollback()
+            result = receive_submission(current_user, xml, extra)
+            db.session.commit()
     except SubmissionError as exc:
         db.session.rollback()
         return openrosa_message(str(exc), status=exc.status, nature="error")
-    db.session.commit()
     current_app.logger.info(
         "submission %s from %s (%s)",
         result.submission.instance_id,
