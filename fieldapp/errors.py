@@ -60,6 +60,11 @@ def register(app: Flask) -> None:
         if request.endpoint == "auth.login":  # a login page left open too long: try again
             flash(_("登录页面已过期，请重新输入用户名和密码"), "error")
             return redirect(request.full_path.rstrip("?"))
+        if request.path.startswith("/submission"):
+            # The fill page fetches a fresh token and sends again: answers stay on the page.
+            resp = error_response(400, _("安全令牌已失效，请重新提交"))
+            resp.headers["X-Fieldapp-CSRF"] = "invalid"
+            return resp
         return error_response(
             400, _("页面已过期（安全令牌失效），请刷新页面后重试；已填写的内容请先复制保存")
         )

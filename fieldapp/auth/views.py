@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from fieldapp.auth import bp
 from fieldapp.auth.forms import LoginForm
@@ -72,3 +73,10 @@ def set_language(lang: str):
     if lang in ("zh", "en"):
         session["lang"] = lang
     return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.get("/csrf-token")
+@login_required
+def csrf_token():
+    """A fresh CSRF token for a page whose token no longer matches the session."""
+    return jsonify(token=generate_csrf())

@@ -4,7 +4,7 @@
 // never throws, so the caller can always keep the answers on the page.
 import { t } from './i18n.js';
 
-export async function submitInstance(url, xml) {
+export async function submitInstance(url, xml, retried = false) {
   const body = new FormData();
   body.append('xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml');
   const csrf = document.querySelector('meta[name="csrf-token"]');
@@ -22,7 +22,16 @@ export async function submitInstance(url, xml) {
     return { ok: false, message: t('网络不通，答案仍在本页，请稍后再提交') };
   }
   if ([200, 201, 202].includes(res.status)) return { ok: true };
-  if (res.type === 'opaqueredirect' || res.status === 401 || res.status === 403 || (res.status >= 300 && res.status < 400)) {
+  // The worker logged in again elsewhere: this page's CSRF token is stale. Fetch a fresh
+  // one and send once more, instead of asking for a reload that would lose the answers.
+  if (res.headers.get('X-Fieldapp-CSRF') === 'invalid' && !retried && csrf) {
+    const fresh = await freshToken();
+    if (fresh) {
+      csrf.content = fresh;
+      return submitInstance(url, xml, true);
+    }
+  }
+  if (res.type === 'opaqueredirect' || res.status === 401 || (res.status >= 300 && res.status < 400)) {
     return { ok: false, message: t('登录已过期，请在新窗口重新登录后再提交') };
   }
   let text = '';
@@ -36,4 +45,13 @@ function openRosaMessage(body) {
   const doc = new DOMParser().parseFromString(body, 'text/xml');
   const msg = doc.getElementsByTagNameNS('*', 'message')[0] || doc.getElementsByTagName('message')[0];
   return msg ? msg.textContent.trim() : '';
+}
+
+async function freshToken() {
+  try {
+    const res = await fetch('/csrf-token', { credentials: 'same-origin', redirect: 'manual' });
+    return res.ok ? (await res.json()).token : '';
+  } catch {
+    return '';
+  }
 }
