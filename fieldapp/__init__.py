@@ -55,11 +55,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message = None
 
     from fieldapp import errors, loaders
-    from fieldapp.api import bp as api_bp
-    from fieldapp.auth import bp as auth_bp
-    from fieldapp.openrosa import bp as openrosa_bp
-    from fieldapp.submissions import bp as submissions_bp
-    from fieldapp.surveys import bp as surveys_bp
+    from fieldapp.api.views import bp as api_bp
+    from fieldapp.auth.views import bp as auth_bp
+    from fieldapp.openrosa.views import bp as openrosa_bp
+    from fieldapp.submissions.views import bp as submissions_bp
+    from fieldapp.surveys.views import bp as surveys_bp
 
     loaders.register(app)
     errors.register(app)

@@ -86,3 +86,22 @@ def test_users_and_tokens_from_the_cli(fresh):
     client = create_app().test_client()
     resp = client.get("/api/v1/forms", headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 200 and len(resp.json["forms"]) == 5
+
+
+def test_export_in_a_fresh_process_writes_the_csv(fresh):
+    """Run as an admin would, in a new interpreter (catches import cycles tests hide)."""
+    import subprocess
+    import sys
+
+    runner = CliRunner()
+    runner.invoke(main, ["init"])
+    runner.invoke(main, ["demo"])
+    cli = [sys.executable, "-c", "from fieldapp.cli import main; main()"]
+    out = fresh / "screening.csv"
+    done = subprocess.run(
+        [*cli, "export", "family_screening", "-o", str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8-sig").startswith("instance_id,form_version")
+    missing = subprocess.run([*cli, "export", "nope"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "没有问卷 nope" in missing.stderr

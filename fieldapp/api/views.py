@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from fieldapp.api import bp
 from fieldapp.api.openapi import openapi_document
 from fieldapp.audit.services import record
 from fieldapp.errors import fail
@@ -15,6 +14,8 @@ from fieldapp.submissions.models import Submission
 from fieldapp.submissions.services import count_scoped, scoped_submissions
 from fieldapp.surveys.models import Form
 from fieldapp.surveys.services import can_fill, can_see, forms_in_scope, get_form
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_PER_PAGE = 500
 

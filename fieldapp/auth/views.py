@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from fieldapp.auth import bp
 from fieldapp.auth.forms import LoginForm
 from fieldapp.auth.services import authenticate
 from fieldapp.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:

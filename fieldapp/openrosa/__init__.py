@@ -1,9 +1,3 @@
 """The OpenRosa API that ODK Collect and our phone app speak: form list, XForms,
 manifests and media, and submissions (docs.getodk.org/openrosa-form-list,
 docs.getodk.org/openrosa-form-submission)."""
-
-from flask import Blueprint
-
-bp = Blueprint("openrosa", __name__)
-
-from fieldapp.openrosa import views  # noqa: E402,F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from flask import Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -12,12 +12,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from fieldapp.errors import fail
 from fieldapp.extensions import csrf, db
 from fieldapp.loaders import bearer_secret
-from fieldapp.openrosa import bp
 from fieldapp.openrosa.responses import openrosa_headers, openrosa_message
 from fieldapp.submissions.parse import SubmissionError
 from fieldapp.submissions.services import receive_submission
 from fieldapp.surveys.models import Form, FormVersion
 from fieldapp.surveys.services import can_fill, can_see, forms_to_fill, get_form
+
+bp = Blueprint("openrosa", __name__)
 
 XML = "text/xml; charset=utf-8"
 

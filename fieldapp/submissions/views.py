@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -16,10 +16,11 @@ from fieldapp.errors import fail
 from fieldapp.exports.csv_export import build_layout, export_csv
 from fieldapp.exports.table import meta_cells
 from fieldapp.extensions import db
-from fieldapp.submissions import bp
 from fieldapp.submissions.models import Submission
 from fieldapp.submissions.services import count_scoped, get_scoped, scoped_submissions
 from fieldapp.surveys.services import can_see, forms_in_scope, get_form
+
+bp = Blueprint("submissions", __name__, url_prefix="/data")
 
 VIEWERS = ("admin", "supervisor", "researcher")
 PAGE_SIZE = 50

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,7 +12,6 @@ from fieldapp.auth.access import roles_required
 from fieldapp.errors import fail
 from fieldapp.extensions import db
 from fieldapp.submissions.services import count_scoped
-from fieldapp.surveys import bp
 from fieldapp.surveys.forms import UploadForm
 from fieldapp.surveys.services import (
     XLSFormError,
@@ -21,6 +20,8 @@ from fieldapp.surveys.services import (
     get_form,
     import_xlsform,
 )
+
+bp = Blueprint("surveys", __name__)
 
 
 @bp.get("/")
