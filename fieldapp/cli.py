@@ -133,30 +133,24 @@ def forms() -> None:
 
 @forms.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--area", "area_code", default=None, help="area code (default: the root)")
+@click.option(
+    "--area",
+    "area_code",
+    default=None,
+    help="area to publish to (a new form: the root area; an existing one: where it is)",
+)
 @click.option(
     "--media", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 def forms_import(file: Path, area_code, media) -> None:
     """Publish an XLSForm FILE; exit 1 with pyxform's message when it is broken."""
-    from sqlalchemy import select
-
-    from fieldapp.areas.models import Area
     from fieldapp.areas.services import AreaError, get_area
     from fieldapp.surveys.services import XLSFormError, import_xlsform
 
     app = _app()
     with app.app_context():
         try:
-            area = (
-                get_area(area_code)
-                if area_code
-                else db.session.scalar(
-                    select(Area).where(Area.parent_id.is_(None)).order_by(Area.id)
-                )
-            )
-            if area is None:
-                raise AreaError("还没有任何区划：请先运行 fieldapp demo 或创建区划")
+            area = get_area(area_code) if area_code else None
             result = import_xlsform(
                 file.read_bytes(),
                 file.name,
@@ -174,7 +168,9 @@ def forms_import(file: Path, area_code, media) -> None:
         for w in result.warnings:
             click.echo(f"提示：{w}", err=True)
         state = "已发布" if result.created else "已存在（内容相同），未更改"
-        click.echo(f"{state}：{fv.form.form_id} 版本 {fv.version}（{fv.title}）→ {area.name}")
+        click.echo(
+            f"{state}：{fv.form.form_id} 版本 {fv.version}（{fv.title}）→ {fv.form.area.name}"
+        )
 
 
 @main.command("export")

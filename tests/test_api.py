@@ -48,3 +48,19 @@ def test_submissions_are_paginated(app, client, world, publish):
     ).json
     assert page3["next"] is None and len(page3["results"]) == 1
     assert seen == ["第4户", "第3户"]  # newest first
+
+
+def test_nonsense_paging_never_breaks_the_api(app, client, world, publish):
+    publish(SCREENING)
+    auth = {"Authorization": f"Bearer {api_token(app, world.researcher)}"}
+    for query in (
+        "page=-1",
+        "page=abc",
+        "per_page=abc",
+        "per_page=100000",
+        "page=99999999999999999999",
+        "page=9223372036854775807",
+    ):
+        resp = client.get(f"/api/v1/forms/family_screening/submissions?{query}", headers=auth)
+        assert resp.status_code == 200, query
+        assert resp.json["per_page"] <= 500

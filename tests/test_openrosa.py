@@ -271,3 +271,44 @@ def test_the_same_questionnaire_sent_twice_at_once_is_stored_once(app, world, pu
         event.remove(Session, "before_flush", slow_flush)
     assert codes == [201] * 12
     assert _count(app) == 1
+
+
+def test_an_edit_names_the_submission_it_replaces(app, client, world, publish):
+    publish(SCREENING)
+    token = api_token(app, world.mediator)
+    xml, old = submission_xml("family_screening", "2026112901", screening_answers())
+    assert post_submission(client, xml, token=token).status_code == 201
+    edited, new = submission_xml("family_screening", "2026112901", screening_answers())
+    edited = edited.replace(
+        b"</instanceID>", f"</instanceID><deprecatedID>{old}</deprecatedID>".encode()
+    )
+    assert post_submission(client, edited, token=token).status_code == 201
+    with app.app_context():
+        stored = db.session.scalar(select(Submission).where(Submission.instance_id == new))
+        assert stored.deprecated_id == old
+
+
+def test_another_accounts_instance_id_is_a_conflict_that_says_so(app, client, world, publish):
+    publish(SCREENING)
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    assert post_submission(client, xml, token=api_token(app, world.mediator)).status_code == 201
+    resp = post_submission(client, xml, token=api_token(app, world.mediator2))
+    assert resp.status_code == 409 and "其他账号" in resp.get_data(as_text=True)
+
+
+def test_absurd_sizes_are_refused_with_a_message(app, client, world, publish):
+    from tests.conftest import SHARED_FORMS
+
+    publish(SCREENING)
+    answers = screening_answers()
+    answers["household"]["household_members"] = answers["household"]["household_members"] * 251
+    xml, _ = submission_xml("family_screening", "2026112901", answers)
+    _refused(app, client, world, xml, 400, "超过 500 项")
+
+    form_id, version = publish(SHARED_FORMS / "UCL_Biomass_Plot_Form.xlsx")
+    long_name = "x" * 300 + ".jpg"
+    xml, _ = submission_xml(form_id, version, {"location": {"center_image": long_name}})
+    resp = post_submission(
+        client, xml, files={long_name: b"jpeg"}, token=api_token(app, world.mediator)
+    )
+    assert resp.status_code == 400 and "文件名过长" in resp.get_data(as_text=True)

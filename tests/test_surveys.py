@@ -225,3 +225,49 @@ def test_an_oversized_xlsform_is_refused(app, client, world):
 def test_the_real_forms_from_others_are_there_to_test_on():
     """Guard: the forms in ../shared/forms must be found, or the tests above test nothing."""
     assert len(list(SHARED_FORMS.glob("*.xlsx"))) >= 7
+
+
+@pytest.mark.parametrize("form_id", ["a/b", "../../x", "what?", "x" * 101])
+def test_form_ids_that_cannot_be_used_are_refused(app, client, world, form_id):
+    login(client, world.admin)
+    bad = xlsform(
+        [["type", "name", "label"], ["integer", "age", "年龄"]],
+        settings=[["form_id", "version"], [form_id, "1"]],
+    )
+    resp = upload(client, bad)
+    assert resp.status_code == 400 and "form_id" in resp.get_data(as_text=True)
+    assert _versions(app) == 0
+
+
+def test_a_chinese_form_id_works(app, client, world):
+    login(client, world.admin)
+    ok = xlsform(
+        [["type", "name", "label"], ["integer", "age", "年龄"]],
+        settings=[["form_id", "version"], ["留守儿童调查", "1"]],
+    )
+    assert upload(client, ok).status_code == 302
+    assert client.get("/surveys/留守儿童调查/fill").status_code == 200
+
+
+def test_a_new_version_published_to_another_area_moves_the_form_and_says_so(app, client, world):
+    login(client, world.admin)
+    assert upload(client, GOOD).status_code == 302
+    v2 = xlsform(
+        [["type", "name", "label"], ["integer", "age", "年龄（岁）"]],
+        settings=[["form_id", "version"], ["tiny", "2"]],
+    )
+    page = client.post(
+        "/surveys/upload",
+        data={
+            "csrf_token": csrf_token(client, "/surveys/upload"),
+            "area": "339901",
+            "xlsform": (io.BytesIO(v2), "tiny.xlsx"),
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "发布区划已由 示例市 改为 东城区" in page
+    from fieldapp.surveys.services import get_form
+
+    with app.app_context():
+        assert get_form("tiny").area.code == "339901"

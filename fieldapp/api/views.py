@@ -18,6 +18,7 @@ from fieldapp.surveys.services import can_fill, can_see, forms_in_scope, get_for
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000  # beyond any real project; keeps the SQL offset a sane integer
 
 
 def _form_json(form: Form, full: bool = False) -> dict:
@@ -69,7 +70,7 @@ def form(form_id: str):
 def submissions(form_id: str):
     """A page of the form's submissions in the caller's scope, newest first."""
     f = _form(form_id)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     per_page = min(max(request.args.get("per_page", 100, type=int), 1), MAX_PER_PAGE)
     stmt = scoped_submissions(current_user, f).limit(per_page).offset((page - 1) * per_page)
     stmt = stmt.options(

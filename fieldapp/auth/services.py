@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from argon2 import PasswordHasher
@@ -13,6 +14,7 @@ from fieldapp.areas.models import Area
 from fieldapp.auth.models import ROLES, ApiToken, User, utcnow
 from fieldapp.extensions import db
 
+USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _hasher = PasswordHasher()  # Argon2id, RFC 9106 defaults
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
 
@@ -26,9 +28,14 @@ def create_user(
 ) -> User:
     """Add a user with an Argon2id password hash (flushed).
 
-    Raises ``UserError`` for an unknown role, a password under 8 characters or a
-    username already taken.
+    Raises ``UserError`` for a username that is not 1–64 letters, digits, ``_ . -``, an
+    empty or over-long display name, an unknown role, a password under 8 characters or
+    a username already taken.
     """
+    if not USERNAME.fullmatch(username or ""):
+        raise UserError("用户名只能用 1–64 个字母、数字、下划线、点或连字符")
+    if display_name is not None and not 0 < len(display_name.strip()) <= 100:
+        raise UserError("姓名不能为空，最多 100 个字符")
     if role not in ROLES:
         raise UserError(f"未知角色 {role}；可选：{', '.join(ROLES)}")
     if len(password) < 8:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,19 @@ from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import Form
 
 BOM = "\ufeff"
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(cell: str) -> str:
+    """Make a text cell inert in spreadsheets (OWASP "CSV injection").
+
+    Text starting with ``= + - @`` (or tab/CR) would run as a formula in Excel; it gets a
+    leading apostrophe. Numbers such as ``-5`` are left as they are.
+    """
+    if cell and cell.startswith(_FORMULA_START) and not _NUMBER.match(cell):
+        return "'" + cell
+    return cell
 
 
 def _batches(stmt: Select, size: int = 500) -> Iterator[Submission]:
@@ -61,5 +75,5 @@ def export_csv(
     for sub in _batches(stmt.order_by(None).order_by(Submission.id)):
         buf.seek(0)
         buf.truncate()
-        writer.writerow(layout.row(meta_cells(sub, zone), sub.data))
+        writer.writerow([excel_safe(c) for c in layout.row(meta_cells(sub, zone), sub.data)])
         yield buf.getvalue()

@@ -162,6 +162,8 @@ def submission():
     )
     if result.created:
         return openrosa_message("已成功提交", status=201)
+    if result.attachments_added:
+        return openrosa_message(f"已补收 {result.attachments_added} 个附件", status=201)
     return openrosa_message(
         "此问卷已提交过，未重复保存", status=201, headers={"X-Fieldapp-Duplicate": "1"}
     )

@@ -17,6 +17,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 INT32 = (-(2**31), 2**31 - 1)
+MAX_REPEAT_INSTANCES = 500  # per repeat and parent; a real household has far fewer
+MAX_VALUE_CHARS = 100_000  # one answer; a long free-text note is a few thousand
 _INT = re.compile(r"^[+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _TIME = re.compile(r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -57,8 +59,13 @@ def read_envelope(xml: bytes) -> Envelope:
         raise SubmissionError("提交的 XML 必须使用 UTF-8 编码") from exc
     try:
         root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException, ValueError) as exc:
-        raise SubmissionError(f"提交的 XML 格式不正确：{exc}") from exc
+    except DefusedXmlException as exc:
+        raise SubmissionError("提交的 XML 含有 DTD 或实体声明，出于安全原因不予接收") from exc
+    except ParseError as exc:
+        line, column = getattr(exc, "position", (0, 0))
+        raise SubmissionError(f"提交的 XML 格式不正确（第 {line} 行第 {column} 列）") from exc
+    except ValueError as exc:
+        raise SubmissionError("提交的 XML 格式不正确") from exc
     form_id = root.get("id")
     if not form_id:
         raise SubmissionError("提交的 XML 根元素缺少 id 属性（问卷编号）")
@@ -107,7 +114,7 @@ def check_value(value: str, q: dict) -> str | None:
             chosen = value.split() if kind == "select_multiple" else [value]
             bad = [c for c in chosen if c not in names]
             if bad:
-                return f"选项 {bad[0]} 不在选项列表中"
+                return "不在选项列表中" if len(chosen) == 1 else f"中的 {bad[0]} 不在选项列表中"
         elif dt == "binary":
             if "/" in value or "\\" in value or value.startswith("."):
                 return "附件文件名不正确"
@@ -139,6 +146,10 @@ def project(envelope: Envelope, schema: dict) -> tuple[dict, list[str]]:
     if _local(root.tag) != schema["root"]:
         raise SubmissionError(f"根元素 {_local(root.tag)} 与问卷不符（应为 {schema['root']}）")
     by_path = {q["path"]: q for q in schema["questions"]}
+    # An edit names the instance it replaces (OpenRosa): pyxform's instance has no such
+    # element, but every form accepts it.
+    meta = f"/{schema['root']}/meta"
+    by_path.setdefault(f"{meta}/deprecatedID", {"type": "text", "data_type": "string"})
     attachments: list[str] = []
 
     def walk(el: Element, path: str) -> dict:
@@ -150,22 +161,26 @@ def project(envelope: Envelope, schema: dict) -> tuple[dict, list[str]]:
             if q is None:
                 raise SubmissionError(f"问卷中没有 {cpath} 这一项")
             if q["type"] == "repeat":
-                out.setdefault(name, []).append(walk(child, cpath))
+                items = out.setdefault(name, [])
+                if len(items) >= MAX_REPEAT_INSTANCES:
+                    raise SubmissionError(
+                        f"{cpath} 超过 {MAX_REPEAT_INSTANCES} 项，不像是真实的问卷"
+                    )
+                items.append(walk(child, cpath))
                 continue
             if name in out:
                 raise SubmissionError(f"{cpath} 出现了多次，但它不是重复组")
-            if q["type"] == "group":
-                out[name] = walk(child, cpath)
+            if q["type"] == "group" or (len(child) and q.get("data_type") is None):
+                out[name] = walk(child, cpath)  # groups, and entity blocks with children
                 continue
             if len(child):
-                if cpath.endswith("/meta/entity") or q.get("data_type") is None:
-                    out[name] = walk(child, cpath)  # entity blocks carry children
-                    continue
                 raise SubmissionError(f"{cpath} 是题目，不应包含子元素")
             value = child.text or ""
+            if len(value) > MAX_VALUE_CHARS:
+                raise SubmissionError(f"{cpath} 的内容过长（超过 {MAX_VALUE_CHARS} 字）")
             err = check_value(value, q)
             if err:
-                raise SubmissionError(f"{cpath} 的值 “{value[:50]}” {err}")
+                raise SubmissionError(f"{cpath} 的值“{value[:50]}”{err}")
             if q.get("data_type") == "binary" and value:
                 attachments.append(value)
             out[name] = value

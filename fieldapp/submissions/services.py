@@ -45,7 +45,11 @@ def receive_submission(
         select(Submission).where(Submission.instance_id == envelope.instance_id)
     )
     if existing is not None:
-        if existing.xml_sha256 != sha or existing.submitter_id != user.id:
+        if existing.submitter_id != user.id:
+            raise SubmissionError(
+                f"编号 {envelope.instance_id} 已被其他账号的提交使用；未作任何更改", 409
+            )
+        if existing.xml_sha256 != sha:
             raise SubmissionError(
                 f"编号 {envelope.instance_id} 的问卷已提交过，且内容不同；未作任何更改", 409
             )
@@ -92,6 +96,8 @@ def _attach(
     have = {a.filename: a.sha256 for a in sub.attachments}
     added = 0
     for name, content, ctype in files:
+        if len(name) > 255:
+            raise SubmissionError("附件文件名过长（超过 255 个字符）")
         if name not in referenced:
             raise SubmissionError(f"附件 {name} 未在问卷答案中引用")
         digest = hashlib.sha256(content).hexdigest()
@@ -99,6 +105,7 @@ def _attach(
             if have[name] != digest:
                 raise SubmissionError(f"附件 {name} 已收到过，且内容不同", 409)
             continue
+        ctype = ctype if ctype and len(ctype) <= 100 else None
         sub.attachments.append(
             SubmissionAttachment(
                 filename=name,

@@ -24,6 +24,7 @@ bp = Blueprint("submissions", __name__, url_prefix="/data")
 
 VIEWERS = ("admin", "supervisor", "researcher")
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # keeps the SQL offset a sane integer
 
 
 def _form_or_404(form_id: str):
@@ -50,7 +51,7 @@ def index():
 def table(form_id: str):
     """A page of a form's submissions as a table, codes or labels."""
     form = _form_or_404(form_id)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     labels = request.args.get("values") == "labels"
     language = request.args.get("lang") or form.current.schema.get("default_language")
     stmt = scoped_submissions(current_user, form)

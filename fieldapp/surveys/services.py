@@ -90,6 +90,28 @@ def _check_container(data: bytes, filename: str, max_bytes: int) -> None:
             raise XLSFormError("文件不是有效的 .xlsx 表格（可能已损坏，或只是改了扩展名）") from exc
 
 
+_UNSAFE_ID = re.compile(r"[/\\?#%\x00-\x1f]")
+
+
+def _check_identity(schema: dict) -> None:
+    """Refuse ids and versions that cannot be stored or used in a URL (OpenRosa formID)."""
+    form_id, version = schema["form_id"] or "", schema["version"] or ""
+    if (
+        not form_id.strip()
+        or len(form_id) > 100
+        or _UNSAFE_ID.search(form_id)
+        or form_id != form_id.strip()
+    ):
+        raise XLSFormError(
+            f"settings 表的 form_id “{form_id[:120]}” 不可用：最多 100 个字符，"
+            "不能含 / \\ ? # % 或首尾空格"
+        )
+    if len(version) > 100 or _UNSAFE_ID.search(version):
+        raise XLSFormError("settings 表的 version 不可用：最多 100 个字符，不能含 / \\ ? # %")
+    if len(schema["title"] or "") > 200:
+        raise XLSFormError("settings 表的 form_title 过长（最多 200 个字符）")
+
+
 def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024):
     """Convert XLSForm bytes with pyxform; return (xform_xml, schema, warnings).
 
@@ -119,6 +141,7 @@ def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
         schema = extract_schema(xform)
     except (XFormSchemaError, etree.XMLSyntaxError) as exc:
         raise XLSFormError(f"转换结果无法解析：{exc}") from exc
+    _check_identity(schema)
     if not [q for q in data_questions(schema) if q["type"] not in NON_QUESTION_TYPES]:
         raise XLSFormError("XLSForm 的 survey 表中没有任何题目")
     if not schema["version"]:
@@ -140,23 +163,34 @@ def _stamp_version(xform: str, version: str) -> tuple[str, dict]:
 def import_xlsform(
     data: bytes,
     filename: str,
-    area: Area,
+    area: Area | None,
     user: User | None = None,
     media: list[tuple[str, bytes]] | None = None,
     max_bytes: int = 10 * 1024 * 1024,
 ) -> ImportResult:
-    """Publish an XLSForm as a new form version for ``area`` (flushed, not committed).
+    """Publish an XLSForm as a new form version (flushed, not committed).
 
-    The same ``settings.version`` with the same XForm is a no-op (``created=False``); the
-    same version with other content, or a form id already published to an area the
-    importer cannot manage, raises ``XLSFormError`` and changes nothing.
+    ``area`` is where the form is published: a new form goes there (the root area when
+    ``None``); for a form already published, another area moves it there, ``None``
+    keeps it. The same ``settings.version`` with the same XForm is a no-op
+    (``created=False``); the same version with other content, a form id published to an
+    area the importer cannot manage, or a media file name over 255 characters or with a
+    slash raises ``XLSFormError`` and changes nothing.
     """
+    for name, _ in media or []:
+        if not name or len(name) > 255 or "/" in name or "\\" in name:
+            raise XLSFormError(f"附件文件名不可用：{name[:100]}")
     xform, schema, notes = convert_xlsform(data, filename, max_bytes)
     form_id, version = schema["form_id"], schema["version"]
     form = db.session.scalar(select(Form).where(Form.form_id == form_id))
     if form is not None:
         if user is not None and not user.area.contains(form.area):
             raise XLSFormError(f"问卷 {form_id} 已由其他区划发布，您无权更新")
+        if area is not None and area.id != form.area_id:
+            if user is not None and not user.area.contains(area):
+                raise XLSFormError(f"您无权把问卷发布到 {area.name}")
+            notes.append(f"发布区划已由 {form.area.name} 改为 {area.name}")
+            form.area = area
         same_file = next((v for v in form.versions if v.xlsform == data), None)
         if same_file is not None:  # also covers files whose version we stamped
             return ImportResult(same_file, False, notes)
@@ -169,6 +203,10 @@ def import_xlsform(
                 f"version（例如改为更大的日期编号）后再上传。"
             )
     else:
+        if area is None:
+            area = db.session.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id))
+        if area is None:
+            raise XLSFormError("还没有任何区划：请先运行 fieldapp demo 或创建区划")
         form = Form(form_id=form_id, title=schema["title"] or form_id, area=area)
         db.session.add(form)
     form.title = schema["title"] or form_id
