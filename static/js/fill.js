@@ -5,6 +5,7 @@ import { openForm } from './engine.js';
 import { renderForm } from './renderer.js';
 import { setUILanguage, t, uiLanguage } from './i18n.js';
 import { submitInstance } from './submit.js';
+import { endPaths, nowWithOffset, stampEnd } from './preload.js';
 
 async function main() {
   const host = document.getElementById('fieldapp-form');
@@ -15,10 +16,14 @@ async function main() {
 
   let form;
   let view;
+  let ends = [];
+  let endStamp = '';
   try {
     const res = await fetch(cfg.xformUrl, { credentials: 'same-origin' });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    form = await openForm(await res.text(), { mediaBase: cfg.mediaBase || '' });
+    const xformXml = await res.text();
+    form = await openForm(xformXml, { mediaBase: cfg.mediaBase || '' });
+    ends = endPaths(xformXml);
     pickLanguage(form, uiLanguage());
     view = renderForm(form, host, { mediaBase: cfg.mediaBase || '' });
   } catch (err) {
@@ -75,7 +80,10 @@ async function main() {
     }
     btn.disabled = true;
     btn.textContent = t('提交中…');
-    const result = await submitInstance(cfg.submitUrl, form.submissionXML());
+    // One `end` per questionnaire: a second tap after a lost reply must send identical XML,
+    // so that the server sees a harmless re-send, not a conflicting one.
+    endStamp = endStamp || nowWithOffset();
+    const result = await submitInstance(cfg.submitUrl, stampEnd(form.submissionXML(), ends, endStamp));
     if (result.ok) {
       btn.textContent = t('已提交');
       showError('');

@@ -104,6 +104,7 @@ def test_mediator_screens_a_household_and_researcher_exports_it(
         data = subs[0].data
         assert subs[0].submitter.username == world.mediator
     assert data["household_info"]["household_head"] == HEAD
+    assert data["start"] and data["end"] and data["end"] >= data["start"]  # ODK metadata
     assert data["household_info"]["screening_date"] == today()
     members = data["household"]["household_members"]
     assert [(m["member_name"], m["member_age"]) for m in members] == [
