@@ -21,8 +21,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from fieldapp.i18n import N_
 from fieldapp.surveys.xform_schema import data_questions
 
+META_LABELS = [
+    N_("提交编号"),
+    N_("问卷版本"),
+    N_("提交人"),
+    N_("区划代码"),
+    N_("区划"),
+    N_("收到时间"),
+]
 META_COLUMNS = [
     "instance_id",
     "form_version",
@@ -132,10 +141,17 @@ class Layout:
         self.labels = labels
         self.language = language
         self.header = list(META_COLUMNS)
+        self.header_labels = list(META_LABELS)  # the question label of each column
         for q in questions:
+            label = label_of(q.q.get("labels") or {}, language) or q.parts[-1]
             for col, _ in _values({}, q.parts, counts):
+                split = self._split_choices(q)
                 self.header.append(col)
-                self.header.extend(f"{col}/{c['name']}" for c in self._split_choices(q))
+                self.header.extend(f"{col}/{c['name']}" for c in split)
+                self.header_labels.append(label)
+                self.header_labels.extend(
+                    f"{label}：{label_of(c['labels'], language) or c['name']}" for c in split
+                )
 
     @staticmethod
     def _split_choices(q: Question) -> list[dict]:

@@ -14,7 +14,7 @@ from fieldapp.audit.services import record
 from fieldapp.auth.access import roles_required
 from fieldapp.errors import fail
 from fieldapp.exports.csv_export import build_layout, export_csv
-from fieldapp.exports.table import meta_cells
+from fieldapp.exports.table import META_LABELS, meta_cells
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.submissions.services import count_scoped, get_scoped, scoped_submissions
@@ -74,6 +74,8 @@ def table(form_id: str):
         "submissions/table.html",
         form=form,
         header=layout.header,
+        header_labels=layout.header_labels,
+        meta_count=len(META_LABELS),
         rows=rows,
         page=page,
         total=total,
@@ -131,5 +133,8 @@ def detail(instance_id: str):
     record(current_user.id, "view_submission", f"submission:{sub.instance_id}")
     db.session.commit()
     return render_template(
-        "submissions/detail.html", sub=sub, pairs=list(zip(layout.header, cells, strict=True))
+        "submissions/detail.html",
+        sub=sub,
+        rows=list(zip(layout.header_labels, layout.header, cells, strict=True)),
+        meta_count=len(META_LABELS),
     )
