@@ -32,6 +32,15 @@ META_LABELS = [
     N_("区划"),
     N_("收到时间"),
 ]
+# XLSForm metadata questions have no label of their own.
+METADATA_LABELS = {
+    "start": "开始时间",
+    "end": "结束时间",
+    "today": "填写日期",
+    "deviceid": "设备编号",
+    "username": "用户名",
+    "phonenumber": "电话号码",
+}
 META_COLUMNS = [
     "instance_id",
     "form_version",
@@ -143,7 +152,11 @@ class Layout:
         self.header = list(META_COLUMNS)
         self.header_labels = list(META_LABELS)  # the question label of each column
         for q in questions:
-            label = label_of(q.q.get("labels") or {}, language) or q.parts[-1]
+            label = (
+                label_of(q.q.get("labels") or {}, language)
+                or METADATA_LABELS.get(q.q["type"])
+                or q.parts[-1]
+            )
             for col, _ in _values({}, q.parts, counts):
                 split = self._split_choices(q)
                 self.header.append(col)
