@@ -312,3 +312,30 @@ def test_absurd_sizes_are_refused_with_a_message(app, client, world, publish):
         client, xml, files={long_name: b"jpeg"}, token=api_token(app, world.mediator)
     )
     assert resp.status_code == 400 and "文件名过长" in resp.get_data(as_text=True)
+
+
+def test_attachments_are_downloaded_only_in_scope_and_audited(app, client, world, publish):
+    from fieldapp.audit.models import AuditEvent
+    from tests.conftest import SHARED_FORMS
+
+    form_id, version = publish(SHARED_FORMS / "UCL_Biomass_Plot_Form.xlsx")
+    xml, iid = submission_xml(form_id, version, {"location": {"center_image": "plot.jpg"}})
+    post_submission(
+        client, xml, files={"plot.jpg": b"\xff\xd8jpeg"}, token=api_token(app, world.mediator3)
+    )  # 柳树村, 西山县
+    url = f"/data/submission/{iid}/attachments/plot.jpg"
+    login(client, world.supervisor)  # 东城区: not theirs
+    assert client.get(url).status_code == 404
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, world.researcher)
+    assert "attachments/plot.jpg" in client.get(f"/data/submission/{iid}").get_data(as_text=True)
+    resp = client.get(url)
+    assert resp.status_code == 200 and resp.data == b"\xff\xd8jpeg"
+    assert resp.headers["Content-Security-Policy"] == "sandbox"
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count(AuditEvent.id)).where(AuditEvent.action == "download_attachment")
+            )
+            == 1
+        )

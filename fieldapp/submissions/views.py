@@ -138,3 +138,28 @@ def detail(instance_id: str):
         rows=list(zip(layout.header_labels, layout.header, cells, strict=True)),
         meta_count=len(META_LABELS),
     )
+
+
+@bp.get("/submission/<instance_id>/attachments/<filename>")
+@roles_required(*VIEWERS)
+def attachment(instance_id: str, filename: str):
+    """Download one attachment (photo, audio) of a submission; audited, never inline HTML."""
+    sub = get_scoped(current_user, instance_id)
+    item = next((a for a in sub.attachments if a.filename == filename), None) if sub else None
+    if item is None:
+        fail(404, _("找不到该附件，或您无权查看"))
+    record(
+        current_user.id, "download_attachment", f"submission:{sub.instance_id}", filename=filename
+    )
+    db.session.commit()
+    inline = item.content_type.startswith(("image/", "audio/", "video/"))
+    return Response(
+        item.data,
+        content_type=item.content_type,
+        headers={
+            "Content-Disposition": ("inline" if inline else "attachment")
+            + f"; filename*=UTF-8''{quote(filename)}",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "no-store",
+        },
+    )
