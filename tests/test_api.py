@@ -8,7 +8,12 @@ from tests.helpers import SCREENING, api_token, post_submission, screening_answe
 def test_the_openapi_document_lists_every_endpoint(client):
     doc = client.get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/forms", "/forms/{form_id}", "/forms/{form_id}/submissions"}
+    assert set(doc["paths"]) == {
+        "/me",
+        "/forms",
+        "/forms/{form_id}",
+        "/forms/{form_id}/submissions",
+    }
 
 
 def test_the_api_needs_a_valid_token_and_answers_json(client, world):
@@ -64,3 +69,16 @@ def test_nonsense_paging_never_breaks_the_api(app, client, world, publish):
         resp = client.get(f"/api/v1/forms/family_screening/submissions?{query}", headers=auth)
         assert resp.status_code == 200, query
         assert resp.json["per_page"] <= 500
+
+
+def test_me_tells_the_phone_who_it_is_and_what_to_fill(app, client, world, publish):
+    publish(SCREENING)
+    publish(SCREENING.with_name("mediation_visit.xlsx"), area_code="339902")  # not theirs
+    auth = {"Authorization": f"Bearer {api_token(app, world.mediator)}"}
+    me = client.get("/api/v1/me", headers=auth).json
+    assert me["username"] == "mediator" and me["area"]["name"] == "和平社区"
+    assert [(f["form_id"], f["version"]) for f in me["forms"]] == [
+        ("family_screening", "2026112901")
+    ]
+    assert client.get(me["forms"][0]["xform_url"], headers=auth).status_code == 200
+    assert me["forms"][0]["hash"].startswith("md5:")

@@ -33,6 +33,18 @@ def openapi_document() -> dict:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": {
+            "/me": {
+                "get": {
+                    "summary": "The caller and the forms they may fill in (for the phone app)",
+                    "responses": {
+                        "200": {
+                            "description": "User, area and fillable forms with media",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "401": error,
+                    },
+                }
+            },
             "/forms": {
                 "get": {
                     "summary": "Forms whose data the caller may see",

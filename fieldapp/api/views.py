@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -13,7 +15,7 @@ from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.submissions.services import count_scoped, scoped_submissions
 from fieldapp.surveys.models import Form
-from fieldapp.surveys.services import can_fill, can_see, forms_in_scope, get_form
+from fieldapp.surveys.services import can_fill, can_see, forms_in_scope, forms_to_fill, get_form
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -100,3 +102,47 @@ def submissions(form_id: str):
         else None
     )
     return jsonify(count=total, page=page, per_page=per_page, next=nxt, results=items)
+
+
+@bp.get("/me")
+@login_required
+def me():
+    """Who the caller is and the forms they may fill in, for the offline phone app.
+
+    Each form lists its current version's XForm URL and media files with their MD5, so the
+    phone can tell what changed since its last sync.
+    """
+    forms = []
+    for f in forms_to_fill(current_user):
+        fv = f.current
+        forms.append(
+            {
+                "form_id": f.form_id,
+                "title": fv.title,
+                "version": fv.version,
+                "hash": f"md5:{fv.md5}",
+                "xform_url": url_for("openrosa.xform", form_id=f.form_id, version=fv.version),
+                "media": [
+                    {
+                        "filename": m.filename,
+                        "hash": f"md5:{m.md5}",
+                        "url": url_for(
+                            "openrosa.media",
+                            form_id=f.form_id,
+                            version=fv.version,
+                            filename=m.filename,
+                        ),
+                    }
+                    for m in fv.media
+                ],
+            }
+        )
+    user = current_user
+    return jsonify(
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        area={"code": user.area.code, "name": user.area.name},
+        forms=forms,
+        server_time=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
