@@ -52,6 +52,9 @@ def load_config(test_config: dict | None = None) -> dict:
         "LANGUAGES": ["zh", "en"],
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
+        # A session cookie re-sent on every response (e.g. the service worker's update
+        # check) can revive a session the user just logged out of: set it at login only.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the session
     }
     for key in list(cfg) + ["SECRET_KEY", "SESSION_COOKIE_SECURE"]:

@@ -4,7 +4,7 @@
 // releases; keeping every call to it here means an upgrade (or a replacement engine)
 // touches one file. The renderer sees plain strings, arrays and our own type names
 // ("text", "integer", "select_one", ...), never bigint, Temporal or engine classes.
-import { createInstance } from '@getodk/xforms-engine';
+import { createInstance, restoreInstance } from '@getodk/xforms-engine';
 import { createReactiveFactory } from './reactive.js';
 
 // jr://file/x.csv, jr://images/a.png ... -> <mediaBase>/x.csv
@@ -15,15 +15,35 @@ export function mediaURL(jrURL, mediaBase) {
   return new URL(encodeURI(decodeURI(name)), new URL(base, location.href)).href;
 }
 
-export async function openForm(xml, { mediaBase = '' } = {}) {
+// `fetchAttachment(url)`: how form media are read (offline: from Cache Storage); the
+// default fetches <mediaBase>/<file>.
+export async function openForm(xml, { mediaBase = '', fetchAttachment } = {}) {
   const reactive = createReactiveFactory();
-  const fetchFormAttachment = (url) => fetch(mediaURL(url, mediaBase), { credentials: 'same-origin' });
-  const instance = await createInstance(xml, {
+  const instance = await createInstance(xml, options(reactive, mediaBase, fetchAttachment));
+  return new Form(instance.root, reactive);
+}
+
+// Reopen a saved draft: its instance XML and its attachments (photos) as Files.
+// Preloads such as `start` and `meta/instanceID` keep their saved values.
+export async function restoreForm(xml, instanceXml, files = [], { mediaBase = '', fetchAttachment } = {}) {
+  const reactive = createReactiveFactory();
+  const data = new FormData();
+  data.append('xml_submission_file', new File([instanceXml], 'xml_submission_file', { type: 'text/xml' }));
+  for (const f of files) data.append(f.name, f);
+  const instance = await restoreInstance(xml, { data: [data] }, options(reactive, mediaBase, fetchAttachment));
+  return new Form(instance.root, reactive);
+}
+
+function options(reactive, mediaBase, fetchAttachment) {
+  const fetchFormAttachment = (url) => {
+    const href = mediaURL(url, mediaBase);
+    return fetchAttachment ? fetchAttachment(href) : fetch(href, { credentials: 'same-origin' });
+  };
+  return {
     // BLANK: one missing CSV or picture must not make the whole form unusable.
     form: { fetchFormAttachment, missingResourceBehavior: 'BLANK' },
     instance: { stateFactory: reactive.factory },
-  });
-  return new Form(instance.root, reactive);
+  };
 }
 
 const INPUT_TYPES = {
@@ -113,6 +133,82 @@ class Form {
   }
 
   submissionXML() { return this.root.instanceState.instanceXML; }
+
+  // The XML plus every attachment File (photos) the submission must carry, named as in the
+  // XML. Not root.prepareInstancePayload(): it leaves out attachments that came back with a
+  // restored draft (only files set in this session count there), so a resumed draft would
+  // lose its photo. `known` (name -> Blob) fills in a file the engine is still loading.
+  // `missing` lists names referenced in the XML with no file at all.
+  payload(known = {}) {
+    const xml = this.submissionXML();
+    const files = [];
+    const missing = [];
+    const walk = (node) => {
+      for (const child of this.children(node)) {
+        if (!this.relevant(child)) continue;
+        if (child.nodeType === 'upload') {
+          const name = child.currentState.instanceValue;
+          if (!name) continue;
+          const value = child.currentState.value || known[name];
+          if (value) files.push(value instanceof File && value.name === name ? value : new File([value], name, { type: value.type }));
+          else missing.push(name);
+        } else if (this.children(child).length) walk(child);
+      }
+    };
+    walk(this.root);
+    return { xml, files, missing };
+  }
+
+  // meta/instanceID ("uuid:…"), read from the instance.
+  instanceID() {
+    const m = /<(?:\w+:)?instanceID>([^<]+)<\/(?:\w+:)?instanceID>/.exec(this.submissionXML());
+    return m ? m[1] : '';
+  }
+
+  // A short text telling this questionnaire from others of the same form in lists:
+  // meta/instanceName when the form has one, else its first two text answers.
+  summary() {
+    const m = /<(?:\w+:)?instanceName>([^<]+)</.exec(this.submissionXML());
+    if (m) return m[1].replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').slice(0, 60);
+    const texts = [];
+    const walk = (node) => {
+      for (const child of this.children(node)) {
+        if (texts.length >= 2) return;
+        if (!this.relevant(child)) continue;
+        if (child.nodeType === 'input' && child.valueType === 'string') {
+          const v = this.value(child).trim();
+          if (v) texts.push(v.slice(0, 30));
+        } else if (this.children(child).length) walk(child);
+      }
+    };
+    walk(this.root);
+    return texts.join(' · ');
+  }
+
+  // { answered, total } over relevant questions a person answers (no notes, calculations).
+  progress() {
+    let answered = 0;
+    let total = 0;
+    const walk = (node) => {
+      for (const child of this.children(node)) {
+        if (!this.relevant(child)) continue;
+        const type = child.nodeType;
+        if (type === 'input' || type === 'select' || type === 'upload' || type === 'range' || type === 'rank') {
+          if (this.readonly(child)) continue;
+          total += 1;
+          if (this.value(child) !== '') answered += 1;
+        } else if (this.children(child).length && type !== 'model-value' && type !== 'note') {
+          walk(child);
+        }
+      }
+    };
+    walk(this.root);
+    return { answered, total };
+  }
+
+  // Upload questions (photos): the File held by the engine, or null.
+  file(node) { return node.currentState.value || null; }
+  setFile(node, file) { node.setValue(file); }
 
   // Run callback (batched, after the engine's work) whenever the node's state changes.
   watch(node, callback) { this.reactive.watch(callback, node.currentState, node.validationState); }

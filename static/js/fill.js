@@ -83,7 +83,8 @@ async function main() {
     // One `end` per questionnaire: a second tap after a lost reply must send identical XML,
     // so that the server sees a harmless re-send, not a conflicting one.
     endStamp = endStamp || nowWithOffset();
-    const result = await submitInstance(cfg.submitUrl, stampEnd(form.submissionXML(), ends, endStamp));
+    const { xml, files } = form.payload();
+    const result = await submitInstance(cfg.submitUrl, stampEnd(xml, ends, endStamp), { files });
     if (result.ok) {
       btn.textContent = t('已提交');
       showError('');

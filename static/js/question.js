@@ -6,6 +6,7 @@
 import { t } from './i18n.js';
 import { parseNumber, sameNumber } from './numbers.js';
 import { createChoices } from './choices.js';
+import { createGeopoint, createPhoto } from './media.js';
 
 // Input types and how their engine string maps onto the HTML control's value.
 const INPUTS = {
@@ -75,6 +76,12 @@ export function createQuestion(form, node, kind, ctx) {
   const spec = INPUTS[kind];
   if (kind === 'select_one' || kind === 'select_multiple') {
     widget = createChoices(form, node, id, label.id);
+  } else if (kind === 'image') {
+    widget = createPhoto(form, node, id);
+    label.htmlFor = id;
+  } else if (kind === 'geopoint') {
+    widget = createGeopoint(form, node, id);
+    label.htmlFor = id;
   } else if (spec) {
     widget = createInput(form, node, kind, spec, id, (e) => { localError = e; update(); });
     label.htmlFor = id;

@@ -4,9 +4,10 @@
 // never throws, so the caller can always keep the answers on the page.
 import { t } from './i18n.js';
 
-export async function submitInstance(url, xml, retried = false) {
+export async function submitInstance(url, xml, { files = [], retried = false } = {}) {
   const body = new FormData();
   body.append('xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml');
+  for (const f of files) body.append(f.name, f, f.name); // photos, named as in the XML
   const csrf = document.querySelector('meta[name="csrf-token"]');
   let res;
   try {
@@ -28,7 +29,7 @@ export async function submitInstance(url, xml, retried = false) {
     const fresh = await freshToken();
     if (fresh) {
       csrf.content = fresh;
-      return submitInstance(url, xml, true);
+      return submitInstance(url, xml, { files, retried: true });
     }
   }
   if (res.type === 'opaqueredirect' || res.status === 401 || (res.status >= 300 && res.status < 400)) {

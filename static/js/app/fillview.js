@@ -1,0 +1,228 @@
+// The fill view (#/new/<form_id>, #/draft/<instanceID>): the existing renderer over the
+// engine, with every change saved at once as a draft in IndexedDB (instance XML + photos),
+// and "完成并发送" moving the draft to the outbox. Loaded on demand: the engine is the
+// large part of the app and the home screen does not need it.
+import * as store from '../db.js';
+import { mediaBase } from '../sync.js';
+import { openForm, restoreForm } from '../engine.js';
+import { renderForm } from '../renderer.js';
+import { setUILanguage, t } from '../i18n.js';
+import { endPaths, nowWithOffset, stampEnd } from '../preload.js';
+import { h } from './util.js';
+
+const SAVE_DELAY = 300;
+
+export async function showFill(container, { owner, route, onFinalized, setNotice }) {
+  setUILanguage('zh');
+  const saveState = h('span', { id: 'save-state', 'aria-live': 'polite' });
+  const titleEl = h('span', { class: 'fill-title' });
+  const host = h('div', { id: 'fieldapp-form' }, h('p', { class: 'form-status' }, '正在打开问卷…'));
+  const error = h('div', { id: 'submit-error', role: 'alert', hidden: true });
+  const btn = h('button', { type: 'button', id: 'finalize-btn' }, '完成并发送');
+  const bar = h('div', { class: 'submit-bar' }, error, btn);
+  bar.hidden = true;
+  container.replaceChildren(
+    h('div', { class: 'fill-top' }, h('a', { href: '#/', class: 'back-link' }, '← 返回'), titleEl, saveState),
+    host, bar);
+
+  const fail = (text) => {
+    host.replaceChildren(h('p', { class: 'form-status form-status-error', role: 'alert' }, text),
+      h('p', {}, h('a', { href: '#/', class: 'button' }, '回到首页')));
+    return { dispose: async () => {} };
+  };
+
+  // Which draft, which form version.
+  let draft = null;
+  let formRec = null;
+  if (route.kind === 'draft') {
+    draft = await store.getDraft(owner, route.id);
+    if (!draft) {
+      const sent = await store.getOutbox(route.id);
+      return fail(sent && sent.owner === owner ? '这份问卷已经完成，已放入发送箱。' : '找不到这份草稿（可能已在别处完成或删除）。');
+    }
+    formRec = await store.getForm(owner, draft.form_id, draft.version);
+    if (!formRec) return fail('本机缺少这份草稿对应的问卷版本，请联网后再打开。');
+  } else {
+    formRec = (await store.listForms(owner)).find((f) => f.form_id === route.id);
+    if (!formRec) return fail('本机没有这份问卷，请联网同步后再试。');
+  }
+  titleEl.textContent = formRec.title;
+  document.title = `${formRec.title} · 平安家庭`;
+
+  const base = mediaBase(formRec.xform_url);
+  // Form media: from Cache Storage first (offline), else the network.
+  const fetchAttachment = async (href) => {
+    if (typeof caches !== 'undefined') {
+      const hit = await caches.match(href);
+      if (hit) return hit;
+    }
+    return fetch(href, { credentials: 'same-origin' });
+  };
+
+  const known = { ...(draft && draft.files) }; // photos of the draft, by file name
+  let form;
+  let view;
+  try {
+    if (draft) {
+      const files = Object.entries(draft.files || {}).map(([name, blob]) => new File([blob], name, { type: blob.type }));
+      form = await restoreForm(formRec.xml, draft.xml, files, { mediaBase: base, fetchAttachment });
+    } else {
+      form = await openForm(formRec.xml, { mediaBase: base, fetchAttachment });
+    }
+    pickLanguage(form);
+    view = renderForm(form, host, { mediaBase: base });
+  } catch (err) {
+    console.error(err);
+    return fail(`问卷打开失败：${err && err.message ? err.message : err}`);
+  }
+  bar.hidden = false;
+  const ends = endPaths(formRec.xml);
+
+  // ---- autosave ----
+  let draftId = draft ? draft.id : form.instanceID();
+  let exists = !!draft;
+  let lastXml = form.submissionXML();
+  let lastFiles = '';
+  let stopped = false;
+  let timer = null;
+  let pending = false;
+  let chain = Promise.resolve();
+  saveState.textContent = draft ? '已保存' : '';
+
+  function stop(message) {
+    stopped = true;
+    clearTimeout(timer);
+    btn.disabled = true;
+    host.inert = true;
+    showError(message);
+  }
+
+  async function doSave(force) {
+    if (stopped) return;
+    const { xml, files } = form.payload(known);
+    const names = files.map((f) => `${f.name}:${f.size}`).join('|');
+    if (!force && exists && xml === lastXml && names === lastFiles) { saveState.textContent = '已保存'; return; }
+    if (!force && !exists && xml === lastXml && !files.length) return; // untouched new form: no draft yet
+    const r = await store.saveDraft({
+      id: draftId, owner, form_id: formRec.form_id, version: formRec.version, title: formRec.title,
+      xml, files: Object.fromEntries(files.map((f) => [f.name, f])), progress: form.progress(), summary: form.summary(),
+    }, { mustExist: exists });
+    if (r === 'saved') {
+      lastXml = xml;
+      lastFiles = names;
+      if (!exists) {
+        exists = true;
+        // A reload now resumes this draft instead of starting another one.
+        history.replaceState(null, '', `#/draft/${encodeURIComponent(draftId)}`);
+      }
+      saveState.textContent = '已保存';
+    } else if (r === 'finalized') {
+      stop('这份问卷已在另一个窗口完成并放入发送箱，本页不再修改。');
+    } else {
+      stop('这份草稿已在另一个窗口删除，本页不再保存。');
+    }
+  }
+
+  function save(force = false) {
+    clearTimeout(timer);
+    if (!pending && !force) return chain;
+    pending = false;
+    chain = chain.then(() => doSave(force)).catch((err) => {
+      console.error(err);
+      saveState.textContent = '保存失败！';
+      showError(`保存失败：${err && err.message ? err.message : err}。请不要关闭本页，稍后再试。`);
+    });
+    return chain;
+  }
+  function schedule() {
+    if (stopped) return;
+    pending = true;
+    saveState.textContent = '正在保存…';
+    clearTimeout(timer);
+    timer = setTimeout(save, SAVE_DELAY);
+  }
+  // Engine changes land in a microtask; save after them.
+  const onEdit = () => queueMicrotask(schedule);
+  host.addEventListener('input', onEdit);
+  host.addEventListener('change', onEdit);
+  host.addEventListener('click', (e) => { if (e.target.closest('button')) onEdit(); });
+  const flush = () => { if (pending) save(); };
+  const onVisibility = () => { if (document.visibilityState === 'hidden') flush(); };
+  document.addEventListener('visibilitychange', onVisibility);
+  addEventListener('pagehide', flush);
+
+  // ---- finalize ----
+  let counting = false;
+  function showError(text, isCount = false) { error.textContent = text; error.hidden = !text; counting = isCount; }
+  const problems = () => [...new Set([...view.localErrors(), ...form.violations().map((v) => v.nodeId)])];
+  const recount = () => queueMicrotask(() => {
+    if (!counting) return;
+    const n = problems().length;
+    showError(n ? t('还有 {n} 题需要修改', { n }) : '', n > 0);
+  });
+  host.addEventListener('input', recount);
+  host.addEventListener('change', recount);
+  host.addEventListener('click', recount);
+
+  btn.addEventListener('click', async () => {
+    if (stopped) return;
+    showError('');
+    view.showRequired();
+    const bad = problems();
+    if (bad.length) {
+      showError(t('还有 {n} 题需要修改', { n: bad.length }), true);
+      scrollToFirst(view, bad);
+      return;
+    }
+    btn.disabled = true;
+    btn.textContent = '正在放入发送箱…';
+    try {
+      pending = true;
+      await save(true); // the draft must exist (and be current) before it moves
+      if (stopped) return;
+      const { xml, files, missing } = form.payload(known);
+      if (missing.length) throw new Error(`照片文件缺失（${missing.join('、')}），请重拍`);
+      // `end` is stamped once, here: every re-send of this outbox item is identical XML.
+      const finalXml = stampEnd(xml, ends, nowWithOffset());
+      await store.finalize(owner, draftId, finalXml, Object.fromEntries(files.map((f) => [f.name, f])));
+      stopped = true;
+      setNotice('问卷已完成，已放入发送箱。有网络时会自动发送，请留意“待发送”变为“已发送”。');
+      onFinalized();
+      location.hash = '#/';
+    } catch (err) {
+      if (err instanceof store.FinalizeError) {
+        stop('这份问卷已在另一个窗口完成并放入发送箱（只会发送一次）。');
+        return;
+      }
+      console.error(err);
+      btn.disabled = false;
+      btn.textContent = '完成并发送';
+      showError(`未能放入发送箱：${err && err.message ? err.message : err}。答案仍保存在草稿中。`);
+    }
+  });
+
+  return {
+    async dispose() {
+      document.removeEventListener('visibilitychange', onVisibility);
+      removeEventListener('pagehide', flush);
+      await save();
+      stopped = true;
+    },
+  };
+}
+
+// The form's own language follows the app's: pick a Chinese column when there is one.
+function pickLanguage(form) {
+  const zh = /(^|[^a-z])(zh|chinese|cn)([^a-z]|$)|中文|汉语|漢語|简体|繁體/i;
+  const wanted = form.languages().find((n) => zh.test(n));
+  if (wanted && wanted !== form.activeLanguage()) form.setLanguage(wanted);
+}
+
+function scrollToFirst(view, nodeIds) {
+  const els = nodeIds.map((id) => view.records.get(id)).filter((r) => r && r.element.isConnected);
+  els.sort((a, b) => (a.element.compareDocumentPosition(b.element) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+  const first = els[0];
+  if (!first) return;
+  first.element.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  if (first.focus) first.focus();
+}

@@ -1,0 +1,271 @@
+// The only module that touches IndexedDB (through the small `idb` wrapper).
+//
+// Everything a worker types lives here until the server confirms it: drafts, the
+// outbox, and the forms (XForm text) needed to fill in offline. Every record carries
+// its owner (username): another person logging in on the same phone never sees the
+// first one's drafts or outbox. Rules: small async functions, one transaction each,
+// never a network call inside a transaction (IndexedDB commits a transaction as soon
+// as it has no pending request, so an `await fetch` inside it would break it).
+// Used by the page and by the service worker (no DOM here).
+import { openDB } from 'idb';
+
+export const DB_NAME = 'fieldapp';
+export const DB_VERSION = 1;
+
+// Step-by-step upgrades: a phone may jump from any old version to the newest, so each
+// step runs in order and never rewrites what an earlier step made. Add `if (oldVersion < 2)`
+// below for the next change; never edit a released step.
+function upgrade(db, oldVersion) {
+  if (oldVersion < 1) {
+    // key [owner, form_id, version]: { title, xml, hash, media:[{filename,hash,url}], current, fetchedAt }
+    const forms = db.createObjectStore('forms', { keyPath: ['owner', 'form_id', 'version'] });
+    forms.createIndex('owner', 'owner');
+    // key id = meta/instanceID: { owner, form_id, version, title, summary, xml, files:{name:Blob}, progress, created, updated }
+    const drafts = db.createObjectStore('drafts', { keyPath: 'id' });
+    drafts.createIndex('owner', 'owner');
+    // key id = meta/instanceID: { owner, form_id, version, title, summary, xml, files, status, attempts,
+    //   nextAttemptAt, lastError, filesSent:[names], created, sentAt }
+    const outbox = db.createObjectStore('outbox', { keyPath: 'id' });
+    outbox.createIndex('owner', 'owner');
+    // out-of-line keys: 'currentUser', 'lastSync:<owner>', 'loginNeeded:<owner>', 'persist', ...
+    db.createObjectStore('meta');
+  }
+}
+
+let dbPromise = null;
+export function db() {
+  if (!dbPromise) {
+    dbPromise = openDB(DB_NAME, DB_VERSION, {
+      upgrade,
+      // Another tab holds an old version open and this one wants to upgrade (after an app
+      // update): the old tab lets go and reloads onto the new code.
+      blocking() {
+        dbPromise.then((d) => d.close());
+        dbPromise = null;
+        if (typeof location !== 'undefined' && typeof document !== 'undefined') location.reload();
+      },
+    });
+  }
+  return dbPromise;
+}
+
+// Tell the other tabs (and the page, when the service worker wrote) that data changed.
+let channel = null;
+export function notify(what = 'data') {
+  try {
+    if (!channel && typeof BroadcastChannel !== 'undefined') channel = new BroadcastChannel('fieldapp');
+    if (channel) channel.postMessage({ type: 'changed', what });
+  } catch { /* not fatal: the periodic refresh catches up */ }
+  if (typeof dispatchEvent === 'function' && typeof CustomEvent === 'function') {
+    dispatchEvent(new CustomEvent('fieldapp-changed', { detail: what }));
+  }
+}
+export function onChange(callback) {
+  if (typeof BroadcastChannel !== 'undefined') {
+    const ch = new BroadcastChannel('fieldapp');
+    ch.onmessage = (e) => { if (e.data && e.data.type === 'changed') callback(e.data.what); };
+  }
+  addEventListener('fieldapp-changed', (e) => callback(e.detail));
+}
+
+// ---- meta ------------------------------------------------------------------------
+
+export async function getMeta(key) { return (await db()).get('meta', key); }
+export async function setMeta(key, value) {
+  const d = await db();
+  if (value === undefined || value === null) await d.delete('meta', key);
+  else await d.put('meta', value, key);
+}
+
+// { username, display_name, role, area } of the last person the server confirmed, or null.
+export async function getCurrentUser() { return (await getMeta('currentUser')) || null; }
+export async function setCurrentUser(user) {
+  await setMeta('currentUser', user ? { ...user } : null);
+  notify('user');
+}
+
+// ---- forms -----------------------------------------------------------------------
+
+export async function getForm(owner, formId, version) {
+  return (await db()).get('forms', [owner, formId, version]);
+}
+
+export async function putForm(record) {
+  await (await db()).put('forms', { ...record, fetchedAt: Date.now() });
+}
+
+// The forms the owner may fill in now (the server's current versions), by title.
+export async function listForms(owner) {
+  const all = await (await db()).getAllFromIndex('forms', 'owner', owner);
+  return all.filter((f) => f.current).sort((a, b) => a.title.localeCompare(b.title, 'zh'));
+}
+
+// After a sync: mark which [form_id, version] are current; drop old versions that no
+// draft needs any more (a draft always finishes on its own version).
+export async function setCurrentForms(owner, currentKeys) {
+  const d = await db();
+  const tx = d.transaction(['forms', 'drafts'], 'readwrite');
+  const wanted = new Set(currentKeys.map(([id, v]) => `${id}\u0000${v}`));
+  const drafts = await tx.objectStore('drafts').index('owner').getAll(owner);
+  const needed = new Set(drafts.map((x) => `${x.form_id}\u0000${x.version}`));
+  const forms = tx.objectStore('forms');
+  for (const f of await forms.index('owner').getAll(owner)) {
+    const k = `${f.form_id}\u0000${f.version}`;
+    const current = wanted.has(k);
+    if (!current && !needed.has(k)) await forms.delete([owner, f.form_id, f.version]);
+    else if (f.current !== current) await forms.put({ ...f, current });
+  }
+  await tx.done;
+  notify('forms');
+}
+
+// ---- drafts ----------------------------------------------------------------------
+
+export async function getDraft(owner, id) {
+  const d = await (await db()).get('drafts', id);
+  return d && d.owner === owner ? d : null;
+}
+
+export async function listDrafts(owner) {
+  const all = await (await db()).getAllFromIndex('drafts', 'owner', owner);
+  return all.sort((a, b) => b.updated - a.updated);
+}
+
+// Save (create or replace) a draft. Returns 'saved', or 'finalized' when this instance
+// is already in the outbox (another tab finished it), or 'gone' when `mustExist` and the
+// draft was deleted elsewhere: the caller then stops saving, so nothing comes back to life.
+export async function saveDraft(draft, { mustExist = false } = {}) {
+  const d = await db();
+  const tx = d.transaction(['drafts', 'outbox'], 'readwrite');
+  const [old, sent] = await Promise.all([tx.objectStore('drafts').get(draft.id), tx.objectStore('outbox').get(draft.id)]);
+  let result = 'saved';
+  if (sent) result = 'finalized';
+  else if (old && old.owner !== draft.owner) result = 'gone';
+  else if (!old && mustExist) result = 'gone';
+  else {
+    const now = Date.now();
+    await tx.objectStore('drafts').put({ ...draft, created: old ? old.created : now, updated: now });
+  }
+  await tx.done;
+  if (result === 'saved') notify('drafts');
+  return result;
+}
+
+export async function deleteDraft(owner, id) {
+  const d = await db();
+  const tx = d.transaction('drafts', 'readwrite');
+  const old = await tx.store.get(id);
+  if (old && old.owner === owner) await tx.store.delete(id);
+  await tx.done;
+  notify('drafts');
+}
+
+// Move a draft to the outbox in ONE transaction. Throws FinalizeError when the draft is
+// no longer there or already in the outbox (another tab finalized it): that is what makes
+// one draft open in two tabs produce one submission.
+export class FinalizeError extends Error {}
+export async function finalize(owner, draftId, xml, files = {}) {
+  const run = async () => {
+    const d = await db();
+    const tx = d.transaction(['drafts', 'outbox'], 'readwrite');
+    const drafts = tx.objectStore('drafts');
+    const outbox = tx.objectStore('outbox');
+    const [draft, existing] = await Promise.all([drafts.get(draftId), outbox.get(draftId)]);
+    if (!draft || draft.owner !== owner || existing) {
+      tx.abort();
+      await tx.done.catch(() => {});
+      throw new FinalizeError(existing ? 'already-finalized' : 'draft-gone');
+    }
+    const now = Date.now();
+    await outbox.add({
+      id: draftId, owner, form_id: draft.form_id, version: draft.version, title: draft.title, summary: draft.summary || '',
+      xml, files, status: 'waiting', attempts: 0, nextAttemptAt: 0, lastError: '',
+      filesSent: [], created: now, sentAt: null,
+    });
+    await drafts.delete(draftId);
+    await tx.done;
+  };
+  await withLock(`fieldapp-finalize-${draftId}`, run);
+  notify('outbox');
+}
+
+// ---- outbox ----------------------------------------------------------------------
+
+export async function listOutbox(owner) {
+  const all = await (await db()).getAllFromIndex('outbox', 'owner', owner);
+  return all.sort((a, b) => a.created - b.created); // oldest first: the sending order
+}
+
+export async function getOutbox(id) { return (await db()).get('outbox', id); }
+
+// Merge `patch` into an outbox record (read and write in one transaction).
+export async function updateOutbox(id, patch) {
+  const d = await db();
+  const tx = d.transaction('outbox', 'readwrite');
+  const old = await tx.store.get(id);
+  if (old) await tx.store.put({ ...old, ...patch });
+  await tx.done;
+  notify('outbox');
+  return old ? { ...old, ...patch } : null;
+}
+
+// The worker asks to send again now (after fixing the network or a refusal that the
+// server side has since resolved): the item waits again with no delay.
+export async function retryOutbox(owner, id) {
+  const item = await getOutbox(id);
+  if (!item || item.owner !== owner || item.status === 'sent') return;
+  await updateOutbox(id, { status: 'waiting', nextAttemptAt: 0 });
+}
+
+// Sent items keep a short receipt only (no XML, no photos) after `keepDays`.
+export async function pruneSent(owner, keepDays = 30) {
+  const d = await db();
+  const tx = d.transaction('outbox', 'readwrite');
+  const limit = Date.now() - keepDays * 86400e3;
+  for (const item of await tx.store.index('owner').getAll(owner)) {
+    if (item.status === 'sent' && item.sentAt && item.sentAt < limit && item.xml) {
+      await tx.store.put({ ...item, xml: '', files: {} });
+    }
+  }
+  await tx.done;
+}
+
+// { drafts, waiting, sent, attention } for the status bar. 'sending' counts as waiting
+// (it is not confirmed yet), 'conflict' as attention.
+export async function counts(owner) {
+  const d = await db();
+  const tx = d.transaction(['drafts', 'outbox']);
+  const [drafts, items] = await Promise.all([
+    tx.objectStore('drafts').index('owner').count(owner),
+    tx.objectStore('outbox').index('owner').getAll(owner),
+  ]);
+  const c = { drafts, waiting: 0, sent: 0, attention: 0 };
+  for (const i of items) {
+    if (i.status === 'sent') c.sent += 1;
+    else if (i.status === 'attention' || i.status === 'conflict') c.attention += 1;
+    else c.waiting += 1;
+  }
+  return c;
+}
+
+// Explicit hand-over at logout ("删除本机未发送的问卷"): drafts and unsent outbox items go.
+export async function discardUnsent(owner) {
+  const d = await db();
+  const tx = d.transaction(['drafts', 'outbox'], 'readwrite');
+  for (const x of await tx.objectStore('drafts').index('owner').getAll(owner)) await tx.objectStore('drafts').delete(x.id);
+  for (const x of await tx.objectStore('outbox').index('owner').getAll(owner)) {
+    if (x.status !== 'sent') await tx.objectStore('outbox').delete(x.id);
+  }
+  await tx.done;
+  notify('drafts');
+}
+
+// ---- locks -----------------------------------------------------------------------
+
+// Run fn under a Web Lock (shared by tabs and the service worker) where the browser has
+// them; `ifAvailable` returns null at once when another context holds the lock.
+export async function withLock(name, fn, { ifAvailable = false } = {}) {
+  const locks = typeof navigator !== 'undefined' && navigator.locks;
+  if (!locks) return fn();
+  return locks.request(name, { ifAvailable }, (lock) => (lock ? fn() : null));
+}

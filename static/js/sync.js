@@ -1,0 +1,221 @@
+// Talking to the server, shared by the page and the service worker (no DOM here):
+// who is logged in (/api/v1/me), the forms of their area (XForm text into IndexedDB,
+// media into Cache Storage), and the outbox (OpenRosa POST /submission).
+//
+// Safety rules: an item leaves the outbox (status 'sent') only on 201, a duplicate
+// included; a content refusal (4xx) keeps it as 'attention' with the server's message;
+// 409 is a 'conflict', shown and never dropped; 5xx and network errors retry later with
+// exponential back-off; 401 stops everything and asks for a login. Only the outbox of the
+// person the session belongs to is sent, so nobody's questionnaire goes out under
+// another person's name.
+import * as store from './db.js';
+
+export const MEDIA_CACHE = 'fieldapp-media-v1';
+const API = '/api/v1';
+const SUBMIT_URL = '/submission';
+const BATCH_BYTES = 8 * 1024 * 1024; // files per POST; the rest follow with the same XML
+const BACKOFF_MIN = 15e3;
+const BACKOFF_MAX = 10 * 60e3;
+
+export function backoff(attempts) {
+  const base = Math.min(BACKOFF_MAX, BACKOFF_MIN * 2 ** Math.max(0, attempts - 1));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+function isOnline() { return typeof navigator === 'undefined' || navigator.onLine !== false; }
+
+// GET /api/v1/me -> { ok, me } | { login: true } | { offline: true }
+export async function fetchMe() {
+  let res;
+  try {
+    res = await fetch(`${API}/me`, { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' });
+  } catch {
+    return { offline: true };
+  }
+  if (res.status === 401 || res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) return { login: true };
+  if (!res.ok) return { offline: true, status: res.status };
+  try {
+    return { ok: true, me: await res.json() };
+  } catch {
+    return { offline: true };
+  }
+}
+
+export function userOf(me) {
+  return { username: me.username, display_name: me.display_name, role: me.role, area: me.area };
+}
+
+// Bring the owner's forms up to date with /me: download XForms whose hash changed and
+// media not yet cached. Old versions stay while a draft needs them.
+export async function refreshForms(owner, me) {
+  const keys = [];
+  for (const f of me.forms || []) {
+    keys.push([f.form_id, f.version]);
+    const have = await store.getForm(owner, f.form_id, f.version);
+    if (!have || have.hash !== f.hash) {
+      const res = await fetch(f.xform_url, { credentials: 'same-origin', cache: 'no-store' });
+      if (!res.ok) throw new Error(`XForm ${f.form_id}: HTTP ${res.status}`);
+      const xml = await res.text();
+      await store.putForm({
+        owner, form_id: f.form_id, version: f.version, title: f.title, hash: f.hash,
+        xform_url: f.xform_url, media: f.media || [], xml, current: true,
+      });
+    } else if (have.title !== f.title || JSON.stringify(have.media) !== JSON.stringify(f.media || [])) {
+      await store.putForm({ ...have, title: f.title, media: f.media || [] });
+    }
+    await cacheMedia(f.media || []);
+  }
+  await store.setCurrentForms(owner, keys);
+}
+
+async function cacheMedia(media) {
+  if (!media.length || typeof caches === 'undefined') return;
+  const cache = await caches.open(MEDIA_CACHE);
+  for (const m of media) {
+    if (await cache.match(m.url)) continue; // the version is in the URL: never changes
+    try {
+      const res = await fetch(m.url, { credentials: 'same-origin' });
+      if (res.ok) await cache.put(m.url, res);
+    } catch { /* next sync tries again; the form opens with the file left blank */ }
+  }
+}
+
+// The media folder of one form version, from its XForm URL (…/form.xml -> …/media/).
+export function mediaBase(xformUrl) { return xformUrl.replace(/form\.xml(\?.*)?$/, 'media/'); }
+
+// One full round: who am I, forms, outbox. Returns
+// { state: 'ok'|'offline'|'login'|'busy', user, sent, attention }.
+// `force`: send waiting items now, ignoring their back-off time.
+export async function syncAll({ force = false, forms = true } = {}) {
+  if (!isOnline()) return { state: 'offline' };
+  const result = await store.withLock('fieldapp-sync', () => syncLocked({ force, forms }), { ifAvailable: true });
+  return result || { state: 'busy' };
+}
+
+async function syncLocked({ force, forms }) {
+  const who = await fetchMe();
+  const current = await store.getCurrentUser();
+  if (who.login) {
+    if (current) await store.setMeta(`loginNeeded:${current.username}`, Date.now());
+    store.notify('login');
+    return { state: 'login' };
+  }
+  if (!who.ok) return { state: 'offline' };
+  const owner = who.me.username;
+  await store.setMeta(`loginNeeded:${owner}`, null);
+  if (forms) {
+    try { await refreshForms(owner, who.me); } catch (err) { console.warn('fieldapp: forms not refreshed', err); }
+  }
+  const out = await sendOutbox(owner, { force });
+  if (out.state === 'ok') {
+    await store.setMeta(`lastSync:${owner}`, Date.now());
+    await store.pruneSent(owner);
+  }
+  store.notify('sync');
+  return { ...out, me: who.me };
+}
+
+// Send the owner's due outbox items, oldest first.
+async function sendOutbox(owner, { force }) {
+  const items = (await store.listOutbox(owner))
+    .filter((i) => i.status === 'waiting' || i.status === 'sending') // 'sending' = a cut earlier run
+    .filter((i) => force || !i.nextAttemptAt || i.nextAttemptAt <= Date.now());
+  const ctx = { token: null };
+  let sent = 0;
+  let attention = 0;
+  for (const item of items) {
+    await store.updateOutbox(item.id, { status: 'sending' });
+    const r = await sendOne(item, ctx);
+    if (r.done) {
+      sent += 1;
+      await store.updateOutbox(item.id, { status: 'sent', sentAt: Date.now(), files: {}, lastError: '', filesSent: r.filesSent });
+    } else if (r.status === 'attention' || r.status === 'conflict') {
+      attention += 1;
+      await store.updateOutbox(item.id, { status: r.status, lastError: r.message, filesSent: r.filesSent });
+    } else {
+      // network, 5xx, login: back to waiting, later. Stop the round: the rest would fail too.
+      const attempts = (item.attempts || 0) + 1;
+      await store.updateOutbox(item.id, {
+        status: 'waiting', attempts, lastError: r.message || '', filesSent: r.filesSent,
+        nextAttemptAt: r.login ? 0 : Date.now() + backoff(attempts),
+      });
+      if (r.login) {
+        await store.setMeta(`loginNeeded:${owner}`, Date.now());
+        store.notify('login');
+        return { state: 'login', sent, attention };
+      }
+      return { state: 'offline', sent, attention };
+    }
+  }
+  return { state: 'ok', sent, attention };
+}
+
+// POST the XML with the files not yet confirmed, in batches of ~8 MB: a cut connection
+// resumes with the same XML and the remaining files, which the server merges.
+async function sendOne(item, ctx) {
+  const filesSent = [...(item.filesSent || [])];
+  const files = Object.entries(item.files || {}).filter(([name]) => !filesSent.includes(name));
+  const batches = [];
+  let batch = [];
+  let size = 0;
+  for (const [name, blob] of files) {
+    if (batch.length && size + blob.size > BATCH_BYTES) { batches.push(batch); batch = []; size = 0; }
+    batch.push([name, blob]);
+    size += blob.size;
+  }
+  batches.push(batch); // at least one POST, with or without files
+  for (const b of batches) {
+    const r = await post(item.xml, b, ctx);
+    if (!r.ok) return { ...r, filesSent };
+    filesSent.push(...b.map(([name]) => name));
+    await store.updateOutbox(item.id, { filesSent });
+  }
+  return { done: true, filesSent };
+}
+
+async function csrfToken(ctx, fresh = false) {
+  if (ctx.token && !fresh) return ctx.token;
+  const res = await fetch('/csrf-token', { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' });
+  if (res.status === 401 || res.type === 'opaqueredirect') return null;
+  if (!res.ok) throw new Error(`csrf ${res.status}`);
+  ctx.token = (await res.json()).token;
+  return ctx.token;
+}
+
+async function post(xml, files, ctx, retried = false) {
+  let res;
+  try {
+    const token = await csrfToken(ctx, retried);
+    if (token === null) return { ok: false, login: true, message: '登录已过期' };
+    const body = new FormData();
+    body.append('xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml');
+    for (const [name, blob] of files) body.append(name, blob, name);
+    res = await fetch(SUBMIT_URL, {
+      method: 'POST', body, credentials: 'same-origin', redirect: 'manual', cache: 'no-store',
+      headers: { 'X-OpenRosa-Version': '1.0', 'X-CSRFToken': token },
+    });
+  } catch (err) {
+    return { ok: false, message: '网络不通' };
+  }
+  if (res.status === 201 || res.status === 200 || res.status === 202) return { ok: true };
+  if (res.headers.get('X-Fieldapp-CSRF') === 'invalid' && !retried) return post(xml, files, ctx, true);
+  if (res.status === 401 || res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
+    return { ok: false, login: true, message: '登录已过期' };
+  }
+  let text = '';
+  try { text = openRosaMessage(await res.text()); } catch { /* keep the generic text */ }
+  if (res.status === 409) return { ok: false, status: 'conflict', message: text || '服务器上已有同一编号、内容不同的问卷' };
+  if (res.status === 413) return { ok: false, status: 'attention', message: text || '问卷太大（照片过多或过大），服务器拒收' };
+  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+    return { ok: false, status: 'attention', message: text || `服务器拒收（HTTP ${res.status}）` };
+  }
+  return { ok: false, message: text || `服务器暂时出错（HTTP ${res.status}）` };
+}
+
+// <OpenRosaResponse><message nature="error">TEXT</message>: no DOMParser in a service worker.
+export function openRosaMessage(body) {
+  const m = /<message\b[^>]*>([\s\S]*?)<\/message>/.exec(body || '');
+  if (!m) return '';
+  return m[1].replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"')
+    .replace(/&#39;|&apos;/g, "'").replace(/&amp;/g, '&').trim();
+}
