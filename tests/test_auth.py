@@ -6,10 +6,12 @@ from fieldapp import create_app
 from tests.helpers import csrf_token, login
 
 
-def test_a_mediator_logs_in_and_sees_a_chinese_home_page(client, world):
+def test_a_mediator_logs_in_and_lands_in_the_offline_app(client, world):
     resp = login(client, world.mediator)
     assert resp.status_code == 302
-    home = client.get("/").get_data(as_text=True)
+    assert client.get("/").headers["Location"] == "/app"
+    assert 'rel="manifest"' in client.get("/app").get_data(as_text=True)
+    home = client.get("/?online").get_data(as_text=True)
     assert "问卷" in home and "和平社区" in home and 'lang="zh-CN"' in home
 
 
@@ -44,8 +46,8 @@ def test_logout_needs_a_post_with_csrf(client, world):
     login(client, world.mediator)
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400  # no CSRF token: refused
-    assert client.get("/").status_code == 200
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert client.get("/?online").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/?online")})
     assert client.get("/").status_code == 302
 
 
@@ -72,10 +74,10 @@ def test_the_next_parameter_cannot_send_people_to_another_site(client, world):
 def test_english_is_one_click_away(client, world):
     login(client, world.mediator)
     client.get("/lang/en?next=/")
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/?online").get_data(as_text=True)
     assert 'lang="en"' in page and "Questionnaires" in page
     client.get("/lang/zh")
-    assert "问卷" in client.get("/").get_data(as_text=True)
+    assert "问卷" in client.get("/?online").get_data(as_text=True)
 
 
 def test_the_secret_key_is_generated_once_and_kept_in_instance(tmp_path, monkeypatch):

@@ -48,7 +48,7 @@ def test_init_demo_and_login_from_a_blank_machine(fresh):
     from tests.helpers import login
 
     login(client, "mediator", logins["mediator"])
-    home = client.get("/").get_data(as_text=True)
+    home = client.get("/?online").get_data(as_text=True)
     for title in ("问题家庭排查", "留守儿童", "留守妇女", "留守老人", "调解走访记录"):
         assert title in home
 

@@ -94,7 +94,7 @@ def test_browser_session_submissions_need_the_csrf_token(app, client, world, pub
     xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
     assert post_submission(client, xml).status_code == 400
     assert _count(app) == 0
-    assert post_submission(client, xml, csrf=csrf_token(client, "/")).status_code == 201
+    assert post_submission(client, xml, csrf=csrf_token(client, "/?online")).status_code == 201
 
 
 def _refused(app, client, world, xml, status, words):
@@ -326,7 +326,7 @@ def test_attachments_are_downloaded_only_in_scope_and_audited(app, client, world
     url = f"/data/submission/{iid}/attachments/plot.jpg"
     login(client, world.supervisor)  # 东城区: not theirs
     assert client.get(url).status_code == 404
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/?online")})
     login(client, world.researcher)
     assert "attachments/plot.jpg" in client.get(f"/data/submission/{iid}").get_data(as_text=True)
     resp = client.get(url)

@@ -207,7 +207,7 @@ def test_a_new_version_is_kept_beside_the_old_and_a_changed_same_version_is_refu
 def test_only_admins_and_researchers_publish_and_only_within_their_area(app, client, world):
     login(client, world.mediator)
     assert client.get("/surveys/upload").status_code == 403
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/?online")})
     login(client, world.supervisor)
     assert client.get("/surveys/upload").status_code == 403
 

@@ -27,7 +27,9 @@ bp = Blueprint("surveys", __name__)
 @bp.get("/")
 @login_required
 def index():
-    """Home: the questionnaires of the user's area, with how many they can see."""
+    """Home: mediators go to the offline app; others see the questionnaires of their area."""
+    if current_user.role == "mediator" and "online" not in request.args:
+        return redirect(url_for("pwa.shell"))
     forms = forms_to_fill(current_user)
     counts = {f.id: count_scoped(current_user, f) for f in forms}
     sent = next((f for f in forms if f.form_id == request.args.get("sent")), None)

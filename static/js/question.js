@@ -80,8 +80,8 @@ export function createQuestion(form, node, kind, ctx) {
     widget = createPhoto(form, node, id);
     label.htmlFor = id;
   } else if (kind === 'geopoint') {
+    // Not label.htmlFor: the button's own words ("获取位置") must stay its accessible name.
     widget = createGeopoint(form, node, id);
-    label.htmlFor = id;
   } else if (spec) {
     widget = createInput(form, node, kind, spec, id, (e) => { localError = e; update(); });
     label.htmlFor = id;

@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 from werkzeug.serving import make_server
 
 from tests.e2e.steps import snap
@@ -55,14 +62,50 @@ def live_server(app) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium (the Debian build) for the whole session."""
+def playwright() -> Iterator[Playwright]:
+    """The Playwright driver for the whole session."""
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator[Browser]:
+    """One headless Chromium (the Debian build) for the whole session."""
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@pytest.fixture
+def phone_profile(playwright, tmp_path) -> Callable[..., BrowserContext]:
+    """Factory: the browser of one phone, with a profile on disk (IndexedDB, service
+    worker, cookies) that survives closing the browser and opening it again."""
+    opened: list[BrowserContext] = []
+
+    def _open(base_url: str) -> BrowserContext:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "phone-profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            base_url=base_url,
+            viewport=PHONE,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            geolocation={"latitude": 30.2741, "longitude": 120.1551, "accuracy": 12},
+            permissions=["geolocation"],
+        )
+        context.set_default_timeout(15_000)
+        opened.append(context)
+        return context
+
+    yield _open
+    for context in opened:
         try:
-            yield chromium
-        finally:
-            chromium.close()
+            context.close()
+        except Exception:  # already closed by the test
+            pass
 
 
 @dataclass

@@ -30,10 +30,28 @@ def log_in(page: Page, username: str, password: str) -> None:
 
 
 def open_form(page: Page, title: str) -> None:
-    """Tap a form's title on the home page and wait until its questions are drawn."""
-    page.get_by_role("link", name=title).click()
-    expect(page).to_have_url(re.compile(r"/surveys/[^/]+/fill$"))
+    """In the phone app, tap a form's title and wait until its questions are drawn."""
+    page.locator("a.form-link", has_text=title).click()
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    expect(page.locator(".q:not([hidden])").first).to_be_visible()
+
+
+def open_server_form(page: Page, form_id: str) -> None:
+    """Open the online (server-rendered) fill page of a form."""
+    page.goto(f"/surveys/{form_id}/fill")
     expect(page.locator("#submit-btn")).to_be_visible()
+
+
+def finalize(page: Page) -> None:
+    """Tap 完成并发送 and wait until the app is back on its home screen."""
+    page.locator("#finalize-btn").click()
+    expect(page.locator("#status-bar")).to_be_visible()
+    expect(page.locator("a.form-link").first).to_be_visible()
+
+
+def count(page: Page, key: str) -> Locator:
+    """The number shown in the status bar for drafts, waiting, sent or attention."""
+    return page.locator(f'#status-bar [data-count="{key}"]')
 
 
 def question(scope: Page | Locator, name: str) -> Locator:

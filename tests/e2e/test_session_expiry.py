@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from tests.e2e.steps import fill, log_in, member, open_form, tick
+from tests.e2e.steps import fill, log_in, member, open_server_form, tick
 from tests.helpers import SCREENING
 
 pytestmark = pytest.mark.e2e
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 def test_an_expired_login_mid_form_loses_nothing(app, world, publish, phone):
     publish(SCREENING)
     log_in(phone, world.mediator, world.password)
-    open_form(phone, "问题家庭排查")
+    open_server_form(phone, "family_screening")
     fill(phone, "排查日期", "2026-11-20")
     fill(phone, "镇/街道", "新华街道")
     fill(phone, "村/社区", "和平社区")
@@ -40,7 +40,7 @@ def test_an_expired_login_mid_form_loses_nothing(app, world, publish, phone):
     other_tab.close()
 
     phone.locator("#submit-btn").click()  # this page's CSRF token is stale now
-    expect(phone).to_have_url("/?sent=family_screening")
+    expect(phone).to_have_url("/app")  # sent; the mediator's home is the phone app
     with app.app_context():
         assert db.session.scalar(select(func.count(Submission.id))) == 1
         stored = db.session.scalar(select(Submission))
