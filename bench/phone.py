@@ -14,7 +14,8 @@ from bench/package.json):
 Targets (issue 3): first visit at most 1/3 of Web Forms' bytes, first question in at
 most 1/2 of its time, a repeat visit with zero network bytes for code.
 
-Usage: .venv/bin/python bench/phone.py [--runs 3] [--ours-path /surveys/bench400/fill]
+Usage: .venv/bin/python bench/phone.py [--runs 3] [--ours-path "/app#/new/bench400"]
+(``--ours-path /surveys/bench400/fill`` measures the online page instead of the app.)
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def summarize(runs: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--ours-path", default="/surveys/bench400/fill")
+    parser.add_argument("--ours-path", default="/app#/new/bench400")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fieldapp-bench-") as tmp:
         counter = prepare(Path(tmp))

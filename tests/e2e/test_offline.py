@@ -303,3 +303,68 @@ def test_a_draft_of_an_old_version_is_finished_on_its_own_version(
     [sub] = stored(app)
     assert sub.form_version.version == "2026112901"
     assert sub.data["household_info"]["household_head"] == "周敏"
+
+
+def test_the_same_draft_in_two_tabs_becomes_one_submission(
+    app, world, publish, phone_profile, live_server
+):
+    publish(SCREENING)
+    phone = phone_profile(live_server)
+    first = phone.new_page()
+    log_in(first, world.mediator, world.password)
+    ready_offline(first)
+    fill_screening(first, "吴霞")
+    second = phone.new_page()  # the worker opens the same draft in another tab
+    second.goto(first.url)
+    expect(second.get_by_label("户主姓名", exact=True)).to_have_value("吴霞")
+
+    finalize(first)
+    expect(count(first, "sent")).to_have_text("1", timeout=30_000)
+    second.locator("#finalize-btn").click()
+    expect(second.locator("body")).to_contain_text("另一个窗口")
+    assert len(stored(app)) == 1
+
+
+def test_server_pages_are_never_served_stale_from_the_cache(
+    world, publish, phone_profile, live_server
+):
+    """Pages with a CSRF token are not cached: offline they give way to the app."""
+    publish(SCREENING)
+    phone = phone_profile(live_server)
+    page = phone.new_page()
+    log_in(page, world.mediator, world.password)
+    ready_offline(page)
+    page.goto("/surveys/family_screening/fill")  # online: the server's page
+    expect(page.locator('meta[name="csrf-token"]')).to_have_count(1)
+    phone.set_offline(True)
+    page.goto("/surveys/family_screening/fill")
+    expect(page.locator('meta[name="csrf-token"]')).to_have_count(0)
+    expect(page.get_by_role("link", name="打开离线填写")).to_be_visible()
+
+
+def test_logging_out_with_unsent_work_warns_and_keeps_it(
+    world, publish, phone_profile, live_server
+):
+    publish(SCREENING)
+    phone = phone_profile(live_server)
+    page = phone.new_page()
+    log_in(page, world.mediator, world.password)
+    ready_offline(page)
+    open_form(page, "问题家庭排查")
+    fill(page, "户主姓名", "郑红")
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.goto("/app")
+    page.locator("#logout-btn").click()
+    expect(page.locator("body")).to_contain_text("还有 1 份未发送的问卷")
+    page.get_by_role("button", name="退出（保留在本机）").click()
+    expect(page.locator("#username")).to_be_visible()
+
+    log_in(page, world.mediator2, world.password)  # a colleague on the same phone
+    expect(count(page, "drafts")).to_have_text("0")
+    expect(page.locator(".draft-item")).to_have_count(0)
+    page.locator("#logout-btn").click()
+    expect(page.locator("#username")).to_be_visible()
+
+    log_in(page, world.mediator, world.password)
+    expect(count(page, "drafts")).to_have_text("1")
+    expect(page.locator(".draft-item")).to_contain_text("问题家庭排查")
