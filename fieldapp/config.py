@@ -49,6 +49,7 @@ def load_config(test_config: dict | None = None) -> dict:
         "SESSION_HOURS": 12,
         "BABEL_DEFAULT_LOCALE": "zh",
         "TIMEZONE": "Asia/Shanghai",  # for times shown and exported
+        "RELEASE": "",  # appended to the service worker: a new value makes phones update
         "LANGUAGES": ["zh", "en"],
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -8,7 +8,7 @@ covers ``/app`` (W3C Service Workers, "Service-Worker-Allowed").
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
+from flask import Blueprint, current_app, jsonify, render_template
 
 from fieldapp.config import ROOT
 
@@ -56,7 +56,11 @@ def manifest():
 @bp.get("/sw.js")
 def service_worker():
     """The service worker bundle, served from the root so its scope is the whole site."""
-    resp = send_from_directory(ROOT / "static" / "build", "sw.js", max_age=0)
+    body = (ROOT / "static" / "build" / "sw.js").read_bytes()
+    release = current_app.config.get("RELEASE")
+    if release:  # a deploy without a rebuild (e.g. new settings) can still roll phones on
+        body += f"\n// release {release}\n".encode()
+    resp = current_app.response_class(body, mimetype="text/javascript")
     resp.headers["Service-Worker-Allowed"] = "/"
     resp.headers["Cache-Control"] = "no-cache"
     return resp

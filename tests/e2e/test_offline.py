@@ -11,15 +11,18 @@ import threading
 import zlib
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from fieldapp.areas.services import get_area
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
+from fieldapp.surveys.services import get_form
 from tests.e2e.steps import count, fill, finalize, log_in, member, open_form, snap, tick
-from tests.helpers import SCREENING
+from tests.helpers import SCREENING, api_token, post_submission, screening_answers, submission_xml
 from tests.test_surveys import xlsform
 
 pytestmark = pytest.mark.e2e
@@ -262,8 +265,6 @@ def test_an_expired_login_in_the_app_loses_nothing(app, world, publish, phone_pr
 def test_a_draft_of_an_old_version_is_finished_on_its_own_version(
     app, world, publish, phone_profile, live_server, tmp_path
 ):
-    import openpyxl
-
     publish(SCREENING)
     phone = phone_profile(live_server)
     page = phone.new_page()
@@ -368,3 +369,74 @@ def test_logging_out_with_unsent_work_warns_and_keeps_it(
     log_in(page, world.mediator, world.password)
     expect(count(page, "drafts")).to_have_text("1")
     expect(page.locator(".draft-item")).to_contain_text("问题家庭排查")
+
+
+def test_an_app_update_waits_for_the_worker_and_keeps_the_drafts(
+    app, world, publish, phone_profile, live_server
+):
+    publish(SCREENING)
+    phone = phone_profile(live_server)
+    page = phone.new_page()
+    log_in(page, world.mediator, world.password)
+    ready_offline(page)
+    open_form(page, "问题家庭排查")
+    fill(page, "户主姓名", "冯洁")
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.goto("/app")
+
+    app.config["RELEASE"] = "e2e-update"  # a new version of the app is deployed
+    try:
+        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        expect(page.locator("#update-ready")).to_be_visible(timeout=30_000)
+        expect(count(page, "drafts")).to_have_text("1")  # nothing happens until she taps
+        page.locator("#update-ready").click()
+        page.wait_for_function(
+            "navigator.serviceWorker.controller"
+            " && navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')"
+        )
+        expect(page.locator("#update-ready")).to_be_hidden()
+        expect(count(page, "drafts")).to_have_text("1")
+        expect(page.locator(".draft-item")).to_contain_text("问题家庭排查")
+    finally:
+        app.config["RELEASE"] = ""
+
+
+def test_refusals_and_conflicts_stay_on_the_phone_with_the_reason(
+    app, world, publish, phone_profile, live_server
+):
+    publish(SCREENING)
+    phone = phone_profile(live_server)
+    page = phone.new_page()
+    log_in(page, world.mediator, world.password)
+    ready_offline(page)
+    phone.set_offline(True)
+    fill_screening(page, "韩梅")
+    finalize(page)
+    iid = page.locator(".outbox-item").first.get_attribute("data-instance-id")
+    fill_screening(page, "曹丽")
+    finalize(page)
+    ids = [el.get_attribute("data-instance-id") for el in page.locator(".outbox-item").all()]
+    [refused] = [i for i in ids if i != iid]
+
+    # Meanwhile the server got other content under the first questionnaire's instance ID…
+    other, _ = submission_xml(
+        "family_screening", "2026112901", screening_answers(), instance_id=iid
+    )
+    client = app.test_client()
+    assert post_submission(client, other, token=api_token(app, world.mediator)).status_code == 201
+
+    # …and the form was moved to another district, so she may no longer send to it.
+    with app.app_context():
+        get_form("family_screening").area = get_area("339902")
+        db.session.commit()
+    phone.set_offline(False)
+    item = page.locator(f'.outbox-item[data-instance-id="{iid}"]')
+    expect(item).to_have_attribute("data-status", "conflict", timeout=30_000)
+    expect(item).to_contain_text("内容不同")  # the server's own words, kept on the phone
+    item = page.locator(f'.outbox-item[data-instance-id="{refused}"]')
+    expect(item).to_have_attribute("data-status", "attention", timeout=30_000)
+    expect(item).to_contain_text("无权")
+    expect(count(page, "attention")).to_have_text("2")
+    expect(count(page, "sent")).to_have_text("0")
+    page.reload()  # still there after the app restarts
+    expect(count(page, "attention")).to_have_text("2")
