@@ -6,6 +6,7 @@ import { renderForm } from './renderer.js';
 import { setUILanguage, t, uiLanguage } from './i18n.js';
 import { submitInstance } from './submit.js';
 import { endPaths, nowWithOffset, stampEnd } from './preload.js';
+import { pickLanguage, scrollToFirst } from './formnav.js';
 
 async function main() {
   const host = document.getElementById('fieldapp-form');
@@ -101,24 +102,7 @@ async function main() {
   });
 }
 
-// The form's own language follows the page's: Chinese pages pick a Chinese column.
-function pickLanguage(form, ui) {
-  const names = form.languages();
-  const zh = /(^|[^a-z])(zh|chinese|cn)([^a-z]|$)|中文|汉语|漢語|简体|繁體/i;
-  const en = /(^|[^a-z])(en|english)([^a-z]|$)/i;
-  const wanted = names.find((n) => (ui === 'en' ? en : zh).test(n));
-  if (wanted && wanted !== form.activeLanguage()) form.setLanguage(wanted);
-}
 
-function scrollToFirst(view, nodeIds) {
-  // Form order = DOM order; pick the earliest visible element among the bad ones.
-  const els = nodeIds.map((id) => view.records.get(id)).filter((r) => r && r.element.isConnected);
-  els.sort((a, b) => (a.element.compareDocumentPosition(b.element) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
-  const first = els[0];
-  if (!first) return;
-  first.element.scrollIntoView({ block: 'center', behavior: 'smooth' });
-  if (first.focus) first.focus();
-}
 
 function status(host, text, isError = false) {
   const p = document.createElement('p');

@@ -70,6 +70,17 @@ def ready_offline(page: Page) -> None:
     expect(page.locator("a.form-link").first).to_be_visible()
 
 
+@pytest.fixture
+def online_phone(world, publish, phone_profile, live_server):
+    """A mediator's phone, logged in online once, with the app ready to work offline."""
+    publish(SCREENING)
+    phone = phone_profile(live_server)
+    page = phone.new_page()
+    log_in(page, world.mediator, world.password)
+    ready_offline(page)
+    return phone, page
+
+
 def fill_screening(page: Page, head: str) -> None:
     open_form(page, "问题家庭排查")
     fill(page, "排查日期", "2026-11-20")
@@ -238,12 +249,8 @@ def test_a_server_killed_in_the_middle_of_a_sync_still_gets_each_questionnaire_o
     assert len(stored(app)) == 1
 
 
-def test_an_expired_login_in_the_app_loses_nothing(app, world, publish, phone_profile, live_server):
-    publish(SCREENING)
-    phone = phone_profile(live_server)
-    page = phone.new_page()
-    log_in(page, world.mediator, world.password)
-    ready_offline(page)
+def test_an_expired_login_in_the_app_loses_nothing(app, world, online_phone):
+    phone, page = online_phone
     fill_screening(page, "孙丽")
     phone.clear_cookies()  # the session expired on the server
     fill(page, "备注", "丈夫外出务工")
@@ -263,13 +270,9 @@ def test_an_expired_login_in_the_app_loses_nothing(app, world, publish, phone_pr
 
 
 def test_a_draft_of_an_old_version_is_finished_on_its_own_version(
-    app, world, publish, phone_profile, live_server, tmp_path
+    app, tmp_path, publish, online_phone
 ):
-    publish(SCREENING)
-    phone = phone_profile(live_server)
-    page = phone.new_page()
-    log_in(page, world.mediator, world.password)
-    ready_offline(page)
+    phone, page = online_phone
     open_form(page, "问题家庭排查")
     fill(page, "户主姓名", "周敏")
     expect(page.locator("#save-state")).to_contain_text("已保存")
@@ -306,14 +309,8 @@ def test_a_draft_of_an_old_version_is_finished_on_its_own_version(
     assert sub.data["household_info"]["household_head"] == "周敏"
 
 
-def test_the_same_draft_in_two_tabs_becomes_one_submission(
-    app, world, publish, phone_profile, live_server
-):
-    publish(SCREENING)
-    phone = phone_profile(live_server)
-    first = phone.new_page()
-    log_in(first, world.mediator, world.password)
-    ready_offline(first)
+def test_the_same_draft_in_two_tabs_becomes_one_submission(app, online_phone):
+    phone, first = online_phone
     fill_screening(first, "吴霞")
     second = phone.new_page()  # the worker opens the same draft in another tab
     second.goto(first.url)
@@ -326,15 +323,9 @@ def test_the_same_draft_in_two_tabs_becomes_one_submission(
     assert len(stored(app)) == 1
 
 
-def test_server_pages_are_never_served_stale_from_the_cache(
-    world, publish, phone_profile, live_server
-):
+def test_server_pages_are_never_served_stale_from_the_cache(online_phone):
     """Pages with a CSRF token are not cached: offline they give way to the app."""
-    publish(SCREENING)
-    phone = phone_profile(live_server)
-    page = phone.new_page()
-    log_in(page, world.mediator, world.password)
-    ready_offline(page)
+    phone, page = online_phone
     page.goto("/surveys/family_screening/fill")  # online: the server's page
     expect(page.locator('meta[name="csrf-token"]')).to_have_count(1)
     phone.set_offline(True)
@@ -343,14 +334,8 @@ def test_server_pages_are_never_served_stale_from_the_cache(
     expect(page.get_by_role("link", name="打开离线填写")).to_be_visible()
 
 
-def test_logging_out_with_unsent_work_warns_and_keeps_it(
-    world, publish, phone_profile, live_server
-):
-    publish(SCREENING)
-    phone = phone_profile(live_server)
-    page = phone.new_page()
-    log_in(page, world.mediator, world.password)
-    ready_offline(page)
+def test_logging_out_with_unsent_work_warns_and_keeps_it(world, online_phone):
+    phone, page = online_phone
     open_form(page, "问题家庭排查")
     fill(page, "户主姓名", "郑红")
     expect(page.locator("#save-state")).to_contain_text("已保存")
@@ -371,14 +356,8 @@ def test_logging_out_with_unsent_work_warns_and_keeps_it(
     expect(page.locator(".draft-item")).to_contain_text("问题家庭排查")
 
 
-def test_an_app_update_waits_for_the_worker_and_keeps_the_drafts(
-    app, world, publish, phone_profile, live_server
-):
-    publish(SCREENING)
-    phone = phone_profile(live_server)
-    page = phone.new_page()
-    log_in(page, world.mediator, world.password)
-    ready_offline(page)
+def test_an_app_update_waits_for_the_worker_and_keeps_the_drafts(app, online_phone):
+    phone, page = online_phone
     open_form(page, "问题家庭排查")
     fill(page, "户主姓名", "冯洁")
     expect(page.locator("#save-state")).to_contain_text("已保存")
@@ -401,14 +380,8 @@ def test_an_app_update_waits_for_the_worker_and_keeps_the_drafts(
         app.config["RELEASE"] = ""
 
 
-def test_refusals_and_conflicts_stay_on_the_phone_with_the_reason(
-    app, world, publish, phone_profile, live_server
-):
-    publish(SCREENING)
-    phone = phone_profile(live_server)
-    page = phone.new_page()
-    log_in(page, world.mediator, world.password)
-    ready_offline(page)
+def test_refusals_and_conflicts_stay_on_the_phone_with_the_reason(app, world, online_phone):
+    phone, page = online_phone
     phone.set_offline(True)
     fill_screening(page, "韩梅")
     finalize(page)

@@ -9,6 +9,7 @@ import { renderForm } from '../renderer.js';
 import { setUILanguage, t } from '../i18n.js';
 import { endPaths, nowWithOffset, stampEnd } from '../preload.js';
 import { h } from './util.js';
+import { pickLanguage, scrollToFirst } from '../formnav.js';
 
 const SAVE_DELAY = 300;
 
@@ -211,18 +212,4 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   };
 }
 
-// The form's own language follows the app's: pick a Chinese column when there is one.
-function pickLanguage(form) {
-  const zh = /(^|[^a-z])(zh|chinese|cn)([^a-z]|$)|中文|汉语|漢語|简体|繁體/i;
-  const wanted = form.languages().find((n) => zh.test(n));
-  if (wanted && wanted !== form.activeLanguage()) form.setLanguage(wanted);
-}
 
-function scrollToFirst(view, nodeIds) {
-  const els = nodeIds.map((id) => view.records.get(id)).filter((r) => r && r.element.isConnected);
-  els.sort((a, b) => (a.element.compareDocumentPosition(b.element) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
-  const first = els[0];
-  if (!first) return;
-  first.element.scrollIntoView({ block: 'center', behavior: 'smooth' });
-  if (first.focus) first.focus();
-}
