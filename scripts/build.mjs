@@ -7,7 +7,7 @@
 //                          template makes a new service worker (and the update prompt).
 import * as esbuild from 'esbuild';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,9 +15,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'static', 'build');
 const common = { bundle: true, format: 'esm', target: 'chrome89', minify: true, legalComments: 'linked', logLevel: 'warning' };
 
-for (const name of readdirSync(OUT, { withFileTypes: true }).map((d) => d.name)) {
-  if (name === 'chunks' || /^(app|sw)\.js/.test(name)) rmSync(join(OUT, name), { recursive: true, force: true });
-}
+// Start from an empty output folder: stale chunks must not end up in the precache list.
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(OUT, { recursive: true });
 
 await esbuild.build({ ...common, entryPoints: [join(ROOT, 'static/js/fill.js')], outfile: join(OUT, 'fill.js') });
 
