@@ -182,7 +182,12 @@ def forms_import(file: Path, area_code, media) -> None:
 )
 @click.option("--lang", default=None, help="label language, e.g. '中文 (zh)'")
 @click.option("--no-bom", is_flag=True, help="plain UTF-8 without byte order mark")
-def export_cmd(form_id, fmt, output, values, lang, no_bom) -> None:
+@click.option(
+    "--identifying",
+    is_flag=True,
+    help="keep names, phones and other marked identifiers (default: de-identified)",
+)
+def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
     """Export all submissions of FORM_ID (server-side, full scope; audited)."""
     from sqlalchemy import select
 
@@ -203,7 +208,7 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom) -> None:
             f"form:{form_id}",
             format=fmt,
             values=values,
-            identifying=True,
+            identifying=identifying,
             via="cli",
             output=str(output or "-"),
         )
@@ -215,6 +220,8 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom) -> None:
             language=lang or form.current.schema.get("default_language"),
             bom=not no_bom,
             tz=app.config["TIMEZONE"],
+            identifying=identifying,
+            instance_path=app.config["INSTANCE_PATH"],
         )
         if output is None:
             for chunk in chunks:

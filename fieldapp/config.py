@@ -50,6 +50,9 @@ def load_config(test_config: dict | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh",
         "TIMEZONE": "Asia/Shanghai",  # for times shown and exported
         "RELEASE": "",  # appended to the service worker: a new value makes phones update
+        # Roles that may export identifying data (names, phones…); others always get
+        # de-identified data. See fieldapp/exports/identify.py.
+        "IDENTIFYING_EXPORT_ROLES": "admin,supervisor",
         "LANGUAGES": ["zh", "en"],
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,

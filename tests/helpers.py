@@ -35,6 +35,12 @@ def api_token(app, username: str) -> str:
         return secret
 
 
+def switch_user(client, username: str, password: str = PASSWORD):
+    """Log out whoever is logged in on ``client`` and log ``username`` in."""
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/login")})
+    return login(client, username, password)
+
+
 def _elements(values: dict) -> str:
     out = []
     for name, value in values.items():

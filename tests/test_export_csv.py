@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from fieldapp.extensions import db
 from tests.helpers import (
     SCREENING,
     api_token,
@@ -15,6 +16,7 @@ from tests.helpers import (
     post_submission,
     screening_answers,
     submission_xml,
+    switch_user,
 )
 
 
@@ -32,8 +34,13 @@ def send(app, client, world):
     return _send
 
 
-def _download(client, world, query="") -> tuple[bytes, list[dict]]:
-    login(client, world.researcher)
+def _download(client, world, query="", as_researcher=False) -> tuple[bytes, list[dict]]:
+    """Download as the admin with identifying data, or as a researcher (de-identified)."""
+    if as_researcher:
+        switch_user(client, world.researcher)
+    else:
+        switch_user(client, world.admin)
+        query = f"{query}&identifying=1" if query else "?identifying=1"
     resp = client.get(f"/data/family_screening/export.csv{query}")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/csv")
@@ -145,7 +152,7 @@ def test_the_cli_exports_the_same_csv(app, world, publish, send, runner, tmp_pat
     monkeypatch.setenv("FIELDAPP_DATABASE_URL", app.config["DATABASE_URL"])
     monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", app.config["INSTANCE_PATH"])
     out = tmp_path / "out.csv"
-    result = runner.invoke(main, ["export", "family_screening", "--format", "csv", "-o", str(out)])
+    result = runner.invoke(main, ["export", "family_screening", "--identifying", "-o", str(out)])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert rows[0]["household_info/household_head"] == "李梅"
@@ -163,3 +170,53 @@ def test_huge_page_numbers_show_an_empty_page(client, world, publish, send):
     publish(SCREENING)
     login(client, world.researcher)
     assert client.get("/data/family_screening?page=99999999999999999999").status_code == 200
+
+
+def test_a_researcher_gets_no_direct_identifier(app, client, world, publish, send):
+    publish(SCREENING)
+    send(screening_answers())
+    send(screening_answers(**{"household_info.household_head": "李梅"}))  # same household
+    raw, rows = _download(client, world, as_researcher=True)
+    text = raw.decode("utf-8-sig")
+    for identifying in ("李梅", "张小雨", "13812345678", "和平社区3栋12号"):
+        assert identifying not in text
+    assert "household_info/phone" not in rows[0] and "household_info/address" not in rows[0]
+    first, second = rows
+    pseudonym = first["household_info/household_head"]
+    assert pseudonym.startswith("P-") and second["household_info/household_head"] == pseudonym
+    assert first["household/household_members[2]/member_age"] == "15"  # the rest stays
+    login(client, world.researcher)
+    resp = client.get("/data/family_screening/export.csv?identifying=1")
+    assert resp.status_code == 403
+
+
+def test_every_export_is_audited_with_whether_it_identified(app, client, world, publish, send):
+    from sqlalchemy import select
+
+    from fieldapp.audit.models import AuditEvent
+
+    publish(SCREENING)
+    send(screening_answers())
+    _download(client, world, as_researcher=True)
+    _download(client, world)
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.id)
+        ).all()
+        assert [e.detail["identifying"] for e in events] == [False, True]
+
+
+def test_filters_narrow_the_export(client, world, publish, send):
+    publish(SCREENING)
+    send(screening_answers())
+    _, rows = _download(client, world, "?area=339901001001")
+    assert len(rows) == 1
+    _, rows = _download(client, world, "?area=339902")
+    assert rows == []
+    _, rows = _download(client, world, "?submitter=mediator2")
+    assert rows == []
+    _, rows = _download(client, world, "?from=2000-01-01&to=2000-01-02")
+    assert rows == []
+    login(client, world.admin)
+    resp = client.get("/data/family_screening/export.csv?from=yesterday")
+    assert resp.status_code == 400 and "日期" in resp.get_data(as_text=True)

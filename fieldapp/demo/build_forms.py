@@ -56,7 +56,24 @@ SURVEY_COLUMNS = [
     ("choice_filter", "choice_filter"),
     ("appearance", "appearance"),
     ("default", "default"),
+    # fieldapp's own column (pyxform ignores it): how research exports de-identify a
+    # question: "pseudonym" (a stable keyed hash) or "remove". See README, "Exports".
+    ("fieldapp::identifier", "identifier"),
 ]
+
+# Direct identifiers in the bundled questionnaires: names get pseudonyms (so that a
+# household can still be followed across questionnaires), contact details are removed.
+IDENTIFIERS = {
+    "household_head": "pseudonym",
+    "member_name": "pseudonym",
+    "phone": "remove",
+    "address": "remove",
+    "safe_contact": "remove",
+    "contact_name": "pseudonym",
+    "contact_phone": "remove",
+    "case_ref": "pseudonym",
+    "party_name": "pseudonym",
+}
 
 
 def q(type_, name, label=None, **kw):
@@ -1511,7 +1528,13 @@ def build_workbook(form: dict) -> Workbook:
     _write_sheet(
         ws,
         [spec[0] for spec in SURVEY_COLUMNS],
-        [[_cell(row, spec) for spec in SURVEY_COLUMNS] for row in survey],
+        [
+            [
+                _cell({"identifier": IDENTIFIERS.get(row.get("name")), **row}, spec)
+                for spec in SURVEY_COLUMNS
+            ]
+            for row in survey
+        ],
     )
 
     lists = _used_lists(survey)

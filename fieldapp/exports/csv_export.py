@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select
 from sqlalchemy.orm import selectinload
 
+from fieldapp.exports.identify import Deidentifier, pseudonym_key
 from fieldapp.exports.table import Layout, merge_questions, meta_cells, repeat_counts
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
@@ -42,12 +43,26 @@ def _batches(stmt: Select, size: int = 500) -> Iterator[Submission]:
 
 
 def build_layout(
-    form: Form, stmt: Select, labels: bool = False, language: str | None = None
+    form: Form,
+    stmt: Select,
+    labels: bool = False,
+    language: str | None = None,
+    deid: Deidentifier | None = None,
 ) -> Layout:
     """Column layout for ``form`` over the submissions ``stmt`` selects (one data pass)."""
     questions = merge_questions(v.schema for v in reversed(form.versions))
     counts = repeat_counts((s.data for s in _batches(stmt)), questions)
-    return Layout(questions, counts, labels=labels, language=language)
+    return Layout(questions, counts, labels=labels, language=language, deid=deid)
+
+
+def deidentifier(form: Form, identifying: bool, instance_path: str) -> Deidentifier:
+    """Nothing changes when ``identifying``; else every version's identifier marks apply."""
+    if identifying:
+        return Deidentifier(None)
+    marks: dict[str, str] = {}
+    for v in form.versions:
+        marks.update(v.schema.get("identifiers") or {})
+    return Deidentifier(marks, pseudonym_key(instance_path))
 
 
 def export_csv(
@@ -57,16 +72,20 @@ def export_csv(
     language: str | None = None,
     bom: bool = True,
     tz: str = "Asia/Shanghai",
+    identifying: bool = False,
+    instance_path: str = "instance",
 ) -> Iterator[str]:
     """Yield the CSV text of the submissions ``stmt`` selects, header first.
 
     The form is loaded by primary key when iteration starts, so the generator can be
     streamed after the view's session has closed. ``bom`` prefixes UTF-8's byte order
     mark so Excel shows Chinese; ``labels`` writes choice labels instead of codes; ``tz``
-    is the zone of ``received_at``.
+    is the zone of ``received_at``. Unless ``identifying``, the form's identifier marks
+    apply (``exports.identify``) with the pseudonym key kept in ``instance_path``.
     """
     form = db.session.get(Form, form_pk)
-    layout = build_layout(form, stmt, labels, language)
+    deid = deidentifier(form, identifying, instance_path)
+    layout = build_layout(form, stmt, labels, language, deid)
     zone = ZoneInfo(tz)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from fieldapp.exports.identify import Deidentifier
 from fieldapp.i18n import N_
 from fieldapp.surveys.xform_schema import data_questions
 
@@ -135,7 +136,8 @@ def repeat_counts(rows: Iterable[dict], questions: list[Question]) -> dict[str, 
 class Layout:
     """Column names and row cells for a set of questions and repeat counts.
 
-    ``labels=True`` writes choice labels (in ``language``) instead of codes.
+    ``labels=True`` writes choice labels (in ``language``) instead of codes; ``deid``
+    removes, pseudonymises or coarsens identifying answers (see ``exports.identify``).
     """
 
     def __init__(
@@ -144,14 +146,16 @@ class Layout:
         counts: dict[str, int],
         labels: bool = False,
         language: str | None = None,
+        deid: Deidentifier | None = None,
     ):
-        self.questions = questions
+        self.deid = deid or Deidentifier(None)
+        self.questions = [q for q in questions if not self.deid.removes(q.q)]
         self.counts = counts
         self.labels = labels
         self.language = language
         self.header = list(META_COLUMNS)
         self.header_labels = list(META_LABELS)  # the question label of each column
-        for q in questions:
+        for q in self.questions:
             label = (
                 label_of(q.q.get("labels") or {}, language)
                 or METADATA_LABELS.get(q.q["type"])
@@ -188,7 +192,7 @@ class Layout:
         for q in self.questions:
             split = self._split_choices(q)
             for _, value in _values(data, q.parts, self.counts):
-                value = value or ""
+                value = self.deid.value(q.q, value) or ""
                 cells.append(self._display(q, value))
                 if split:
                     chosen = set(value.split())

@@ -137,11 +137,14 @@ def scoped_submissions(user: User, form: Form | None = None) -> Select:
     return stmt.order_by(Submission.received_at.desc(), Submission.id.desc())
 
 
+def count_stmt(stmt: Select) -> int:
+    """How many rows a ``select(Submission)`` would return."""
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+
+
 def count_scoped(user: User, form: Form | None = None) -> int:
     """How many submissions ``scoped_submissions`` would return."""
-    return db.session.scalar(
-        select(func.count()).select_from(scoped_submissions(user, form).order_by(None).subquery())
-    )
+    return count_stmt(scoped_submissions(user, form))
 
 
 def get_scoped(user: User, instance_id: str) -> Submission | None:

@@ -13,11 +13,18 @@ from sqlalchemy.orm import selectinload
 from fieldapp.audit.services import record
 from fieldapp.auth.access import roles_required
 from fieldapp.errors import fail
-from fieldapp.exports.csv_export import build_layout, export_csv
+from fieldapp.exports.csv_export import build_layout, deidentifier, export_csv
+from fieldapp.exports.filters import FilterError, SubmissionFilter
+from fieldapp.exports.identify import may_export_identifying
 from fieldapp.exports.table import META_LABELS, meta_cells
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from fieldapp.submissions.services import count_scoped, get_scoped, scoped_submissions
+from fieldapp.submissions.services import (
+    count_scoped,
+    count_stmt,
+    get_scoped,
+    scoped_submissions,
+)
 from fieldapp.surveys.services import can_see, forms_in_scope, get_form
 
 bp = Blueprint("submissions", __name__, url_prefix="/data")
@@ -25,6 +32,25 @@ bp = Blueprint("submissions", __name__, url_prefix="/data")
 VIEWERS = ("admin", "supervisor", "researcher")
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000  # keeps the SQL offset a sane integer
+
+
+def _allowed_identifying() -> bool:
+    return may_export_identifying(current_user.role, current_app.config["IDENTIFYING_EXPORT_ROLES"])
+
+
+def _deid(form, identifying: bool):
+    return deidentifier(form, identifying, current_app.config["INSTANCE_PATH"])
+
+
+def _filtered(form):
+    """The user's scoped submissions of ``form`` narrowed by the request's filters."""
+    try:
+        flt = SubmissionFilter.from_args(request.args)
+        return flt, flt.apply(
+            scoped_submissions(current_user, form), current_user, current_app.config["TIMEZONE"]
+        )
+    except FilterError as exc:
+        fail(400, str(exc))
 
 
 def _form_or_404(form_id: str):
@@ -54,8 +80,8 @@ def table(form_id: str):
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     labels = request.args.get("values") == "labels"
     language = request.args.get("lang") or form.current.schema.get("default_language")
-    stmt = scoped_submissions(current_user, form)
-    total = count_scoped(current_user, form)
+    flt, stmt = _filtered(form)
+    total = count_stmt(stmt)
     page_stmt = (
         stmt.limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
@@ -65,7 +91,8 @@ def table(form_id: str):
             selectinload(Submission.form_version),
         )
     )
-    layout = build_layout(form, page_stmt, labels, language)
+    # People who may not export identifying data do not see it on screen either.
+    layout = build_layout(form, page_stmt, labels, language, _deid(form, _allowed_identifying()))
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     rows = [layout.row(meta_cells(s, zone), s.data) for s in db.session.scalars(page_stmt)]
     record(current_user.id, "view_table", f"form:{form.form_id}", page=page, rows=len(rows))
@@ -83,6 +110,8 @@ def table(form_id: str):
         labels=labels,
         language=language,
         languages=form.current.schema.get("languages") or [],
+        filters=flt,
+        may_identify=_allowed_identifying(),
     )
 
 
@@ -93,20 +122,31 @@ def export(form_id: str):
     form = _form_or_404(form_id)
     labels = request.args.get("values") == "labels"
     bom = request.args.get("bom", "1") != "0"
+    identifying = request.args.get("identifying") == "1"
+    if identifying and not _allowed_identifying():
+        fail(403, _("您的角色不能导出含身份信息的数据；请导出去标识化的数据"))
     language = request.args.get("lang") or form.current.schema.get("default_language")
-    stmt = scoped_submissions(current_user, form)
+    flt, stmt = _filtered(form)
     record(
         current_user.id,
         "export",
         f"form:{form.form_id}",
         format="csv",
         values="labels" if labels else "codes",
-        identifying=True,
-        rows=count_scoped(current_user, form),
+        identifying=identifying,
+        filters=flt.as_args(),
+        rows=count_stmt(stmt),
     )
     db.session.commit()
     body = export_csv(
-        form.id, stmt, labels=labels, language=language, bom=bom, tz=current_app.config["TIMEZONE"]
+        form.id,
+        stmt,
+        labels=labels,
+        language=language,
+        bom=bom,
+        tz=current_app.config["TIMEZONE"],
+        identifying=identifying,
+        instance_path=current_app.config["INSTANCE_PATH"],
     )
     filename = f"{form.form_id}.csv"
     return Response(
@@ -127,7 +167,9 @@ def detail(instance_id: str):
     if sub is None:
         fail(404, _("找不到该提交，或您无权查看"))
     layout = build_layout(
-        sub.form, scoped_submissions(current_user, sub.form).where(Submission.id == sub.id)
+        sub.form,
+        scoped_submissions(current_user, sub.form).where(Submission.id == sub.id),
+        deid=_deid(sub.form, _allowed_identifying()),
     )
     cells = layout.row(meta_cells(sub, ZoneInfo(current_app.config["TIMEZONE"])), sub.data)
     record(current_user.id, "view_submission", f"submission:{sub.instance_id}")

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
+from fieldapp.exports.identify import identifier_marks
 from fieldapp.extensions import db
 from fieldapp.surveys.models import Form, FormMedia, FormVersion
 from fieldapp.surveys.xform_schema import XFormSchemaError, data_questions, extract_schema
@@ -142,6 +143,7 @@ def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
     except (XFormSchemaError, etree.XMLSyntaxError) as exc:
         raise XLSFormError(f"转换结果无法解析：{exc}") from exc
     _check_identity(schema)
+    schema["identifiers"] = identifier_marks(data)
     if not [q for q in data_questions(schema) if q["type"] not in NON_QUESTION_TYPES]:
         raise XLSFormError("XLSForm 的 survey 表中没有任何题目")
     if not schema["version"]:
@@ -197,6 +199,12 @@ def import_xlsform(
         existing = next((v for v in form.versions if v.version == version), None)
         if existing is not None:
             if existing.xform == xform:
+                if existing.schema.get("identifiers") != schema["identifiers"]:
+                    # Only fieldapp's own marks changed: the XForm, and so every phone's
+                    # copy, stays the same version.
+                    existing.schema = {**existing.schema, "identifiers": schema["identifiers"]}
+                    existing.xlsform = data
+                    notes.append("已更新身份信息标记（fieldapp::identifier）")
                 return ImportResult(existing, False, notes)
             raise XLSFormError(
                 f"问卷 {form_id} 的版本 {version} 已发布且内容不同。请在 settings 表中修改 "

@@ -1,0 +1,136 @@
+"""De-identification of research exports.
+
+A form marks its direct identifiers in a survey-sheet column ``fieldapp::identifier``
+(pyxform ignores it; we read it from the stored XLSForm):
+
+- ``pseudonym`` (also ``name``): the value is replaced by a stable pseudonym, an
+  HMAC-SHA256 of the value under a key kept on the server (``instance/pseudonym_key`` or
+  ``FIELDAPP_PSEUDONYM_KEY``), so the same person gets the same pseudonym in every export
+  without the name ever leaving the server;
+- ``remove`` (also ``yes``, ``true``, ``1``): the column is left out.
+
+Location answers (geopoint, geotrace, geoshape) are coarsened to 2 decimal places (about
+1 km) in every de-identified export. Only roles in ``IDENTIFYING_EXPORT_ROLES`` (default:
+admin, supervisor) may ask for identifying data; every export is audited either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+import secrets
+import warnings
+from pathlib import Path
+
+PSEUDONYM = "pseudonym"
+REMOVE = "remove"
+_KINDS = {
+    "pseudonym": PSEUDONYM,
+    "name": PSEUDONYM,
+    "remove": REMOVE,
+    "yes": REMOVE,
+    "true": REMOVE,
+    "1": REMOVE,
+}
+GEO_TYPES = {"geopoint", "geotrace", "geoshape"}
+
+
+def identifier_marks(xlsform: bytes) -> dict[str, str]:
+    """Question name → ``pseudonym`` or ``remove``, from the ``fieldapp::identifier``
+    column of the survey sheet (``{}`` when there is none or the file is not .xlsx)."""
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            wb = openpyxl.load_workbook(io.BytesIO(xlsform), read_only=True)
+    except Exception:  # noqa: BLE001 - .xls or damaged: pyxform already judged the file
+        return {}
+    sheet = next((wb[n] for n in wb.sheetnames if n.strip().lower() == "survey"), None)
+    if sheet is None:
+        return {}
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(c or "").strip().lower() for c in next(rows, [])]
+    if "fieldapp::identifier" not in header or "name" not in header:
+        return {}
+    col, name_col = header.index("fieldapp::identifier"), header.index("name")
+    marks = {}
+    for row in rows:
+        if len(row) <= max(col, name_col) or not row[name_col] or row[col] is None:
+            continue
+        kind = _KINDS.get(str(row[col]).strip().lower())
+        if kind:
+            marks[str(row[name_col]).strip()] = kind
+    wb.close()
+    return marks
+
+
+def pseudonym_key(instance_path: str | Path) -> bytes:
+    """The server's pseudonym key: ``FIELDAPP_PSEUDONYM_KEY`` or a file generated once."""
+    env = os.environ.get("FIELDAPP_PSEUDONYM_KEY")
+    if env:
+        return env.encode()
+    path = Path(instance_path) / "pseudonym_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            return path.read_bytes().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_bytes().strip()
+
+
+class Deidentifier:
+    """Applies a form's identifier marks to values; ``None`` marks mean identifying data
+    is allowed (nothing changes)."""
+
+    def __init__(self, marks: dict[str, str] | None, key: bytes = b""):
+        self.marks = marks
+        self.key = key
+
+    @property
+    def active(self) -> bool:
+        return self.marks is not None
+
+    def removes(self, q: dict) -> bool:
+        """True when question ``q``'s column is left out."""
+        return self.active and self.marks.get(q["name"]) == REMOVE
+
+    def value(self, q: dict, value: str | None) -> str | None:
+        """The value as exported: pseudonymised or coarsened when de-identifying."""
+        if not self.active or not value:
+            return value
+        kind = self.marks.get(q["name"])
+        if kind == PSEUDONYM:
+            digest = hmac.new(self.key, value.strip().encode(), hashlib.sha256).hexdigest()
+            return f"P-{digest[:10]}"
+        if kind == REMOVE:
+            return None
+        if q.get("data_type") in GEO_TYPES or q.get("type") in GEO_TYPES:
+            return coarsen_geo(value)
+        return value
+
+
+def coarsen_geo(value: str, places: int = 2) -> str:
+    """Round every coordinate pair to ``places`` decimals; drop altitude and accuracy."""
+    out = []
+    for point in value.split(";"):
+        parts = point.split()
+        if len(parts) < 2:
+            continue
+        try:
+            out.append(f"{float(parts[0]):.{places}f} {float(parts[1]):.{places}f}")
+        except ValueError:
+            continue
+    return ";".join(out)
+
+
+def may_export_identifying(role: str, allowed_roles) -> bool:
+    """True when ``role`` may ask for identifying data (config IDENTIFYING_EXPORT_ROLES)."""
+    if isinstance(allowed_roles, str):
+        allowed_roles = [r.strip() for r in allowed_roles.split(",")]
+    return role in allowed_roles
