@@ -82,3 +82,19 @@ def test_me_tells_the_phone_who_it_is_and_what_to_fill(app, client, world, publi
     ]
     assert client.get(me["forms"][0]["xform_url"], headers=auth).status_code == 200
     assert me["forms"][0]["hash"].startswith("md5:")
+
+
+def test_researchers_read_de_identified_data_through_the_api(app, client, world, publish):
+    publish(SCREENING)
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    post_submission(client, xml, token=api_token(app, world.mediator))
+    url = "/api/v1/forms/family_screening/submissions"
+    research = client.get(
+        url, headers={"Authorization": f"Bearer {api_token(app, world.researcher)}"}
+    )
+    data = research.json["results"][0]["data"]
+    assert "phone" not in data["household_info"] and "address" not in data["household_info"]
+    assert data["household_info"]["household_head"].startswith("P-")
+    assert data["household"]["household_members"][1]["member_age"] == "15"
+    admin = client.get(url, headers={"Authorization": f"Bearer {api_token(app, world.admin)}"})
+    assert admin.json["results"][0]["data"]["household_info"]["household_head"] == "李梅"

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from fieldapp.api.openapi import openapi_document
 from fieldapp.audit.services import record
 from fieldapp.errors import fail
+from fieldapp.exports.csv_export import deidentifier
+from fieldapp.exports.identify import may_export_identifying
+from fieldapp.exports.table import merge_questions
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.submissions.services import count_scoped, scoped_submissions
@@ -80,6 +83,11 @@ def submissions(form_id: str):
         selectinload(Submission.area),
         selectinload(Submission.form_version),
     )
+    allowed = current_user.role == "mediator" or may_export_identifying(
+        current_user.role, current_app.config["IDENTIFYING_EXPORT_ROLES"]
+    )
+    deid = deidentifier(f, allowed, current_app.config["INSTANCE_PATH"])
+    by_name = {q.q["name"]: q.q for q in merge_questions(v.schema for v in f.versions)}
     items = [
         {
             "instance_id": s.instance_id,
@@ -88,13 +96,20 @@ def submissions(form_id: str):
             "area_code": s.area.code,
             "received_at": s.received_at.isoformat(),
             "deprecated_id": s.deprecated_id,
-            "data": s.data,
+            "data": deid.scrub(s.data, by_name),
             "attachments": [a.filename for a in s.attachments],
         }
         for s in db.session.scalars(stmt)
     ]
     total = count_scoped(current_user, f)
-    record(current_user.id, "api_submissions", f"form:{f.form_id}", page=page, rows=len(items))
+    record(
+        current_user.id,
+        "api_submissions",
+        f"form:{f.form_id}",
+        page=page,
+        rows=len(items),
+        identifying=allowed,
+    )
     db.session.commit()
     nxt = (
         url_for(".submissions", form_id=form_id, page=page + 1, per_page=per_page, _external=True)

@@ -114,6 +114,26 @@ class Deidentifier:
             return coarsen_geo(value)
         return value
 
+    def scrub(self, data, questions: dict[str, dict]):
+        """A copy of a submission's nested ``data`` with identifiers removed or replaced;
+        ``questions`` maps question name (unique within a form, XLSForm) to question."""
+        if not self.active:
+            return data
+        if isinstance(data, list):
+            return [self.scrub(item, questions) for item in data]
+        if not isinstance(data, dict):
+            return data
+        out = {}
+        for name, value in data.items():
+            q = questions.get(name)
+            if isinstance(value, (dict, list)):
+                out[name] = self.scrub(value, questions)
+            elif q is None:
+                out[name] = value
+            elif not self.removes(q):
+                out[name] = self.value(q, value)
+        return out
+
 
 def coarsen_geo(value: str, places: int = 2) -> str:
     """Round every coordinate pair to ``places`` decimals; drop altitude and accuracy."""
