@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -13,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from fieldapp.audit.services import record
 from fieldapp.auth.access import roles_required
 from fieldapp.errors import fail
+from fieldapp.exports.bundle import FORMATS, MIMETYPES, ExportOptions, build_export
 from fieldapp.exports.csv_export import build_layout, deidentifier, export_csv
 from fieldapp.exports.filters import FilterError, SubmissionFilter
 from fieldapp.exports.identify import may_export_identifying
@@ -157,6 +169,59 @@ def export(form_id: str):
             f"filename*=UTF-8''{quote(filename)}"
         },
     )
+
+
+@bp.get("/<form_id>/export")
+@roles_required(*VIEWERS)
+def export_file(form_id: str):
+    """Download the form's submissions as XLSX, SPSS, Stata, R, long CSV or codebook.
+
+    Query: ``format`` (see ``exports.bundle.FORMATS``), ``values=labels``, ``lang``,
+    ``identifying=1`` (allowed roles only), and the filters of ``exports.filters``.
+    """
+    fmt = request.args.get("format", "xlsx")
+    if fmt == "csv":
+        return export(form_id)
+    form = _form_or_404(form_id)
+    identifying = request.args.get("identifying") == "1"
+    if identifying and not _allowed_identifying():
+        fail(403, _("您的角色不能导出含身份信息的数据；请导出去标识化的数据"))
+    if fmt not in FORMATS:
+        fail(400, _("未知的导出格式：%(fmt)s", fmt=fmt))
+    options = ExportOptions(
+        fmt=fmt,
+        labels=request.args.get("values") == "labels",
+        language=request.args.get("lang") or None,
+        bom=request.args.get("bom", "1") != "0",
+    )
+    flt, stmt = _filtered(form)
+    record(
+        current_user.id,
+        "export",
+        f"form:{form.form_id}",
+        format=fmt,
+        identifying=identifying,
+        filters=flt.as_args(),
+        rows=count_stmt(stmt),
+    )
+    db.session.commit()
+    folder = Path(tempfile.mkdtemp(prefix="fieldapp-export-"))
+    try:
+        path = build_export(
+            form, stmt, options, _deid(form, identifying), folder, current_app.config["TIMEZONE"]
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    resp = send_file(
+        path,
+        mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"),
+        as_attachment=True,
+        download_name=path.name,
+        max_age=0,
+    )
+    resp.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return resp
 
 
 @bp.get("/submission/<instance_id>")

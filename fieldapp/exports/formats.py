@@ -1,0 +1,282 @@
+"""Writers for analysis formats: XLSX, long CSV, SPSS ``.sav``, Stata ``.dta`` and R.
+
+Every writer takes the tables of ``exports.dataset`` and an iterator of (table key, row)
+and writes into a folder; ``exports.bundle`` zips the folder when there is more than one
+file. XLSX and CSV stream row by row (openpyxl's write-only mode), so their memory does
+not grow with the number of submissions; SPSS and Stata go through pandas and pyreadstat,
+which need each table in memory.
+
+Value codes for SPSS and Stata (which label numbers, not text): a select_one whose
+choice names are all whole numbers keeps them; otherwise choices are numbered 1, 2, … in
+choice-list order. Split select_multiple columns are 0/1. The codebook lists every code.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+
+from fieldapp.exports.dataset import MAIN, Table, Variable
+from fieldapp.exports.names import spss_names, stata_names
+from fieldapp.exports.table import label_of
+
+TEXT_KINDS = {"text", "select_one", "select_multiple", "barcode", "instance_id"}
+
+
+def var_label(var: Variable, language: str | None) -> str:
+    """The variable's label in ``language`` (meta columns: their Chinese label)."""
+    return label_of(var.labels, language) or var.name
+
+
+def value_codes(var: Variable) -> dict[str, int] | None:
+    """Choice name → number for a select_one column (``None`` for other columns)."""
+    if var.kind != "select_one" or not var.choices:
+        return None
+    names = [c["name"] for c in var.choices]
+    if all(re.fullmatch(r"-?\d{1,9}", n) for n in names):
+        return {n: int(n) for n in names}
+    return {n: i for i, n in enumerate(names, start=1)}
+
+
+def value_labels(var: Variable, language: str | None) -> dict[int, str] | None:
+    """Number → choice label for SPSS/Stata value labels (0/1 for split columns)."""
+    if var.kind == "choice":
+        return {0: "未选", 1: "选中"}
+    codes = value_codes(var)
+    if codes is None:
+        return None
+    return {codes[c["name"]]: label_of(c["labels"], language) or c["name"] for c in var.choices}
+
+
+def file_stem(form_id: str, table: Table) -> str:
+    """File (or sheet) stem of a table: the form id, plus the repeat's name."""
+    safe = re.sub(r"[^\w-]", "_", form_id)
+    return safe if table.key == MAIN else f"{safe}__{table.title}"
+
+
+def stat_names(tables: list[Table], kind: str) -> dict[str, dict[str, str]]:
+    """Per table: export name → SPSS (``kind="sav"``) or Stata (``"dta"``) name."""
+    maker = spss_names if kind == "sav" else stata_names
+    return {
+        t.key: maker(
+            [v.name for v in t.variables],
+            {
+                v.name: v.name.rsplit("/", 1)[-1]
+                if not v.choice
+                else f"{v.question['name']}_{v.choice['name']}"
+                for v in t.variables
+            },
+        )
+        for t in tables
+    }
+
+
+def write_csv(
+    folder: Path, form_id: str, tables: list[Table], rows: Iterable, bom: bool = True
+) -> list[Path]:
+    """One CSV per table (codes; dates ISO 8601), UTF-8 with BOM unless ``bom=False``."""
+    files, writers = {}, {}
+    try:
+        for t in tables:
+            path = folder / f"{file_stem(form_id, t)}.csv"
+            fh = path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="")
+            files[t.key] = (path, fh)
+            writers[t.key] = csv.writer(fh, lineterminator="\r\n")
+            writers[t.key].writerow([v.name for v in t.variables])
+        for key, row in rows:
+            writers[key].writerow(["" if c is None else _text(c) for c in row])
+    finally:
+        for _, fh in files.values():
+            fh.close()
+    return [p for p, _ in files.values()]
+
+
+def _text(value) -> str:
+    from fieldapp.exports.csv_export import excel_safe
+
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return excel_safe(str(value)) if isinstance(value, str) else str(value)
+
+
+def write_xlsx(
+    path: Path,
+    form_id: str,
+    tables: list[Table],
+    rows: Iterable,
+    labels: bool = False,
+    language: str | None = None,
+) -> Path:
+    """A workbook with one sheet per table; text stays text (leading zeros kept), dates
+    are real dates. ``labels`` writes choice labels instead of codes."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    sheets, used = {}, set()
+    for t in tables:
+        title = re.sub(r"[\[\]:*?/\\]", "_", t.title)[:31]
+        while title.lower() in used:
+            title = title[:28] + f"_{len(used)}"
+        used.add(title.lower())
+        ws = wb.create_sheet(title)
+        ws.append([v.name for v in t.variables])
+        sheets[t.key] = (ws, t)
+    names = {
+        t.key: [_choice_names(v, language) if labels else None for v in t.variables] for t in tables
+    }
+    for key, row in rows:
+        ws, t = sheets[key]
+        out = []
+        for value, var, lab in zip(row, t.variables, names[key], strict=True):
+            if lab and isinstance(value, str):
+                value = (
+                    "; ".join(lab.get(v, v) for v in value.split())
+                    if var.kind == "select_multiple"
+                    else lab.get(value, value)
+                )
+            if isinstance(value, (date, datetime)):
+                cell = WriteOnlyCell(ws, value=value)
+                cell.number_format = (
+                    "yyyy-mm-dd hh:mm:ss" if isinstance(value, datetime) else "yyyy-mm-dd"
+                )
+                out.append(cell)
+            elif isinstance(value, str):
+                cell = WriteOnlyCell(ws, value=value)
+                cell.data_type = "s"  # never let Excel read "0571…" as a number
+                out.append(cell)
+            else:
+                out.append(value)
+        ws.append(out)
+    wb.save(path)
+    return path
+
+
+def _choice_names(var: Variable, language: str | None) -> dict[str, str] | None:
+    if var.kind not in ("select_one", "select_multiple") or not var.choices:
+        return None
+    return {c["name"]: label_of(c["labels"], language) or c["name"] for c in var.choices}
+
+
+# Label limits in bytes of UTF-8 (readstat's, after the formats): a Chinese character
+# takes three.
+LABEL_BYTES = {"sav": 256, "dta": 80}
+VALUE_LABEL_BYTES = {"sav": 120, "dta": 32000}
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` shortened to at most ``limit`` UTF-8 bytes, on a character boundary."""
+    data = text.encode()
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
+def _frames(tables: list[Table], rows: Iterable) -> dict[str, list[list]]:
+    data: dict[str, list[list]] = {t.key: [] for t in tables}
+    for key, row in rows:
+        data[key].append(row)
+    return data
+
+
+def write_stats(
+    folder: Path,
+    form_id: str,
+    tables: list[Table],
+    rows: Iterable,
+    kind: str,
+    language: str | None = None,
+) -> list[Path]:
+    """SPSS (``kind="sav"``) or Stata (``"dta"``, format 119, Unicode) files, one per
+    table, with variable labels, value labels and legal unique names."""
+    import pandas as pd
+    import pyreadstat
+
+    names = stat_names(tables, kind)
+    data = _frames(tables, rows)
+    paths = []
+    for t in tables:
+        cols = {}
+        labels, vlabels = {}, {}
+        for i, var in enumerate(t.variables):
+            name = names[t.key][var.name]
+            values = [r[i] for r in data[t.key]]
+            codes = value_codes(var)
+            if codes is not None:
+                values = [codes.get(v) if v is not None else None for v in values]
+            if (
+                codes is not None
+                or var.kind in ("choice", "integer", "decimal")
+                or var.name == "_index"
+            ):
+                series = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce")
+            elif (
+                var.kind == "datetime"
+                or (var.question and var.question.get("data_type") == "dateTime")
+                or var.kind in ("start", "end")
+            ):
+                series = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce")
+            elif var.question and var.question.get("data_type") == "date":
+                series = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce")
+            else:
+                series = pd.Series(["" if v is None else str(v) for v in values], dtype="object")
+            cols[name] = series
+            labels[name] = _cut(var_label(var, language), LABEL_BYTES[kind])
+            vl = value_labels(var, language)
+            if vl:
+                vlabels[name] = {k: _cut(v, VALUE_LABEL_BYTES[kind]) for k, v in vl.items()}
+        frame = pd.DataFrame(cols)
+        path = folder / f"{file_stem(form_id, t)}.{kind}"
+        if kind == "sav":
+            pyreadstat.write_sav(frame, path, column_labels=labels, variable_value_labels=vlabels)
+        else:
+            pyreadstat.write_dta(
+                frame, path, column_labels=labels, variable_value_labels=vlabels, version=15
+            )
+        paths.append(path)
+    return paths
+
+
+def _r(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def write_r(
+    folder: Path, form_id: str, tables: list[Table], rows: Iterable, language: str | None = None
+) -> list[Path]:
+    """CSV files (codes) plus an R script that reads them with the right types, turns
+    select_one columns into labelled factors and sets each column's ``label`` attribute."""
+    csvs = write_csv(folder, form_id, tables, rows, bom=False)
+    lines = [
+        f"# {form_id}: data exported by fieldapp. In R: setwd() to this folder, then",
+        f'#   source("{form_id}.R", encoding = "UTF-8")',
+        'read_fieldapp <- function(file) read.csv(file, fileEncoding = "UTF-8",',
+        '  colClasses = "character", na.strings = "", check.names = FALSE)',
+        "",
+    ]
+    for t, path in zip(tables, csvs, strict=True):
+        obj = re.sub(r"\W", "_", file_stem(form_id, t))
+        lines.append(f"{obj} <- read_fieldapp({_r(path.name)})")
+        for var in t.variables:
+            col = f"{obj}[[{_r(var.name)}]]"
+            dt = (var.question or {}).get("data_type")
+            if var.kind in ("integer", "decimal", "choice") or var.name == "_index":
+                lines.append(f"{col} <- as.numeric({col})")
+            elif dt == "date":
+                lines.append(f"{col} <- as.Date({col})")
+            elif dt == "dateTime" or var.name == "received_at":
+                lines.append(f'{col} <- as.POSIXct({col}, tz = "Asia/Shanghai")')
+            if var.kind == "select_one" and var.choices:
+                levels = ", ".join(_r(c["name"]) for c in var.choices)
+                labs = ", ".join(
+                    _r(label_of(c["labels"], language) or c["name"]) for c in var.choices
+                )
+                lines.append(f"{col} <- factor({col}, levels = c({levels}), labels = c({labs}))")
+            lines.append(f'attr({col}, "label") <- {_r(var_label(var, language))}')
+        lines.append("")
+    script = folder / f"{file_stem(form_id, tables[0])}.R"
+    script.write_text("\n".join(lines), encoding="utf-8")
+    return [*csvs, script]
