@@ -175,7 +175,13 @@ def forms_import(file: Path, area_code, media) -> None:
 
 @main.command("export")
 @click.argument("form_id")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "csv-long", "xlsx", "sav", "dta", "r", "codebook", "codebook-html"]),
+    default="csv",
+    show_default=True,
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option(
     "--values", type=click.Choice(["codes", "labels"]), default="codes", show_default=True
@@ -213,6 +219,9 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
             output=str(output or "-"),
         )
         db.session.commit()
+        if fmt != "csv":
+            _export_file(app, form, stmt, fmt, values, lang, no_bom, identifying, output)
+            return
         chunks = export_csv(
             form.id,
             stmt,
@@ -231,3 +240,20 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
                 for chunk in chunks:
                     fh.write(chunk)
             click.echo(f"已导出到 {output}", err=True)
+
+
+def _export_file(app, form, stmt, fmt, values, lang, no_bom, identifying, output) -> None:
+    """Write a file format (XLSX, SPSS, …) to OUTPUT, or to its own name in this folder."""
+    import shutil
+    import tempfile
+
+    from fieldapp.exports.bundle import ExportOptions, build_export
+    from fieldapp.exports.csv_export import deidentifier
+
+    options = ExportOptions(fmt=fmt, labels=values == "labels", language=lang, bom=not no_bom)
+    deid = deidentifier(form, identifying, app.config["INSTANCE_PATH"])
+    with tempfile.TemporaryDirectory(prefix="fieldapp-export-") as tmp:
+        path = build_export(form, stmt, options, deid, Path(tmp), app.config["TIMEZONE"])
+        target = output or Path(path.name)
+        shutil.copyfile(path, target)
+    click.echo(f"已导出到 {target}", err=True)

@@ -118,3 +118,21 @@ def test_usernames_must_be_plain(fresh, username):
         input="long-enough-pw\nlong-enough-pw\n",
     )
     assert result.exit_code == 1 and "用户名" in result.output
+
+
+def test_export_to_spss_from_the_cli(fresh, tmp_path):
+    import pyreadstat
+
+    runner = CliRunner()
+    runner.invoke(main, ["init"])
+    runner.invoke(main, ["demo"])
+    out = tmp_path / "screening.zip"
+    result = runner.invoke(main, ["export", "family_screening", "--format", "sav", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    import zipfile
+
+    with zipfile.ZipFile(out) as zf:
+        assert "family_screening.sav" in zf.namelist()
+        zf.extract("family_screening.sav", tmp_path)
+    _, meta = pyreadstat.read_sav(str(tmp_path / "family_screening.sav"))
+    assert "instance_id" in meta.column_names
