@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp import errors, loaders
     from fieldapp.api.views import bp as api_bp
     from fieldapp.auth.views import bp as auth_bp
+    from fieldapp.dashboard.views import bp as dashboard_bp
     from fieldapp.openrosa.views import bp as openrosa_bp
     from fieldapp.pwa.views import bp as pwa_bp
     from fieldapp.submissions.views import bp as submissions_bp
@@ -67,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(submissions_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(openrosa_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(pwa_bp)

@@ -1,6 +1,8 @@
 // Build of the phone code (run by `npm run build`; not shipped to phones).
 //   static/build/fill.js   the server page /surveys/<id>/fill (one ESM file, as before)
 //   static/build/app.js    the offline app (ESM, split: the engine loads only to fill in)
+//   static/build/dashboard.js  a form's charts (/data/<id>/dashboard; online only, so
+//                          never in the service worker's precache)
 //   static/build/sw.js     the service worker (IIFE: Chrome 89/90 have no module workers),
 //                          with the precache list and a hash of everything it precaches
 //                          baked in, so any change to code, CSS, icons or the shell
@@ -20,6 +22,7 @@ rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 
 await esbuild.build({ ...common, entryPoints: [join(ROOT, 'static/js/fill.js')], outfile: join(OUT, 'fill.js') });
+await esbuild.build({ ...common, entryPoints: [join(ROOT, 'static/js/dashboard.js')], outfile: join(OUT, 'dashboard.js') });
 
 const app = await esbuild.build({
   ...common,
@@ -52,4 +55,4 @@ await esbuild.build({
 });
 
 const size = (f) => statSync(f).size;
-console.log(`build ${build}: app.js ${size(join(OUT, 'app.js'))} B, ${code.length} code files, sw.js ${size(join(OUT, 'sw.js'))} B, precache ${precache.length} URLs`);
+console.log(`build ${build}: app.js ${size(join(OUT, 'app.js'))} B, dashboard.js ${size(join(OUT, 'dashboard.js'))} B, ${code.length} code files, sw.js ${size(join(OUT, 'sw.js'))} B, precache ${precache.length} URLs`);

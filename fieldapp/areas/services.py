@@ -42,3 +42,11 @@ def create_area(code: str, name: str, level: str, parent: Area | None = None) ->
 def ancestors_and_self(area: Area) -> list[str]:
     """Return the codes of ``area`` and every area above it, root first."""
     return [c for c in area.path.split("/") if c]
+
+
+def area_choices(user) -> list[tuple[str, str]]:
+    """(code, indented name) of the user's home area and every area below, tree order."""
+    areas = db.session.scalars(
+        select(Area).where(Area.path.startswith(user.area.path)).order_by(Area.path)
+    )
+    return [(a.code, ("\u3000" * (a.path.count("/") - 2)) + a.name) for a in areas]

@@ -15,18 +15,19 @@ from fieldapp.exports.dataset import build_tables, rows
 from fieldapp.exports.formats import write_csv, write_r, write_stats, write_xlsx
 from fieldapp.exports.identify import Deidentifier
 from fieldapp.extensions import db
+from fieldapp.i18n import N_
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import Form
 
 FORMATS = {
-    "csv": "CSV（每份问卷一行，重复组展开为多列）",
-    "csv-long": "CSV（每个重复组一张表，ZIP）",
-    "xlsx": "Excel（.xlsx，每个重复组一个工作表）",
-    "sav": "SPSS（.sav，含变量和值标签）",
-    "dta": "Stata（.dta，含变量和值标签）",
-    "r": "R（CSV + 读取脚本）",
-    "codebook": "编码本（.xlsx）",
-    "codebook-html": "编码本（网页）",
+    "xlsx": N_("Excel（.xlsx，每个重复组一个工作表）"),
+    "csv": N_("CSV（每份问卷一行，重复组展开为多列）"),
+    "csv-long": N_("CSV（每个重复组一张表，ZIP）"),
+    "sav": N_("SPSS（.sav，含变量和值标签）"),
+    "dta": N_("Stata（.dta，含变量和值标签）"),
+    "r": N_("R（CSV + 读取脚本）"),
+    "codebook": N_("编码本（.xlsx）"),
+    "codebook-html": N_("编码本（网页）"),
 }
 MIMETYPES = {
     ".zip": "application/zip",

@@ -4,7 +4,7 @@ the user's scope), form version and submitter."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
@@ -67,10 +67,11 @@ class SubmissionFilter:
         nothing otherwise)."""
         zone = ZoneInfo(tz)
         if self.date_from:
-            start = datetime.combine(self.date_from, time.min, zone)
+            # UTC: SQLite keeps times as zone-less UTC text and drops a bound's zone.
+            start = datetime.combine(self.date_from, time.min, zone).astimezone(UTC)
             stmt = stmt.where(Submission.received_at >= start)
         if self.date_to:
-            end = datetime.combine(self.date_to + timedelta(days=1), time.min, zone)
+            end = datetime.combine(self.date_to + timedelta(days=1), time.min, zone).astimezone(UTC)
             stmt = stmt.where(Submission.received_at < end)
         if self.area_code:
             area = db.session.scalar(select(Area).where(Area.code == self.area_code))

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from fieldapp.areas.services import area_choices
 from fieldapp.audit.services import record
 from fieldapp.auth.access import roles_required
 from fieldapp.errors import fail
@@ -124,6 +125,8 @@ def table(form_id: str):
         languages=form.current.schema.get("languages") or [],
         filters=flt,
         may_identify=_allowed_identifying(),
+        formats=FORMATS,
+        area_choices=area_choices(current_user),
     )
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from fieldapp.areas.models import Area
+from fieldapp.areas.services import area_choices
 from fieldapp.auth.access import roles_required
 from fieldapp.errors import fail
 from fieldapp.extensions import db
@@ -57,19 +58,12 @@ def fill(form_id: str):
     )
 
 
-def _area_choices() -> list[tuple[str, str]]:
-    areas = db.session.scalars(
-        select(Area).where(Area.path.startswith(current_user.area.path)).order_by(Area.path)
-    )
-    return [(a.code, ("　" * (a.path.count("/") - 2)) + a.name) for a in areas]
-
-
 @bp.route("/surveys/upload", methods=["GET", "POST"])
 @roles_required("admin", "researcher")
 def upload():
     """Publish an XLSForm (admin, researcher) to an area within the uploader's scope."""
     form = UploadForm()
-    form.area.choices = _area_choices()
+    form.area.choices = area_choices(current_user)
     if form.validate_on_submit():
         area = db.session.scalar(select(Area).where(Area.code == form.area.data))
         file = form.xlsform.data

@@ -127,13 +127,15 @@ def researcher_downloads_the_csv(page: Page, world, tmp_path) -> None:
     page.goto("/data/family_screening")
     rows = page.locator("table.data tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text(HEAD)
+    expect(rows.first).to_contain_text("P-")  # researchers see pseudonyms, never names
+    expect(rows.first).not_to_contain_text(HEAD)
     snap(page, "researcher-0-data-table")
 
     raw = download(page, page.locator("#download-csv"), tmp_path)
     assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the UTF-8 BOM to show Chinese"
     [row] = csv_rows(raw)
-    assert row["household_info/household_head"] == HEAD
+    assert row["household_info/household_head"].startswith("P-")
+    assert HEAD not in raw.decode("utf-8-sig")
     assert row["household/household_members[1]/member_age"] == "15"
     assert row["household/household_members[2]/member_age"] == "41"
     assert row["situation/conflict_types"] == "family_conflict dv"

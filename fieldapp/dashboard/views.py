@@ -1,0 +1,102 @@
+"""A form's dashboard page and the aggregates it draws (JSON)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from fieldapp.areas.services import get_area
+from fieldapp.audit.services import record
+from fieldapp.auth.access import roles_required
+from fieldapp.dashboard.services import filter_options, summarize
+from fieldapp.errors import fail
+from fieldapp.exports.filters import FilterError, SubmissionFilter
+from fieldapp.extensions import db
+from fieldapp.submissions.services import scoped_submissions
+from fieldapp.surveys.models import Form
+from fieldapp.surveys.services import can_see, get_form
+
+bp = Blueprint("dashboard", __name__, url_prefix="/data")
+
+VIEWERS = ("admin", "supervisor", "researcher")
+FILTER_ARGS = ("from", "to", "area", "version", "submitter", "lang")
+
+
+def _visible_form(form_id: str) -> Form | None:
+    form = get_form(form_id)
+    return form if form is not None and can_see(current_user, form) else None
+
+
+def _filtered(form: Form):
+    """The request's filter and the user's scoped submissions narrowed by it."""
+    flt = SubmissionFilter.from_args(request.args)
+    if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
+        raise FilterError(_("开始日期晚于结束日期"))
+    tz = current_app.config["TIMEZONE"]
+    return flt, flt.apply(scoped_submissions(current_user, form), current_user, tz)
+
+
+def _language(form: Form) -> str | None:
+    schema = form.current.schema
+    asked = request.args.get("lang")
+    return asked if asked in (schema.get("languages") or []) else schema.get("default_language")
+
+
+@bp.get("/<form_id>/dashboard")
+@roles_required(*VIEWERS)
+def page(form_id: str):
+    """The dashboard: the filters and empty charts that fetch ``dashboard.json``."""
+    form = _visible_form(form_id)
+    if form is None:
+        fail(404, _("找不到问卷 %(id)s，或您无权查看", id=form_id))
+    error = None
+    try:
+        _filtered(form)
+    except FilterError as exc:
+        error = str(exc)
+    return render_template(
+        "dashboard/page.html",
+        form=form,
+        error=error,
+        options=filter_options(current_user, form, scoped_submissions(current_user, form)),
+        languages=form.current.schema.get("languages") or [],
+        language=_language(form),
+        data_url=url_for(
+            "dashboard.data",
+            form_id=form.form_id,
+            **{k: request.args[k] for k in FILTER_ARGS if request.args.get(k)},
+        ),
+    ), (400 if error else 200)
+
+
+@bp.get("/<form_id>/dashboard.json")
+@roles_required(*VIEWERS)
+def data(form_id: str):
+    """Counts and summaries of the form's submissions in the user's scope, filtered."""
+    form = _visible_form(form_id)
+    if form is None:
+        message = _("找不到问卷 %(id)s，或您无权查看", id=form_id)
+        return jsonify(error={"status": 404, "message": message}), 404
+    try:
+        flt, stmt = _filtered(form)
+    except FilterError as exc:
+        return jsonify(error={"status": 400, "message": str(exc)}), 400
+    summary = summarize(
+        form,
+        stmt,
+        _language(form),
+        area=get_area(flt.area_code) if flt.area_code else current_user.area,
+        tz=current_app.config["TIMEZONE"],
+        first=flt.date_from,
+        last=flt.date_to,
+    )
+    record(
+        current_user.id,
+        "view_dashboard",
+        f"form:{form.form_id}",
+        filters=flt.as_args(),
+        rows=summary["total"],
+    )
+    db.session.commit()
+    return jsonify(summary)
