@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp.api.views import bp as api_bp
     from fieldapp.auth.views import bp as auth_bp
     from fieldapp.dashboard.views import bp as dashboard_bp
+    from fieldapp.jobs.views import bp as jobs_bp
     from fieldapp.openrosa.views import bp as openrosa_bp
     from fieldapp.pwa.views import bp as pwa_bp
     from fieldapp.submissions.views import bp as submissions_bp
@@ -72,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(openrosa_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(jobs_bp)
 
     from flask_babel import get_locale, gettext
 

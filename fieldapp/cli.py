@@ -127,6 +127,28 @@ def tokens_create(username, name) -> None:
 
 
 @main.group()
+def jobs() -> None:
+    """Background export jobs."""
+
+
+@jobs.command("work")
+@click.option("--once", is_flag=True, help="run what is queued now, then stop")
+def jobs_work(once: bool) -> None:
+    """Work the shared export queue (app processes also do this by themselves)."""
+    import time
+
+    from fieldapp.jobs.services import POLL, run_next
+
+    app = _app()
+    with app.app_context():
+        while True:
+            if not run_next(app):
+                if once:
+                    return
+                time.sleep(POLL)
+
+
+@main.group()
 def forms() -> None:
     """Manage questionnaires."""
 

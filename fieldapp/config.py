@@ -53,6 +53,10 @@ def load_config(test_config: dict | None = None) -> dict:
         # Roles that may export identifying data (names, phones…); others always get
         # de-identified data. See fieldapp/exports/identify.py.
         "IDENTIFYING_EXPORT_ROLES": "admin,supervisor",
+        # Exports of more submissions than this run as background jobs (progress bar).
+        "EXPORT_SYNC_MAX_ROWS": 2000,
+        "EXPORT_KEEP_HOURS": 24,
+        "EXPORT_WORKER_THREAD": True,  # each app process works the shared job queue
         "LANGUAGES": ["zh", "en"],
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -66,9 +70,18 @@ def load_config(test_config: dict | None = None) -> dict:
         if env is not None:
             cfg[key] = (
                 int(env)
-                if key in {"MAX_CONTENT_LENGTH", "MAX_XLSFORM_BYTES", "SESSION_HOURS"}
+                if key
+                in {
+                    "MAX_CONTENT_LENGTH",
+                    "MAX_XLSFORM_BYTES",
+                    "SESSION_HOURS",
+                    "EXPORT_SYNC_MAX_ROWS",
+                    "EXPORT_KEEP_HOURS",
+                }
                 else env
             )
+    if cfg.get("EXPORT_WORKER_THREAD") in ("0", "false", "no"):
+        cfg["EXPORT_WORKER_THREAD"] = False
     if cfg.get("SESSION_COOKIE_SECURE") in ("1", "true", "yes"):
         cfg["SESSION_COOKIE_SECURE"] = True
     cfg.update(test_config)

@@ -3,10 +3,12 @@
 from fieldapp.areas.models import Area
 from fieldapp.audit.models import AuditEvent
 from fieldapp.auth.models import ApiToken, User
+from fieldapp.jobs.models import ExportJob
 from fieldapp.submissions.models import Submission, SubmissionAttachment
 from fieldapp.surveys.models import Form, FormMedia, FormVersion
 
 __all__ = [
+    "ExportJob",
     "Area",
     "AuditEvent",
     "ApiToken",

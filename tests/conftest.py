@@ -45,6 +45,7 @@ def app(database_url, tmp_path_factory):
             "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
             "SECRET_KEY": "test-only-secret",
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "EXPORT_WORKER_THREAD": False,  # tests run queued exports themselves
         }
     )
 
@@ -96,6 +97,7 @@ def _clean(request, app):
         db.session.rollback()
         for table in (
             m.AuditEvent,
+            m.ExportJob,
             m.SubmissionAttachment,
             m.Submission,
             m.FormMedia,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,12 @@ def _submissions(stmt: Select, size: int = 500):
     yield from db.session.scalars(stmt)
 
 
+def _counted(items, progress):
+    for n, item in enumerate(items, start=1):
+        yield item
+        progress(n)
+
+
 def build_export(
     form: Form,
     stmt: Select,
@@ -74,11 +81,13 @@ def build_export(
     deid: Deidentifier,
     folder: Path,
     tz: str = "Asia/Shanghai",
+    progress: Callable[[int], None] | None = None,
 ) -> Path:
     """Write the export of the submissions ``stmt`` selects into ``folder``; return the
     file to hand over (a ZIP when the format makes several files).
 
-    Raises ``ExportError`` for an unknown format.
+    ``progress(n)`` is called after each submission read. Raises ``ExportError`` for an
+    unknown format.
     """
     if options.fmt not in FORMATS or options.fmt == "csv":
         raise ExportError(f"未知的导出格式：{options.fmt}")
@@ -88,7 +97,8 @@ def build_export(
     languages = form.current.schema.get("languages") or [""]
     marks = {} if not deid.active else deid.marks
     stem = re.sub(r"[^\w-]", "_", form.form_id)
-    data = rows(tables, _submissions(stmt), deid, tz)
+    subs = _submissions(stmt)
+    data = rows(tables, _counted(subs, progress) if progress else subs, deid, tz)
     if options.fmt == "codebook":
         return write_codebook_xlsx(
             folder / f"{stem}_codebook.xlsx", form.form_id, form.title, tables, languages, marks

@@ -12,10 +12,12 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    redirect,
     render_template,
     request,
     send_file,
     stream_with_context,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -29,8 +31,10 @@ from fieldapp.exports.bundle import FORMATS, MIMETYPES, ExportOptions, build_exp
 from fieldapp.exports.csv_export import build_layout, deidentifier, export_csv
 from fieldapp.exports.filters import FilterError, SubmissionFilter
 from fieldapp.exports.identify import may_export_identifying
+from fieldapp.exports.runner import job_params
 from fieldapp.exports.table import META_LABELS, meta_cells
 from fieldapp.extensions import db
+from fieldapp.jobs.services import enqueue, ensure_worker
 from fieldapp.submissions.models import Submission
 from fieldapp.submissions.services import (
     count_scoped,
@@ -64,6 +68,20 @@ def _filtered(form):
         )
     except FilterError as exc:
         fail(400, str(exc))
+
+
+def _in_background(total: int) -> bool:
+    return (
+        request.args.get("background") == "1" or total > current_app.config["EXPORT_SYNC_MAX_ROWS"]
+    )
+
+
+def _queue(form, params: dict, total: int):
+    """Hand a large export to the job queue and show its progress page."""
+    job = enqueue(current_user, form, params, total)
+    db.session.commit()
+    ensure_worker(current_app._get_current_object())
+    return redirect(url_for("jobs.page", token=job.token))
 
 
 def _form_or_404(form_id: str):
@@ -142,6 +160,7 @@ def export(form_id: str):
         fail(403, _("您的角色不能导出含身份信息的数据；请导出去标识化的数据"))
     language = request.args.get("lang") or form.current.schema.get("default_language")
     flt, stmt = _filtered(form)
+    total = count_stmt(stmt)
     record(
         current_user.id,
         "export",
@@ -150,8 +169,11 @@ def export(form_id: str):
         values="labels" if labels else "codes",
         identifying=identifying,
         filters=flt.as_args(),
-        rows=count_stmt(stmt),
+        rows=total,
     )
+    if _in_background(total):
+        options = ExportOptions(fmt="csv", labels=labels, language=language, bom=bom)
+        return _queue(form, job_params("csv", options, flt, identifying), total)
     db.session.commit()
     body = export_csv(
         form.id,
@@ -198,6 +220,7 @@ def export_file(form_id: str):
         bom=request.args.get("bom", "1") != "0",
     )
     flt, stmt = _filtered(form)
+    total = count_stmt(stmt)
     record(
         current_user.id,
         "export",
@@ -205,8 +228,10 @@ def export_file(form_id: str):
         format=fmt,
         identifying=identifying,
         filters=flt.as_args(),
-        rows=count_stmt(stmt),
+        rows=total,
     )
+    if _in_background(total):
+        return _queue(form, job_params(fmt, options, flt, identifying), total)
     db.session.commit()
     folder = Path(tempfile.mkdtemp(prefix="fieldapp-export-"))
     try:

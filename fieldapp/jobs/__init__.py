@@ -1,0 +1,1 @@
+"""Background export jobs: a queue in the database that every app process shares."""

@@ -1,0 +1,185 @@
+"""The export queue: enqueue, claim, run, and the worker thread every app process runs.
+
+The queue is the ``export_jobs`` table, so app processes on several hosts sharing one
+PostgreSQL share it. A job is claimed with a conditional UPDATE (it wins only if the row
+is still queued, or running with a stale heartbeat), which is atomic on SQLite and
+PostgreSQL alike. A running job's heartbeat is renewed every ``HEARTBEAT`` seconds; one
+whose heartbeat is older than ``LEASE`` was interrupted (a restart, a killed worker) and
+is taken up again, up to ``MAX_ATTEMPTS`` times. Files live in ``instance/exports/`` for
+``EXPORT_KEEP_HOURS`` and only the requester may download them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import and_, or_, select, update
+
+from fieldapp.auth.models import User
+from fieldapp.extensions import db
+from fieldapp.jobs.models import DONE, FAILED, QUEUED, RUNNING, ExportJob
+
+LEASE = timedelta(seconds=120)
+HEARTBEAT = 20  # seconds
+MAX_ATTEMPTS = 3
+POLL = 2.0  # seconds between looks at the queue when idle
+log = logging.getLogger(__name__)
+
+
+def enqueue(user: User, form, params: dict, total: int) -> ExportJob:
+    """Queue an export of ``form`` for ``user`` (flushed); ``params`` as in ``run_job``."""
+    job = ExportJob(
+        token=secrets.token_urlsafe(24), user=user, form=form, params=params, total=total
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def _stale_or_queued(now: datetime):
+    return or_(
+        ExportJob.status == QUEUED,
+        and_(ExportJob.status == RUNNING, ExportJob.heartbeat_at < now - LEASE),
+    )
+
+
+def claim_next(worker: str) -> int | None:
+    """Claim the oldest runnable job for ``worker``; return its id, or ``None``."""
+    now = datetime.now(UTC)
+    candidates = db.session.scalars(
+        select(ExportJob.id).where(_stale_or_queued(now)).order_by(ExportJob.id).limit(5)
+    ).all()
+    for job_id in candidates:
+        result = db.session.execute(
+            update(ExportJob)
+            .where(ExportJob.id == job_id, _stale_or_queued(now))
+            .values(
+                status=RUNNING, worker=worker, heartbeat_at=now, attempts=ExportJob.attempts + 1
+            )
+        )
+        db.session.commit()
+        if result.rowcount == 1:
+            return job_id
+    return None
+
+
+def _set(job_id: int, **values) -> None:
+    """Update a job on its own connection: the export's session keeps its cursor."""
+    with db.engine.begin() as conn:
+        conn.execute(update(ExportJob).where(ExportJob.id == job_id).values(**values))
+
+
+def run_job(app: Flask, job_id: int) -> None:
+    """Run a claimed job: build its file with the requester's scope and filters."""
+    from fieldapp.exports.runner import run_export
+
+    job = db.session.get(ExportJob, job_id)
+    if job.attempts > MAX_ATTEMPTS:
+        _set(
+            job_id,
+            status=FAILED,
+            error="多次中断，已停止；请重新导出",
+            finished_at=datetime.now(UTC),
+        )
+        return
+    folder = Path(app.config["INSTANCE_PATH"]) / "exports" / job.token
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    beating = threading.Event()
+
+    def heartbeat():
+        while not beating.wait(HEARTBEAT):
+            _set(job_id, heartbeat_at=datetime.now(UTC))
+
+    threading.Thread(target=heartbeat, daemon=True).start()
+    done = [0]
+
+    def progress(n: int) -> None:
+        done[0] = n
+        if n % 200 == 0:
+            _set(job_id, progress=min(n / max(job.total, 1), 0.99), heartbeat_at=datetime.now(UTC))
+
+    try:
+        path = run_export(app, job.user, job.form, job.params, folder, progress)
+    except Exception as exc:  # noqa: BLE001 - any failure is the job's, shown to its owner
+        log.exception("export job %s failed", job.token)
+        db.session.rollback()
+        _set(
+            job_id,
+            status=FAILED,
+            error=f"导出失败：{type(exc).__name__}",
+            finished_at=datetime.now(UTC),
+        )
+        return
+    finally:
+        beating.set()
+    _set(
+        job_id,
+        status=DONE,
+        progress=1.0,
+        file_path=str(path),
+        file_name=path.name,
+        finished_at=datetime.now(UTC),
+    )
+
+
+def run_next(app: Flask, worker: str | None = None) -> bool:
+    """Claim and run one job; ``False`` when the queue is empty."""
+    job_id = claim_next(worker or f"{socket.gethostname()}:{os.getpid()}")
+    if job_id is None:
+        return False
+    run_job(app, job_id)
+    return True
+
+
+def remove_old_files(app: Flask) -> int:
+    """Delete job folders older than ``EXPORT_KEEP_HOURS``; return how many."""
+    root = Path(app.config["INSTANCE_PATH"]) / "exports"
+    cutoff = time.time() - float(app.config["EXPORT_KEEP_HOURS"]) * 3600
+    removed = 0
+    for folder in root.glob("*") if root.exists() else []:
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+_started: set[int] = set()
+_lock = threading.Lock()
+
+
+def ensure_worker(app: Flask) -> None:
+    """Start this process's worker thread once (no extra service to run)."""
+    if not app.config.get("EXPORT_WORKER_THREAD", True):
+        return
+    with _lock:
+        if os.getpid() in _started:
+            return
+        _started.add(os.getpid())
+    threading.Thread(target=_loop, args=(app,), name="export-worker", daemon=True).start()
+
+
+def _loop(app: Flask) -> None:
+    last_cleanup = 0.0
+    while True:
+        try:
+            with app.app_context():
+                busy = run_next(app)
+                if time.time() - last_cleanup > 600:
+                    remove_old_files(app)
+                    last_cleanup = time.time()
+                db.session.remove()
+        except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
+            log.exception("export worker")
+            busy = False
+        if not busy:
+            time.sleep(POLL)

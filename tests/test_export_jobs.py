@@ -1,0 +1,107 @@
+"""Big exports run in the background with a progress bar; only the person who asked may
+download the file, and a job cut short by a restart is done again, not lost."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import openpyxl
+from sqlalchemy import select
+
+from fieldapp.extensions import db
+from fieldapp.jobs.models import DONE, FAILED, RUNNING, ExportJob
+from fieldapp.jobs.services import run_next
+from tests.helpers import (
+    SCREENING,
+    api_token,
+    post_submission,
+    screening_answers,
+    submission_xml,
+    switch_user,
+)
+
+
+def _three(app, client, world, publish):
+    publish(SCREENING)
+    token = api_token(app, world.mediator)
+    for n in range(3):
+        xml, _ = submission_xml(
+            "family_screening", "2026112901", screening_answers(remarks=f"第{n}户")
+        )
+        assert post_submission(client, xml, token=token).status_code == 201
+
+
+def test_a_large_export_becomes_a_job_the_requester_downloads(app, client, world, publish):
+    _three(app, client, world, publish)
+    switch_user(client, world.researcher)
+    app.config["EXPORT_SYNC_MAX_ROWS"] = 2  # three submissions count as "large" here
+    try:
+        resp = client.get("/data/family_screening/export?format=xlsx")
+    finally:
+        app.config["EXPORT_SYNC_MAX_ROWS"] = 2000
+    assert resp.status_code == 302 and "/data/exports/" in resp.headers["Location"]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "job-progress" in page
+    token = resp.headers["Location"].rsplit("/", 1)[-1]
+    assert client.get(f"/data/exports/{token}.json").json["status"] == "queued"
+
+    with app.app_context():
+        assert run_next(app) is True
+        assert run_next(app) is False  # nothing else queued
+    state = client.get(f"/data/exports/{token}.json").json
+    assert state["status"] == "done" and state["progress"] == 1.0
+    data = client.get(state["download_url"])
+    assert data.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(data.data))["main"]
+    assert sheet.max_row == 4  # header + three submissions, de-identified as usual
+    assert "李梅" not in str(list(sheet.values))
+
+    switch_user(client, world.admin)  # even an admin cannot take someone else's file
+    assert client.get(state["download_url"]).status_code == 404
+    assert client.get(f"/data/exports/{token}").status_code == 404
+
+
+def test_a_job_interrupted_by_a_restart_is_done_again(app, client, world, publish):
+    _three(app, client, world, publish)
+    switch_user(client, world.researcher)
+    resp = client.get("/data/family_screening/export.csv?background=1")
+    token = resp.headers["Location"].rsplit("/", 1)[-1]
+    with app.app_context():
+        job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
+        job.status, job.attempts = RUNNING, 1  # a worker took it and then died
+        job.heartbeat_at = datetime.now(UTC) - timedelta(minutes=10)
+        db.session.commit()
+        assert run_next(app, worker="another-host:1") is True
+        db.session.expire_all()
+        job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
+        assert (job.status, job.attempts, job.worker) == (DONE, 2, "another-host:1")
+    text = client.get(f"/data/exports/{token}/download").data.decode("utf-8-sig")
+    assert text.count("\r\n") == 4 and "第2户" in text
+
+
+def test_a_running_job_with_a_live_heartbeat_is_left_alone(app, client, world, publish):
+    _three(app, client, world, publish)
+    switch_user(client, world.researcher)
+    resp = client.get("/data/family_screening/export?format=sav&background=1")
+    token = resp.headers["Location"].rsplit("/", 1)[-1]
+    with app.app_context():
+        job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
+        job.status, job.heartbeat_at = RUNNING, datetime.now(UTC)
+        db.session.commit()
+        assert run_next(app) is False
+
+
+def test_a_job_that_keeps_dying_stops_with_a_message(app, client, world, publish):
+    _three(app, client, world, publish)
+    switch_user(client, world.researcher)
+    resp = client.get("/data/family_screening/export?format=dta&background=1")
+    token = resp.headers["Location"].rsplit("/", 1)[-1]
+    with app.app_context():
+        job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
+        job.status, job.attempts = RUNNING, 3
+        job.heartbeat_at = datetime.now(UTC) - timedelta(minutes=10)
+        db.session.commit()
+        run_next(app)
+    state = client.get(f"/data/exports/{token}.json").json
+    assert state["status"] == FAILED and "重新导出" in state["error"]
