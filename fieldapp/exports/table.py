@@ -88,27 +88,37 @@ def label_of(labels: dict, language: str | None) -> str:
     return next((v for v in labels.values() if v), "")
 
 
-def _values(
-    node, parts: list[str], counts: dict[str, int], prefix: str = "", path: str = ""
-) -> Iterator[tuple[str, str | None]]:
-    """Yield (column name, value) for the question at ``parts`` below ``node``.
-
-    A repeat (a key of ``counts``) is widened to ``counts[key]`` numbered columns, blank
-    where this submission has fewer instances.
-    """
+def _columns(
+    parts: list[str], counts: dict[str, int], prefix: str = "", path: str = "", steps: tuple = ()
+) -> Iterator[tuple[str, tuple]]:
+    """(column name, access steps) of a question: a repeat (a key of ``counts``) widens
+    to ``counts[key]`` numbered columns; the steps are the dict keys and list indexes that
+    reach each value, worked out once per export."""
     if not parts:
-        yield prefix.rstrip("/"), node if isinstance(node, str) else None
+        yield prefix.rstrip("/"), steps
         return
     part, rest = parts[0], parts[1:]
     key = f"{path}/{part}" if path else part
-    child = node.get(part) if isinstance(node, dict) else None
     if key in counts and rest:
-        items = child if isinstance(child, list) else []
         for n in range(1, counts[key] + 1):
-            item = items[n - 1] if n <= len(items) else None
-            yield from _values(item, rest, counts, f"{prefix}{part}[{n}]/", key)
+            yield from _columns(rest, counts, f"{prefix}{part}[{n}]/", key, (*steps, part, n - 1))
     else:
-        yield from _values(child, rest, counts, f"{prefix}{part}/", key)
+        yield from _columns(rest, counts, f"{prefix}{part}/", key, (*steps, part))
+
+
+def _get(data, steps: tuple) -> str | None:
+    """Follow ``steps`` (dict keys, list indexes) into ``data``; a string or ``None``."""
+    node = data
+    for step in steps:
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                return None
+            node = node[step]
+        elif isinstance(node, dict):
+            node = node.get(step)
+        else:
+            return None
+    return node if isinstance(node, str) else None
 
 
 def repeat_counts(rows: Iterable[dict], questions: list[Question]) -> dict[str, int]:
@@ -161,7 +171,7 @@ class Layout:
                 or METADATA_LABELS.get(q.q["type"])
                 or q.parts[-1]
             )
-            for col, _ in _values({}, q.parts, counts):
+            for col, _ in _columns(q.parts, counts):
                 split = self._split_choices(q)
                 self.header.append(col)
                 self.header.extend(f"{col}/{c['name']}" for c in split)
@@ -169,6 +179,12 @@ class Layout:
                 self.header_labels.extend(
                     f"{label}：{label_of(c['labels'], language) or c['name']}" for c in split
                 )
+
+        # Worked out once per export: which question, its split choices, its access paths.
+        self._plan = [
+            (q, self._split_choices(q), [steps for _, steps in _columns(q.parts, counts)])
+            for q in self.questions
+        ]
 
     @staticmethod
     def _split_choices(q: Question) -> list[dict]:
@@ -189,16 +205,20 @@ class Layout:
     def row(self, meta: list, data: dict) -> list:
         """One row: meta cells then question cells, as strings ('' for blank)."""
         cells = list(meta)
-        for q in self.questions:
-            split = self._split_choices(q)
-            for _, value in _values(data, q.parts, self.counts):
-                value = self.deid.value(q.q, value) or ""
-                cells.append(self._display(q, value))
+        deid, plain = self.deid, not self.deid.active and not self.labels
+        for q, split, columns in self._plan:
+            for steps in columns:
+                value = _get(data, steps)
+                if not plain:
+                    value = deid.value(q.q, value)
+                value = value or ""
+                cells.append(self._display(q, value) if self.labels else value)
                 if split:
-                    chosen = set(value.split())
-                    cells.extend(
-                        ("1" if c["name"] in chosen else "0") if value else "" for c in split
-                    )
+                    if value:
+                        chosen = set(value.split())
+                        cells.extend("1" if c["name"] in chosen else "0" for c in split)
+                    else:
+                        cells.extend("" for _ in split)
         return cells
 
 
