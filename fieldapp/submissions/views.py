@@ -148,39 +148,49 @@ def table(form_id: str):
     )
 
 
-@bp.get("/<form_id>/export.csv")
-@roles_required(*VIEWERS)
-def export(form_id: str):
-    """Download the form's submissions in the user's scope as CSV (UTF-8 with BOM)."""
+def _export_request(form_id: str, fmt: str):
+    """Read an export request (options, filters, identifying) and write its audit event.
+
+    Returns (form, options, identifying, filter, statement, row count)."""
     form = _form_or_404(form_id)
-    labels = request.args.get("values") == "labels"
-    bom = request.args.get("bom", "1") != "0"
     identifying = request.args.get("identifying") == "1"
     if identifying and not _allowed_identifying():
         fail(403, _("您的角色不能导出含身份信息的数据；请导出去标识化的数据"))
-    language = request.args.get("lang") or form.current.schema.get("default_language")
+    options = ExportOptions(
+        fmt=fmt,
+        labels=request.args.get("values") == "labels",
+        language=request.args.get("lang") or None,
+        bom=request.args.get("bom", "1") != "0",
+    )
     flt, stmt = _filtered(form)
     total = count_stmt(stmt)
     record(
         current_user.id,
         "export",
         f"form:{form.form_id}",
-        format="csv",
-        values="labels" if labels else "codes",
+        format=fmt,
+        values="labels" if options.labels else "codes",
         identifying=identifying,
         filters=flt.as_args(),
         rows=total,
     )
+    return form, options, identifying, flt, stmt, total
+
+
+@bp.get("/<form_id>/export.csv")
+@roles_required(*VIEWERS)
+def export(form_id: str):
+    """Download the form's submissions in the user's scope as CSV (UTF-8 with BOM)."""
+    form, options, identifying, flt, stmt, total = _export_request(form_id, "csv")
     if _in_background(total):
-        options = ExportOptions(fmt="csv", labels=labels, language=language, bom=bom)
         return _queue(form, job_params("csv", options, flt, identifying), total)
     db.session.commit()
     body = export_csv(
         form.id,
         stmt,
-        labels=labels,
-        language=language,
-        bom=bom,
+        labels=options.labels,
+        language=options.language or form.current.schema.get("default_language"),
+        bom=options.bom,
         tz=current_app.config["TIMEZONE"],
         identifying=identifying,
         instance_path=current_app.config["INSTANCE_PATH"],
@@ -207,29 +217,9 @@ def export_file(form_id: str):
     fmt = request.args.get("format", "xlsx")
     if fmt == "csv":
         return export(form_id)
-    form = _form_or_404(form_id)
-    identifying = request.args.get("identifying") == "1"
-    if identifying and not _allowed_identifying():
-        fail(403, _("您的角色不能导出含身份信息的数据；请导出去标识化的数据"))
     if fmt not in FORMATS:
         fail(400, _("未知的导出格式：%(fmt)s", fmt=fmt))
-    options = ExportOptions(
-        fmt=fmt,
-        labels=request.args.get("values") == "labels",
-        language=request.args.get("lang") or None,
-        bom=request.args.get("bom", "1") != "0",
-    )
-    flt, stmt = _filtered(form)
-    total = count_stmt(stmt)
-    record(
-        current_user.id,
-        "export",
-        f"form:{form.form_id}",
-        format=fmt,
-        identifying=identifying,
-        filters=flt.as_args(),
-        rows=total,
-    )
+    form, options, identifying, flt, stmt, total = _export_request(form_id, fmt)
     if _in_background(total):
         return _queue(form, job_params(fmt, options, flt, identifying), total)
     db.session.commit()
