@@ -263,12 +263,13 @@ def test_screening_exports_read_back_equal_to_what_was_sent(app, client, world, 
     publish(SCREENING)
     xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
     post_submission(client, xml, token=api_token(app, world.mediator))
-    data, _ = download(client, world, "family_screening", "format=sav")
-    files = unzip(data, tmp_path)
-    df, meta = pyreadstat.read_sav(str(files["family_screening.sav"]))
-    assert df["instance_id"][0] == iid
-    members, _ = pyreadstat.read_sav(str(files["family_screening__household_members.sav"]))
-    assert sorted(members.filter(like="member_age").iloc[:, 0]) == [15, 41]
+    for fmt, reader in (("sav", pyreadstat.read_sav), ("dta", pyreadstat.read_dta)):
+        data, _ = download(client, world, "family_screening", f"format={fmt}")
+        files = unzip(data, tmp_path / fmt)
+        df, meta = reader(str(files[f"family_screening.{fmt}"]))
+        assert df["instance_id"][0] == iid
+        members, _ = reader(str(files[f"family_screening__household_members.{fmt}"]))
+        assert sorted(members.filter(like="member_age").iloc[:, 0]) == [15, 41]
 
 
 def test_names_never_collide_after_shortening():
@@ -279,3 +280,49 @@ def test_names_never_collide_after_shortening():
         assert len({n.lower() for n in names.values()}) == len(long)
         assert all(len(n.encode()) <= limit for n in names.values())
         assert names["with"].lower() != "with"
+
+
+def test_a_record_name_built_from_an_identifier_never_reaches_a_researcher(
+    app, client, world, publish, tmp_path
+):
+    from tests.conftest import BUNDLED_FORMS
+
+    publish(BUNDLED_FORMS / "mediation_visit.xlsx")
+    answers = {"visit": {"case_ref": "张秀英-和平路12号", "visit_date": "2026-01-02"}}
+    xml, _ = submission_xml("mediation_visit", "2026112901", {})
+    xml = xml.replace(
+        b"</instanceID>",
+        "</instanceID><instanceName>张秀英-和平路12号 2026-01-02</instanceName>".encode(),
+    )
+    token = api_token(app, world.mediator)
+    assert post_submission(client, xml, token=token).status_code == 201, answers
+    for fmt in ("xlsx", "sav", "dta", "csv-long"):
+        data, _ = download(client, world, "mediation_visit", f"format={fmt}")
+        blobs = [data]
+        if data[:2] == b"PK":
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                blobs = [zf.read(n) for n in zf.namelist()]
+        assert not any("张秀英".encode() in b for b in blobs), fmt
+    table = client.get("/data/mediation_visit").get_data(as_text=True)
+    assert "张秀英" not in table
+    api = client.get("/api/v1/forms/mediation_visit/submissions").get_data(as_text=True)
+    assert "张秀英" not in api and "\\u5f20" not in api
+
+
+def test_chinese_question_names_stay_readable_in_spss_and_stata(
+    client, world, publish, app, tmp_path
+):
+    form = tmp_path / "zh.xlsx"
+    form.write_bytes(
+        xlsform(
+            [["type", "name", "label"], ["text", "姓名", "姓名"], ["integer", "年龄", "年龄"]],
+            settings=[["form_id", "version"], ["zh_names", "1"]],
+        )
+    )
+    publish(form)
+    xml, _ = submission_xml("zh_names", "1", {"姓名": "甲", "年龄": "30"})
+    post_submission(client, xml, token=api_token(app, world.mediator))
+    for fmt, reader in (("sav", pyreadstat.read_sav), ("dta", pyreadstat.read_dta)):
+        files = unzip(download(client, world, "zh_names", f"format={fmt}")[0], tmp_path / fmt)
+        _, meta = reader(str(files[f"zh_names.{fmt}"]))
+        assert {"年龄"} <= set(meta.column_names), fmt

@@ -15,6 +15,7 @@ from tests.helpers import (
     post_submission,
     screening_answers,
     submission_xml,
+    switch_user,
 )
 
 
@@ -326,8 +327,12 @@ def test_attachments_are_downloaded_only_in_scope_and_audited(app, client, world
     url = f"/data/submission/{iid}/attachments/plot.jpg"
     login(client, world.supervisor)  # 东城区: not theirs
     assert client.get(url).status_code == 404
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/?online")})
-    login(client, world.researcher)
+    switch_user(client, world.researcher)  # a photo identifies: not for researchers
+    assert "attachments/plot.jpg" not in client.get(f"/data/submission/{iid}").get_data(
+        as_text=True
+    )
+    assert client.get(url).status_code == 403
+    switch_user(client, world.admin)
     assert "attachments/plot.jpg" in client.get(f"/data/submission/{iid}").get_data(as_text=True)
     resp = client.get(url)
     assert resp.status_code == 200 and resp.data == b"\xff\xd8jpeg"

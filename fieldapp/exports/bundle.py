@@ -35,8 +35,8 @@ MIMETYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".sav": "application/x-spss-sav",
     ".dta": "application/x-stata-dta",
-    ".csv": "text/csv; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
+    ".csv": "text/csv",
+    ".html": "text/html",
 }
 
 
@@ -124,14 +124,11 @@ def build_export(
         files = write_stats(out, form.form_id, tables, data, options.fmt, language)
     else:
         files = write_r(out, form.form_id, tables, data, language)
-    if options.fmt != "csv-long" or len(files) > 1:
-        files.append(
-            write_codebook_html(
-                out / f"{stem}_codebook.html", form.form_id, form.title, tables, languages, marks
-            )
+    files.append(
+        write_codebook_html(
+            out / f"{stem}_codebook.html", form.form_id, form.title, tables, languages, marks
         )
-    if len(files) == 1:
-        return files[0]
+    )
     archive = folder / f"{stem}_{options.fmt}.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for f in files:

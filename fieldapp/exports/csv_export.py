@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select
 from sqlalchemy.orm import selectinload
 
-from fieldapp.exports.identify import Deidentifier, pseudonym_key
+from fieldapp.exports.identify import Deidentifier, pseudonym_key, with_derived
 from fieldapp.exports.table import Layout, merge_questions, meta_cells, repeat_counts
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
@@ -62,6 +62,7 @@ def deidentifier(form: Form, identifying: bool, instance_path: str) -> Deidentif
     marks: dict[str, str] = {}
     for v in form.versions:
         marks.update(v.schema.get("identifiers") or {})
+    marks = with_derived(marks, [q for v in form.versions for q in v.schema["questions"]])
     return Deidentifier(marks, pseudonym_key(instance_path))
 
 

@@ -9,7 +9,9 @@ A form marks its direct identifiers in a survey-sheet column ``fieldapp::identif
   without the name ever leaving the server;
 - ``remove`` (also ``yes``, ``true``, ``1``): the column is left out.
 
-Location answers (geopoint, geotrace, geoshape) are coarsened to 2 decimal places (about
+A calculation that uses a marked answer (the record name ``meta/instanceName`` built from
+a name, say) is removed as well. Location answers (geopoint, geotrace, geoshape) are
+coarsened to 2 decimal places (about
 1 km) in every de-identified export. Only roles in ``IDENTIFYING_EXPORT_ROLES`` (default:
 admin, supervisor) may ask for identifying data; every export is audited either way.
 """
@@ -20,6 +22,7 @@ import hashlib
 import hmac
 import io
 import os
+import re
 import secrets
 import warnings
 from pathlib import Path
@@ -64,6 +67,23 @@ def identifier_marks(xlsform: bytes) -> dict[str, str]:
         if kind:
             marks[str(row[name_col]).strip()] = kind
     wb.close()
+    return marks
+
+
+def with_derived(marks: dict[str, str], questions: list[dict]) -> dict[str, str]:
+    """``marks`` plus ``remove`` for every calculation that uses a marked answer, directly
+    or through another such calculation (e.g. ``meta/instanceName`` built from a name)."""
+    marks = dict(marks)
+    calcs = [(q["name"], q["calculate"]) for q in questions if q.get("calculate")]
+    changed = True
+    while changed:
+        changed = False
+        for name, expr in calcs:
+            if name in marks:
+                continue
+            if any(re.search(rf"/{re.escape(m)}(?![\w.-])", expr) for m in marks):
+                marks[name] = REMOVE
+                changed = True
     return marks
 
 

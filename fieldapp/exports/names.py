@@ -1,11 +1,12 @@
 """Variable names that SPSS and Stata accept, unique after shortening.
 
-SPSS (IBM SPSS Statistics, "Variable names"): at most 64 bytes; starts with a letter or
-``@ # $``; then letters, digits, ``. _ @ # $``; must not end with ``.`` or ``_``; not a
-reserved word (ALL AND BY EQ GE GT LE LT NE NOT OR TO WITH); unique ignoring case.
-Stata (``help varname``): at most 32 characters (we use 31, see ``stata_names``);
-letters, digits and ``_``; starts with a letter or ``_``; not a reserved word; we also
-keep them unique ignoring case so that the same data opens the same way in both.
+SPSS (IBM SPSS Statistics, "Variable names"): at most 64 bytes; starts with a letter
+(Unicode letters too) or ``@ # $``; then letters, digits, ``. _ @ # $``; must not end
+with ``.`` or ``_``; not a reserved word (ALL AND BY EQ GE GT LE LT NE NOT OR TO WITH);
+unique ignoring case. Stata (``help varname``): at most 32 characters (we use 28, see
+``stata_names``); letters (Unicode too, Stata 14+), digits and ``_``; starts with a
+letter; not a reserved word. We keep both unique ignoring case so that the same data
+opens the same way in both.
 
 Names are built from the export name (``household/household_members/member_age``) with
 ``/`` turned into ``_``. When that is too long, the question's own name is tried, then a
@@ -45,57 +46,62 @@ STATA_RESERVED = {
 }
 
 
-def _clean(name: str, allowed: str) -> str:
-    name = name.replace("/", "_").replace("[", "_").replace("]", "")
-    return re.sub(f"[^{allowed}]", "_", name)
+def _bytes(name: str) -> int:
+    return len(name.encode())
 
 
-def _fit(base: str, full: str, limit: int, taken: set[str]) -> str:
+def _fit(base: str, full: str, limit: int, taken: set[str], size) -> str:
     """``base`` if it fits and is free, else a shortened form with a hash of ``full``."""
-    if len(base.encode()) <= limit and base.lower() not in taken:
+    if size(base) <= limit and base.lower() not in taken:
         return base
     digest = hashlib.sha1(full.encode()).hexdigest()
     for n in range(4, 12):
         suffix = "_" + digest[:n]
-        cut = base.encode()[: limit - len(suffix)].decode("utf-8", "ignore").rstrip("_.")
-        candidate = cut + suffix
+        cut = base
+        while cut and size(cut) > limit - len(suffix):
+            cut = cut[:-1]
+        candidate = cut.rstrip("_.") + suffix
         if candidate.lower() not in taken:
             return candidate
     raise ValueError(f"cannot make a unique name for {full}")  # pragma: no cover
 
 
-def _legal(names: list[str], short: dict[str, str], clean, limit: int, reserved) -> dict[str, str]:
+def _legal(
+    names: list[str], short: dict[str, str], clean, limit: int, reserved, size=_bytes
+) -> dict[str, str]:
     out: dict[str, str] = {}
     taken: set[str] = set()
     for full in names:
         base = clean(full)
-        if len(base.encode()) > limit and full in short:
+        if size(base) > limit and full in short:
             alt = clean(short[full])
             if (
                 alt.lower() not in taken
-                and len(alt.encode()) <= limit
+                and size(alt) <= limit
                 and alt not in reserved
                 and alt.upper() not in SPSS_RESERVED
             ):
                 base = alt
         if base in reserved or base.upper() in reserved:
             base = base + "_v"
-        name = _fit(base, full, limit, taken)
+        name = _fit(base, full, limit, taken, size)
         taken.add(name.lower())
         out[full] = name
     return out
 
 
 def _spss_clean(name: str) -> str:
-    name = _clean(name, "A-Za-z0-9._@#$")
-    if not re.match(r"[A-Za-z@#$]", name):
+    # Unicode letters are fine in SPSS's Unicode mode (the default since version 21).
+    name = re.sub(r"[^\w.@#$]", "_", name.replace("[", "_").replace("]", ""))
+    if not re.match(r"[^\W\d_]|[@#$]", name):
         name = "v" + name
     return name.rstrip("._") or "v"
 
 
 def _stata_clean(name: str) -> str:
-    name = _clean(name, "A-Za-z0-9_")
-    if not re.match(r"[A-Za-z_]", name):
+    # Stata 14 and later take Unicode letters in names.
+    name = re.sub(r"[^\w]", "_", name.replace("[", "_").replace("]", ""))
+    if not re.match(r"[^\W\d]", name):
         name = "v" + name
     return name
 
@@ -107,6 +113,7 @@ def spss_names(names: list[str], short: dict[str, str] | None = None) -> dict[st
 
 
 def stata_names(names: list[str], short: dict[str, str] | None = None) -> dict[str, str]:
-    """Export name → legal, unique Stata name (31 characters: Stata allows 32, but the
-    value-label set that pyreadstat names after a variable may only have 31)."""
-    return _legal(names, short or {}, _stata_clean, 31, STATA_RESERVED)
+    """Export name → legal, unique Stata name of at most 28 characters: Stata allows 32,
+    but pyreadstat names each value-label set after its variable plus a running number
+    (``name12``), which must fit in 32 too."""
+    return _legal(names, short or {}, _stata_clean, 28, STATA_RESERVED, size=len)

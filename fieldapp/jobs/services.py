@@ -93,7 +93,8 @@ def run_job(app: Flask, job_id: int) -> None:
         return
     folder = Path(app.config["INSTANCE_PATH"]) / "exports" / job.token
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder.parent.mkdir(mode=0o700, exist_ok=True)
+    folder.mkdir(mode=0o700)  # identifying exports: readable by the app's account only
     beating = threading.Event()
 
     def heartbeat():

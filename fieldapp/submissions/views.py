@@ -262,6 +262,7 @@ def detail(instance_id: str):
         sub=sub,
         rows=list(zip(layout.header_labels, layout.header, cells, strict=True)),
         meta_count=len(META_LABELS),
+        show_attachments=_allowed_identifying(),
     )
 
 
@@ -269,6 +270,8 @@ def detail(instance_id: str):
 @roles_required(*VIEWERS)
 def attachment(instance_id: str, filename: str):
     """Download one attachment (photo, audio) of a submission; audited, never inline HTML."""
+    if not _allowed_identifying():  # a photo of a household identifies it
+        fail(403, _("照片等附件可能暴露身份，您的角色不能查看"))
     sub = get_scoped(current_user, instance_id)
     item = next((a for a in sub.attachments if a.filename == filename), None) if sub else None
     if item is None:

@@ -288,8 +288,8 @@ def test_a_draft_of_an_old_version_is_finished_on_its_own_version(
 
     page.goto("/app")
     page.locator("#sync-now").click()
-    expect(page.locator('a.form-link[data-form-id="family_screening"]')).to_contain_text(
-        "2026120101"
+    expect(page.locator('a.form-link[data-form-id="family_screening"]')).to_have_attribute(
+        "data-version", "2026120101"
     )
     page.goto(draft_url)
     expect(page.get_by_label("户主姓名", exact=True)).to_have_value("周敏")

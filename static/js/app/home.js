@@ -1,5 +1,5 @@
-// Home: the person's forms (from IndexedDB, refreshed by sync), their drafts (resume or
-// discard) and their outbox (waiting, sent, needing attention).
+// Home: unfinished work first — drafts (resume or discard) — then the person's forms
+// (from IndexedDB, refreshed by sync) and their outbox (waiting, sent, needing attention).
 import * as store from '../db.js';
 import { ago, h } from './util.js';
 
@@ -17,18 +17,6 @@ export async function renderHome(container, { owner, notice, onSyncNow }) {
   ]);
   const parts = [];
   if (notice) parts.push(h('p', { class: 'notice', role: 'status' }, notice));
-
-  parts.push(h('h2', {}, '填写新问卷'));
-  if (!forms.length) {
-    parts.push(h('p', { class: 'empty' }, navigator.onLine === false
-      ? '本机还没有问卷。请在有网络时打开本页，问卷会自动下载。'
-      : '正在下载问卷，或您所在的区域还没有发布问卷。'));
-  } else {
-    parts.push(h('ul', { class: 'form-list' }, forms.map((f) => h('li', { class: 'form-item' },
-      h('a', { class: 'form-link', href: `#/new/${encodeURIComponent(f.form_id)}`, dataset: { formId: f.form_id } },
-        h('span', { class: 'form-title' }, f.title),
-        h('span', { class: 'form-meta' }, `版本 ${f.version}`))))));
-  }
 
   parts.push(h('h2', {}, `草稿（${drafts.length}）`));
   if (!drafts.length) parts.push(h('p', { class: 'empty' }, '没有未完成的草稿。'));
@@ -55,6 +43,19 @@ export async function renderHome(container, { owner, notice, onSyncNow }) {
           }, '删除')));
     })));
   }
+
+  parts.push(h('h2', {}, '填写新问卷'));
+  if (!forms.length) {
+    parts.push(h('p', { class: 'empty' }, navigator.onLine === false
+      ? '本机还没有问卷。请在有网络时打开本页，问卷会自动下载。'
+      : '正在下载问卷，或您所在的区域还没有发布问卷。'));
+  } else {
+    parts.push(h('ul', { class: 'form-list' }, forms.map((f) => h('li', { class: 'form-item' },
+      // The version is for support staff (data-version), not something a worker reads.
+      h('a', { class: 'form-link', href: `#/new/${encodeURIComponent(f.form_id)}`, dataset: { formId: f.form_id, version: f.version } },
+        h('span', { class: 'form-title' }, f.title))))));
+  }
+
 
   const unsent = outbox.filter((i) => i.status !== 'sent');
   const sent = outbox.filter((i) => i.status === 'sent').sort((a, b) => b.sentAt - a.sentAt).slice(0, 20);
