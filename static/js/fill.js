@@ -6,7 +6,7 @@ import { renderForm } from './renderer.js';
 import { setUILanguage, t, uiLanguage } from './i18n.js';
 import { submitInstance } from './submit.js';
 import { endPaths, nowWithOffset, stampEnd } from './preload.js';
-import { pickLanguage, scrollToFirst } from './formnav.js';
+import { pickLanguage, problemCounter } from './formnav.js';
 
 async function main() {
   const host = document.getElementById('fieldapp-form');
@@ -46,15 +46,7 @@ async function main() {
   bar.append(error, btn);
   host.after(bar);
 
-  let counting = false; // the message shows the count of questions still to fix
-  const showError = (text, isCount = false) => { error.textContent = text; error.hidden = !text; counting = isCount; };
-  const problems = () => [...new Set([...view.localErrors(), ...form.violations().map((v) => v.nodeId)])];
-  // Keep "还有 N 题需要修改" true while the worker fixes answers (after the engine's update).
-  const recount = () => queueMicrotask(() => {
-    if (!counting) return;
-    const n = problems().length;
-    showError(n ? t('还有 {n} 题需要修改', { n }) : '', n > 0);
-  });
+  const { showError, ready } = problemCounter(host, view, form, error, t);
   // Until offline drafts exist (IndexedDB), answers live only in this page: warn before
   // the worker navigates away from typed answers.
   let dirty = false;
@@ -66,19 +58,9 @@ async function main() {
     event.preventDefault();
     event.returnValue = '';
   });
-  host.addEventListener('input', recount);
-  host.addEventListener('change', recount);
-  host.addEventListener('click', recount);
 
   btn.addEventListener('click', async () => {
-    showError('');
-    view.showRequired();
-    const bad = problems();
-    if (bad.length) {
-      showError(t('还有 {n} 题需要修改', { n: bad.length }), true);
-      scrollToFirst(view, bad);
-      return;
-    }
+    if (!ready()) return;
     btn.disabled = true;
     btn.textContent = t('提交中…');
     // One `end` per questionnaire: a second tap after a lost reply must send identical XML,

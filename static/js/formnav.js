@@ -18,3 +18,33 @@ export function scrollToFirst(view, nodeIds) {
   first.element.scrollIntoView({ block: 'center', behavior: 'smooth' });
   if (first.focus) first.focus();
 }
+
+// The "还有 N 题需要修改" message under a form: `showError(text)` shows any message;
+// `ready()` marks required questions, and when some still need fixing shows their count
+// (kept up to date as the worker fixes answers) and scrolls to the first; true when none.
+export function problemCounter(host, view, form, errorEl, t) {
+  let counting = false;
+  const showError = (text, isCount = false) => {
+    errorEl.textContent = text;
+    errorEl.hidden = !text;
+    counting = isCount;
+  };
+  const problems = () => [...new Set([...view.localErrors(), ...form.violations().map((v) => v.nodeId)])];
+  // Recount after the engine has applied the change (hence the microtask).
+  const recount = () => queueMicrotask(() => {
+    if (!counting) return;
+    const n = problems().length;
+    showError(n ? t('还有 {n} 题需要修改', { n }) : '', n > 0);
+  });
+  for (const type of ['input', 'change', 'click']) host.addEventListener(type, recount);
+  const ready = () => {
+    showError('');
+    view.showRequired();
+    const bad = problems();
+    if (!bad.length) return true;
+    showError(t('还有 {n} 题需要修改', { n: bad.length }), true);
+    scrollToFirst(view, bad);
+    return false;
+  };
+  return { showError, ready };
+}

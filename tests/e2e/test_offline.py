@@ -293,6 +293,8 @@ def test_a_draft_of_an_old_version_is_finished_on_its_own_version(
     )
     page.goto(draft_url)
     expect(page.get_by_label("户主姓名", exact=True)).to_have_value("周敏")
+    page.locator("#finalize-btn").click()  # not finished yet: told how much is left
+    expect(page.locator("#submit-error")).to_contain_text("题需要修改")
     fill(page, "排查日期", "2026-11-20")
     fill(page, "镇/街道", "新华街道")
     fill(page, "村/社区", "和平社区")
@@ -302,6 +304,7 @@ def test_a_draft_of_an_old_version_is_finished_on_its_own_version(
     tick(page, "has_conflict", "否")
     tick(page, "risk_level", "低")
     tick(page, "referral", "无需转介")
+    expect(page.locator("#submit-error")).to_be_hidden()  # the count went down to none
     finalize(page)
     expect(count(page, "sent")).to_have_text("1", timeout=30_000)
     [sub] = stored(app)

@@ -9,7 +9,7 @@ import { renderForm } from '../renderer.js';
 import { setUILanguage, t } from '../i18n.js';
 import { endPaths, nowWithOffset, stampEnd } from '../preload.js';
 import { h } from './util.js';
-import { pickLanguage, scrollToFirst } from '../formnav.js';
+import { pickLanguage, problemCounter } from '../formnav.js';
 
 const SAVE_DELAY = 300;
 
@@ -78,6 +78,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   }
   bar.hidden = false;
   const ends = endPaths(formRec.xml);
+  const { showError, ready } = problemCounter(host, view, form, error, t);
 
   // ---- autosave ----
   let draftId = draft ? draft.id : form.instanceID();
@@ -153,28 +154,10 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   addEventListener('pagehide', flush);
 
   // ---- finalize ----
-  let counting = false;
-  function showError(text, isCount = false) { error.textContent = text; error.hidden = !text; counting = isCount; }
-  const problems = () => [...new Set([...view.localErrors(), ...form.violations().map((v) => v.nodeId)])];
-  const recount = () => queueMicrotask(() => {
-    if (!counting) return;
-    const n = problems().length;
-    showError(n ? t('还有 {n} 题需要修改', { n }) : '', n > 0);
-  });
-  host.addEventListener('input', recount);
-  host.addEventListener('change', recount);
-  host.addEventListener('click', recount);
 
   btn.addEventListener('click', async () => {
     if (stopped) return;
-    showError('');
-    view.showRequired();
-    const bad = problems();
-    if (bad.length) {
-      showError(t('还有 {n} 题需要修改', { n: bad.length }), true);
-      scrollToFirst(view, bad);
-      return;
-    }
+    if (!ready()) return;
     btn.disabled = true;
     btn.textContent = '正在放入发送箱…';
     try {
