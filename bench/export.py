@@ -156,9 +156,9 @@ with app.app_context():
     elif fmt == "polars":
         import polars as pl
         from fieldapp.exports.dataset import build_tables, rows, MAIN
-        from fieldapp.exports.bundle import _submissions
+        from fieldapp.exports.source import flat_rows
         tables = build_tables(list(reversed(form.versions)))
-        main = [r for k, r in rows(tables, _submissions(stmt)) if k == MAIN]
+        main = [r for k, r in rows(tables, flat_rows(stmt)) if k == MAIN]
         frame = pl.DataFrame(main, schema=[v.name for v in tables[0].variables],
                              orient="row", infer_schema_length=None)
         t0 = time.perf_counter()  # the baseline times only the write of a flat table

@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Select
-from sqlalchemy.orm import selectinload
 
 from fieldapp.exports.codebook import write_codebook_html, write_codebook_xlsx
 from fieldapp.exports.dataset import build_tables, rows
 from fieldapp.exports.formats import write_csv, write_r, write_stats, write_xlsx
 from fieldapp.exports.identify import Deidentifier
-from fieldapp.extensions import db
+from fieldapp.exports.source import flat_rows
 from fieldapp.i18n import N_
-from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import Form
 
 FORMATS = {
@@ -54,20 +52,6 @@ class ExportOptions:
     bom: bool = True
 
 
-def _submissions(stmt: Select, size: int = 500):
-    stmt = (
-        stmt.order_by(None)
-        .order_by(Submission.id)
-        .options(
-            selectinload(Submission.submitter),
-            selectinload(Submission.area),
-            selectinload(Submission.form_version),
-        )
-        .execution_options(yield_per=size)
-    )
-    yield from db.session.scalars(stmt)
-
-
 def _counted(items, progress):
     for n, item in enumerate(items, start=1):
         yield item
@@ -97,7 +81,7 @@ def build_export(
     languages = form.current.schema.get("languages") or [""]
     marks = {} if not deid.active else deid.marks
     stem = re.sub(r"[^\w-]", "_", form.form_id)
-    subs = _submissions(stmt)
+    subs = flat_rows(stmt)
     data = rows(tables, _counted(subs, progress) if progress else subs, deid, tz)
     if options.fmt == "codebook":
         return write_codebook_xlsx(

@@ -8,15 +8,13 @@ import re
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
-from fieldapp.areas.models import Area
-from fieldapp.auth.models import User
 from fieldapp.exports.identify import Deidentifier, pseudonym_key, with_derived
+from fieldapp.exports.source import answers_only, flat_rows
 from fieldapp.exports.table import Layout, merge_questions, repeat_counts
 from fieldapp.extensions import db
-from fieldapp.submissions.models import Submission
-from fieldapp.surveys.models import Form, FormVersion
+from fieldapp.surveys.models import Form
 
 BOM = "\ufeff"
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -34,35 +32,6 @@ def excel_safe(cell: str) -> str:
     return cell
 
 
-def _data_only(stmt: Select, size: int = 1000) -> Iterator[dict]:
-    """Just the answers of the submissions ``stmt`` selects (no ORM objects: faster)."""
-    only = stmt.with_only_columns(Submission.data).execution_options(yield_per=size)
-    yield from db.session.scalars(only)
-
-
-def _flat_rows(stmt: Select, size: int = 1000):
-    """(meta values…, data) rows for the CSV, in one query without ORM objects."""
-    ids = stmt.with_only_columns(Submission.id).order_by(None)
-    only = (
-        select(
-            Submission.instance_id,
-            FormVersion.version,
-            User.username,
-            Area.code,
-            Area.name,
-            Submission.received_at,
-            Submission.data,
-        )
-        .join(FormVersion, FormVersion.id == Submission.form_version_id)
-        .join(User, User.id == Submission.submitter_id)
-        .join(Area, Area.id == Submission.area_id)
-        .where(Submission.id.in_(ids))
-        .order_by(Submission.id)
-        .execution_options(yield_per=size)
-    )
-    yield from db.session.execute(only)
-
-
 def build_layout(
     form: Form,
     stmt: Select,
@@ -72,7 +41,7 @@ def build_layout(
 ) -> Layout:
     """Column layout for ``form`` over the submissions ``stmt`` selects (one data pass)."""
     questions = merge_questions(v.schema for v in reversed(form.versions))
-    counts = repeat_counts(_data_only(stmt), questions)
+    counts = repeat_counts(answers_only(stmt), questions)
     return Layout(questions, counts, labels=labels, language=language, deid=deid)
 
 
@@ -114,7 +83,7 @@ def export_csv(
     writer.writerow(layout.header)
     yield (BOM if bom else "") + buf.getvalue()
     utc = ZoneInfo("UTC")
-    for iid, version, username, code, name, received, data in _flat_rows(stmt):
+    for iid, version, username, code, name, received, data in flat_rows(stmt):
         if received.tzinfo is None:
             received = received.replace(tzinfo=utc)
         meta = [

@@ -180,7 +180,8 @@ def rows(
     deid: Deidentifier | None = None,
     tz: str = "Asia/Shanghai",
 ) -> Iterator[tuple[str, list]]:
-    """Yield (table key, row) for every submission and every repeat instance in it."""
+    """Yield (table key, row) for every submission (``exports.source.SubmissionRow``) and
+    every repeat instance in it."""
     deid = deid or Deidentifier(None)
     zone = ZoneInfo(tz)
     for sub in submissions:
@@ -189,10 +190,10 @@ def rows(
             received = received.replace(tzinfo=ZoneInfo("UTC"))
         meta = [
             sub.instance_id,
-            sub.form_version.version,
-            sub.submitter.username,
-            sub.area.code,
-            sub.area.name,
+            sub.version,
+            sub.username,
+            sub.area_code,
+            sub.area_name,
             received.astimezone(zone).replace(tzinfo=None),
         ]
         for table in tables:
