@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 
 from fieldapp.areas.models import Area
-from fieldapp.auth.models import User
 from fieldapp.dashboard.stats import NumericSummary, parse_number, time_series
 from fieldapp.dashboard.tallies import ChoiceTally, answers, choice_lists, describe
 from fieldapp.exports.table import merge_questions
@@ -105,21 +104,3 @@ def by_area(area: Area, counts: Counter[str]) -> dict:
     if own or not rows:
         rows.append({"code": area.code, "name": area.name, "count": own, "own_level": True})
     return {"code": area.code, "name": area.name, "areas": rows}
-
-
-def filter_options(user: User, form: Form, scoped: Select) -> dict:
-    """What the filter form offers: areas in ``user``'s subtree, the form's versions and
-    the people who submitted within ``scoped``."""
-    areas = db.session.scalars(
-        select(Area).where(Area.path.startswith(user.area.path)).order_by(Area.path)
-    ).all()
-    submitters = db.session.execute(
-        select(User.username, User.display_name)
-        .where(User.id.in_(scoped.order_by(None).with_only_columns(Submission.submitter_id)))
-        .order_by(User.username)
-    ).all()
-    return {
-        "areas": [(a.code, a.name, a.path.count("/") - user.area.path.count("/")) for a in areas],
-        "versions": [v.version for v in reversed(form.versions)],
-        "submitters": [(u, d or u) for u, d in submitters],
-    }

@@ -9,9 +9,9 @@ from flask_login import current_user
 from fieldapp.areas.services import get_area
 from fieldapp.audit.services import record
 from fieldapp.auth.access import roles_required
-from fieldapp.dashboard.services import filter_options, summarize
+from fieldapp.dashboard.services import summarize
 from fieldapp.errors import fail
-from fieldapp.exports.filters import FilterError, SubmissionFilter
+from fieldapp.exports.filters import FilterError, SubmissionFilter, filter_options
 from fieldapp.extensions import db
 from fieldapp.submissions.services import scoped_submissions
 from fieldapp.surveys.models import Form

@@ -13,7 +13,7 @@ from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from fieldapp.surveys.models import FormVersion
+from fieldapp.surveys.models import Form, FormVersion
 
 
 class FilterError(ValueError):
@@ -90,3 +90,21 @@ class SubmissionFilter:
                 Submission.submitter_id.in_(select(User.id).where(User.username == self.submitter))
             )
         return stmt
+
+
+def filter_options(user: User, form: Form, scoped: Select) -> dict:
+    """What the filter form offers: areas in ``user``'s subtree, the form's versions and
+    the people who submitted within ``scoped``."""
+    areas = db.session.scalars(
+        select(Area).where(Area.path.startswith(user.area.path)).order_by(Area.path)
+    ).all()
+    submitters = db.session.execute(
+        select(User.username, User.display_name)
+        .where(User.id.in_(scoped.order_by(None).with_only_columns(Submission.submitter_id)))
+        .order_by(User.username)
+    ).all()
+    return {
+        "areas": [(a.code, a.name, a.path.count("/") - user.area.path.count("/")) for a in areas],
+        "versions": [v.version for v in reversed(form.versions)],
+        "submitters": [(u, d or u) for u, d in submitters],
+    }

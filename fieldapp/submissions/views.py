@@ -23,13 +23,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from fieldapp.areas.services import area_choices
 from fieldapp.audit.services import record
 from fieldapp.auth.access import roles_required
 from fieldapp.errors import fail
 from fieldapp.exports.bundle import FORMATS, MIMETYPES, ExportOptions, build_export
 from fieldapp.exports.csv_export import build_layout, deidentifier, export_csv
-from fieldapp.exports.filters import FilterError, SubmissionFilter
+from fieldapp.exports.filters import FilterError, SubmissionFilter, filter_options
 from fieldapp.exports.identify import may_export_identifying
 from fieldapp.exports.runner import job_params
 from fieldapp.exports.table import META_LABELS, meta_cells
@@ -144,7 +143,7 @@ def table(form_id: str):
         filters=flt,
         may_identify=_allowed_identifying(),
         formats=FORMATS,
-        area_choices=area_choices(current_user),
+        options=filter_options(current_user, form, scoped_submissions(current_user, form)),
     )
 
 
