@@ -32,6 +32,22 @@ def _three(app, client, world, publish):
         assert post_submission(client, xml, token=token).status_code == 201
 
 
+def _queued(client, url: str) -> str:
+    """Ask for an export that becomes a job; its token."""
+    resp = client.get(url)
+    assert resp.status_code == 302 and "/data/exports/" in resp.headers["Location"]
+    return resp.headers["Location"].rsplit("/", 1)[-1]
+
+
+def _pretend(app, token: str, **fields) -> None:
+    """Put a job in a state a worker could have left it in."""
+    with app.app_context():
+        job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
+        for key, value in fields.items():
+            setattr(job, key, value)
+        db.session.commit()
+
+
 def test_a_large_export_becomes_a_job_the_requester_downloads(app, client, world, publish):
     _three(app, client, world, publish)
     switch_user(client, world.researcher)
@@ -65,13 +81,10 @@ def test_a_large_export_becomes_a_job_the_requester_downloads(app, client, world
 def test_a_job_interrupted_by_a_restart_is_done_again(app, client, world, publish):
     _three(app, client, world, publish)
     switch_user(client, world.researcher)
-    resp = client.get("/data/family_screening/export.csv?background=1")
-    token = resp.headers["Location"].rsplit("/", 1)[-1]
+    token = _queued(client, "/data/family_screening/export.csv?background=1")
+    stale = datetime.now(UTC) - timedelta(minutes=10)
+    _pretend(app, token, status=RUNNING, attempts=1, heartbeat_at=stale)  # its worker died
     with app.app_context():
-        job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
-        job.status, job.attempts = RUNNING, 1  # a worker took it and then died
-        job.heartbeat_at = datetime.now(UTC) - timedelta(minutes=10)
-        db.session.commit()
         assert run_next(app, worker="another-host:1") is True
         db.session.expire_all()
         job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
@@ -83,25 +96,19 @@ def test_a_job_interrupted_by_a_restart_is_done_again(app, client, world, publis
 def test_a_running_job_with_a_live_heartbeat_is_left_alone(app, client, world, publish):
     _three(app, client, world, publish)
     switch_user(client, world.researcher)
-    resp = client.get("/data/family_screening/export?format=sav&background=1")
-    token = resp.headers["Location"].rsplit("/", 1)[-1]
+    token = _queued(client, "/data/family_screening/export?format=sav&background=1")
+    _pretend(app, token, status=RUNNING, heartbeat_at=datetime.now(UTC))
     with app.app_context():
-        job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
-        job.status, job.heartbeat_at = RUNNING, datetime.now(UTC)
-        db.session.commit()
         assert run_next(app) is False
 
 
 def test_a_job_that_keeps_dying_stops_with_a_message(app, client, world, publish):
     _three(app, client, world, publish)
     switch_user(client, world.researcher)
-    resp = client.get("/data/family_screening/export?format=dta&background=1")
-    token = resp.headers["Location"].rsplit("/", 1)[-1]
+    token = _queued(client, "/data/family_screening/export?format=dta&background=1")
+    stale = datetime.now(UTC) - timedelta(minutes=10)
+    _pretend(app, token, status=RUNNING, attempts=3, heartbeat_at=stale)
     with app.app_context():
-        job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
-        job.status, job.attempts = RUNNING, 3
-        job.heartbeat_at = datetime.now(UTC) - timedelta(minutes=10)
-        db.session.commit()
         run_next(app)
     state = client.get(f"/data/exports/{token}.json").json
     assert state["status"] == FAILED and "重新导出" in state["error"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, jsonify, render_template, send_file, url_for
+from flask import Blueprint, current_app, jsonify, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,8 +14,16 @@ from fieldapp.errors import fail
 from fieldapp.exports.bundle import MIMETYPES
 from fieldapp.extensions import db
 from fieldapp.jobs.models import DONE, ExportJob
+from fieldapp.jobs.services import ensure_worker
 
 bp = Blueprint("jobs", __name__, url_prefix="/data/exports")
+
+
+@bp.before_app_request
+def _start_worker() -> None:
+    """Each app process works the queue from its first request, so a job interrupted by a
+    restart is taken up again without waiting for a new export to be asked for."""
+    ensure_worker(current_app._get_current_object())
 
 
 def _own_job(token: str) -> ExportJob:
