@@ -256,9 +256,9 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
         )
         if output is None:
             for chunk in chunks:
-                sys.stdout.write(chunk)
+                sys.stdout.buffer.write(chunk)
         else:
-            with output.open("w", encoding="utf-8", newline="") as fh:
+            with output.open("wb") as fh:
                 for chunk in chunks:
                     fh.write(chunk)
             click.echo(f"已导出到 {output}", err=True)

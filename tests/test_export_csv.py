@@ -220,3 +220,34 @@ def test_filters_narrow_the_export(client, world, publish, send):
     login(client, world.admin)
     resp = client.get("/data/family_screening/export.csv?from=yesterday")
     assert resp.status_code == 400 and "日期" in resp.get_data(as_text=True)
+
+
+def test_an_xls_questionnaire_marks_its_identifiers_too(client, world, publish, send, tmp_path):
+    """Some authors still save the old .xls format: its fieldapp::identifier column
+    counts the same as in .xlsx."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    rows = {
+        "survey": [
+            ["type", "name", "label", "fieldapp::identifier"],
+            ["text", "woman_name", "妇女姓名", "pseudonym"],
+            ["text", "phone", "电话", "remove"],
+            ["integer", "age", "年龄", ""],
+        ],
+        "settings": [["form_id", "version"], ["legacy_visit", "1"]],
+    }
+    for title, lines in rows.items():
+        sheet = book.add_sheet(title)
+        for r, line in enumerate(lines):
+            for c, value in enumerate(line):
+                sheet.write(r, c, value)
+    path = tmp_path / "legacy_visit.xls"
+    book.save(str(path))
+    publish(path)
+    send({"woman_name": "赵秀英", "phone": "13900001111", "age": "52"}, "legacy_visit", "1")
+    switch_user(client, world.researcher)
+    text = client.get("/data/legacy_visit/export.csv").get_data(as_text=True)
+    row = next(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert row["woman_name"].startswith("P-") and row["age"] == "52"
+    assert "phone" not in row and "赵秀英" not in text and "13900001111" not in text

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
-from collections.abc import Iterator
-from zoneinfo import ZoneInfo
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Select
 
+from fieldapp.exports import bulk
 from fieldapp.exports.identify import Deidentifier, pseudonym_key, with_derived
-from fieldapp.exports.source import answers_only, flat_rows
-from fieldapp.exports.table import Layout, merge_questions, repeat_counts
+from fieldapp.exports.source import largest_repeat_counts, raw_batches
+from fieldapp.exports.table import Layout, merge_questions
 from fieldapp.extensions import db
 from fieldapp.surveys.models import Form
 
 BOM = "\ufeff"
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -27,7 +29,7 @@ def excel_safe(cell: str) -> str:
     Text starting with ``= + - @`` (or tab/CR) would run as a formula in Excel; it gets a
     leading apostrophe. Numbers such as ``-5`` are left as they are.
     """
-    if cell and cell.startswith(_FORMULA_START) and not _NUMBER.match(cell):
+    if cell and cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
         return "'" + cell
     return cell
 
@@ -39,10 +41,14 @@ def build_layout(
     language: str | None = None,
     deid: Deidentifier | None = None,
 ) -> Layout:
-    """Column layout for ``form`` over the submissions ``stmt`` selects (one data pass)."""
+    """Column layout for ``form`` over the submissions ``stmt`` selects; repeat widths
+    come from the stored repeat counts (one aggregate query)."""
     questions = merge_questions(v.schema for v in reversed(form.versions))
-    counts = repeat_counts(answers_only(stmt), questions)
-    return Layout(questions, counts, labels=labels, language=language, deid=deid)
+    counts = largest_repeat_counts(stmt)
+    keys = {"/".join(q.parts[: i + 1]) for q in questions for i in q.repeats}
+    return Layout(
+        questions, {k: counts.get(k, 0) for k in keys}, labels=labels, language=language, deid=deid
+    )
 
 
 def deidentifier(form: Form, identifying: bool, instance_path: str) -> Deidentifier:
@@ -65,36 +71,69 @@ def export_csv(
     tz: str = "Asia/Shanghai",
     identifying: bool = False,
     instance_path: str = "instance",
-) -> Iterator[str]:
-    """Yield the CSV text of the submissions ``stmt`` selects, header first.
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[bytes]:
+    """Yield the UTF-8 CSV of the submissions ``stmt`` selects: the header, then one
+    chunk per batch of up to 10,000 submissions (memory stays bounded by the batch).
 
     The form is loaded by primary key when iteration starts, so the generator can be
     streamed after the view's session has closed. ``bom`` prefixes UTF-8's byte order
     mark so Excel shows Chinese; ``labels`` writes choice labels instead of codes; ``tz``
     is the zone of ``received_at``. Unless ``identifying``, the form's identifier marks
     apply (``exports.identify``) with the pseudonym key kept in ``instance_path``.
+    ``progress`` is called with the number of submissions written so far.
+
+    Batches are flattened by ``exports.bulk`` (Polars); a batch whose answers do not
+    fit one schema (versions that changed a question into a group) goes row by row
+    through ``Layout.row``, which gives the same cells.
     """
     form = db.session.get(Form, form_pk)
     deid = deidentifier(form, identifying, instance_path)
     layout = build_layout(form, stmt, labels, language, deid)
-    zone = ZoneInfo(tz)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(layout.header)
+    yield ((BOM if bom else "") + buf.getvalue()).encode()
+    try:
+        schema = [bulk.answer_schema(layout.questions)]
+    except bulk.NotColumnar:
+        schema = [None]
+
+    def flatten(batch: list) -> tuple[bytes, int]:
+        meta = bulk.meta_columns(batch, tz)
+        if schema[0] is not None:
+            try:
+                answers = bulk.decode([row[6] for row in batch], schema[0])
+                return bulk.csv_bytes(bulk.layout_frame(layout, answers, meta)), len(batch)
+            except bulk.NotColumnar:
+                schema[0] = None  # this batch and the rest row by row
+        return _rows_csv(layout, batch, meta), len(batch)
+
+    # Flatten one batch (Polars, off the GIL) while the next is read from the database.
+    done = 0
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for batch in raw_batches(stmt):
+            future = pool.submit(flatten, batch)
+            if pending is not None:
+                chunk, n = pending.result()
+                done += n
+                yield chunk
+                if progress:
+                    progress(done)
+            pending = future
+        if pending is not None:
+            chunk, n = pending.result()
+            yield chunk
+            if progress:
+                progress(done + n)
+
+
+def _rows_csv(layout: Layout, batch: list[tuple], meta: dict) -> bytes:
+    """A batch as CSV rows through ``Layout.row`` (the one-at-a-time path)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(layout.header)
-    yield (BOM if bom else "") + buf.getvalue()
-    utc = ZoneInfo("UTC")
-    for iid, version, username, code, name, received, data in flat_rows(stmt):
-        if received.tzinfo is None:
-            received = received.replace(tzinfo=utc)
-        meta = [
-            iid,
-            version,
-            username,
-            code,
-            name,
-            received.astimezone(zone).isoformat(timespec="seconds"),
-        ]
-        buf.seek(0)
-        buf.truncate()
-        writer.writerow([excel_safe(c) for c in layout.row(meta, data)])
-        yield buf.getvalue()
+    metas = zip(*(series.to_list() for series in meta.values()), strict=True)
+    for row, cells in zip(batch, metas, strict=True):
+        data = json.loads(row[6]) if isinstance(row[6], str) else row[6]
+        writer.writerow([excel_safe(c) for c in layout.row(list(cells), data or {})])
+    return buf.getvalue().encode()

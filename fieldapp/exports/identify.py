@@ -40,33 +40,30 @@ _KINDS = {
 GEO_TYPES = {"geopoint", "geotrace", "geoshape"}
 
 
-def identifier_marks(xlsform: bytes) -> dict[str, str]:
+def identifier_marks(xlsform: bytes, filename: str = "form.xlsx") -> dict[str, str]:
     """Question name → ``pseudonym`` or ``remove``, from the ``fieldapp::identifier``
-    column of the survey sheet (``{}`` when there is none or the file is not .xlsx)."""
-    import openpyxl
+    column of the survey sheet of an .xlsx or .xls file (``{}`` when there is none).
 
+    Read with pyxform's own sheet readers, so a column is seen exactly as pyxform sees
+    the rest of the form (values trimmed, header case kept; we compare it lower-cased).
+    """
+    from pyxform.xls2json_backends import xls_to_dict, xlsx_to_dict
+
+    reader = xls_to_dict if filename.lower().endswith(".xls") else xlsx_to_dict
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            wb = openpyxl.load_workbook(io.BytesIO(xlsform), read_only=True)
-    except Exception:  # noqa: BLE001 - .xls or damaged: pyxform already judged the file
+            sheets = reader(io.BytesIO(xlsform))
+    except Exception:  # noqa: BLE001 - damaged: pyxform already judged the file
         return {}
-    sheet = next((wb[n] for n in wb.sheetnames if n.strip().lower() == "survey"), None)
-    if sheet is None:
-        return {}
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(c or "").strip().lower() for c in next(rows, [])]
-    if "fieldapp::identifier" not in header or "name" not in header:
-        return {}
-    col, name_col = header.index("fieldapp::identifier"), header.index("name")
+    survey = next((rows for name, rows in sheets.items() if name.strip().lower() == "survey"), None)
     marks = {}
-    for row in rows:
-        if len(row) <= max(col, name_col) or not row[name_col] or row[col] is None:
-            continue
-        kind = _KINDS.get(str(row[col]).strip().lower())
+    for row in survey or []:
+        cells = {str(k).strip().lower(): v for k, v in row.items()}
+        name, mark = cells.get("name"), cells.get("fieldapp::identifier")
+        kind = _KINDS.get(str(mark).strip().lower()) if name and mark is not None else None
         if kind:
-            marks[str(row[name_col]).strip()] = kind
-    wb.close()
+            marks[str(name).strip()] = kind
     return marks
 
 
@@ -119,6 +116,14 @@ class Deidentifier:
     def removes(self, q: dict) -> bool:
         """True when question ``q``'s column is left out."""
         return self.active and self.marks.get(q["name"]) == REMOVE
+
+    def changes(self, q: dict) -> bool:
+        """True when ``value`` may change question ``q``'s answers (pseudonym, removal,
+        coarse GPS)."""
+        if not self.active:
+            return False
+        geo = q.get("data_type") in GEO_TYPES or q.get("type") in GEO_TYPES
+        return geo or self.marks.get(q["name"]) in (PSEUDONYM, REMOVE)
 
     def value(self, q: dict, value: str | None) -> str | None:
         """The value as exported: pseudonymised or coarsened when de-identifying."""

@@ -56,22 +56,19 @@ def run_export(
     identifying = bool(params.get("identifying"))
     if options.fmt == "csv":
         path = folder / f"{form.form_id}.csv"
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            for n, chunk in enumerate(
-                export_csv(
-                    form.id,
-                    stmt,
-                    labels=options.labels,
-                    language=options.language or form.current.schema.get("default_language"),
-                    bom=options.bom,
-                    tz=tz,
-                    identifying=identifying,
-                    instance_path=app.config["INSTANCE_PATH"],
-                )
+        with path.open("wb") as fh:
+            for chunk in export_csv(
+                form.id,
+                stmt,
+                labels=options.labels,
+                language=options.language or form.current.schema.get("default_language"),
+                bom=options.bom,
+                tz=tz,
+                identifying=identifying,
+                instance_path=app.config["INSTANCE_PATH"],
+                progress=progress,
             ):
                 fh.write(chunk)
-                if progress and n:
-                    progress(n)
         return path
     deid = deidentifier(form, identifying, app.config["INSTANCE_PATH"])
     return build_export(form, stmt, options, deid, folder, tz, progress)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, String, Text, cast, func, select, true, type_coerce
 
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
@@ -26,33 +26,60 @@ class SubmissionRow(NamedTuple):
     data: dict
 
 
-def flat_rows(stmt: Select, size: int = 1000) -> Iterator[SubmissionRow]:
-    """The submissions ``stmt`` selects (scope and filters already applied), oldest
-    first, streamed ``size`` at a time."""
+def _with_meta(stmt: Select, received, data) -> Select:
+    """The submissions ``stmt`` selects, oldest first, as (instance_id, version,
+    username, area_code, area_name, ``received``, ``data``) rows: one query."""
     ids = stmt.with_only_columns(Submission.id).order_by(None)
-    query = (
+    return (
         select(
             Submission.instance_id,
             FormVersion.version,
             User.username,
             Area.code,
             Area.name,
-            Submission.received_at,
-            Submission.data,
+            received,
+            data,
         )
         .join(FormVersion, FormVersion.id == Submission.form_version_id)
         .join(User, User.id == Submission.submitter_id)
         .join(Area, Area.id == Submission.area_id)
         .where(Submission.id.in_(ids))
         .order_by(Submission.id)
-        .execution_options(yield_per=size)
     )
-    for row in db.session.execute(query):
+
+
+def flat_rows(stmt: Select, size: int = 1000) -> Iterator[SubmissionRow]:
+    """The submissions ``stmt`` selects (scope and filters already applied), oldest
+    first, streamed ``size`` at a time."""
+    query = _with_meta(stmt, Submission.received_at, Submission.data)
+    for row in db.session.execute(query.execution_options(yield_per=size)):
         yield SubmissionRow(*row)
 
 
-def answers_only(stmt: Select, size: int = 1000) -> Iterator[dict]:
-    """Just the answers of the submissions ``stmt`` selects (for a layout pass)."""
-    yield from db.session.scalars(
-        stmt.with_only_columns(Submission.data).execution_options(yield_per=size)
+def raw_batches(stmt: Select, size: int = 5000) -> Iterator[list]:
+    """The submissions ``stmt`` selects, oldest first, in lists of up to ``size`` rows
+    ``(instance_id, version, username, area_code, area_name, received_at, data_json)``:
+    answers as their JSON text and ``received_at`` as the driver gives it (text on
+    SQLite, an aware datetime on PostgreSQL), for ``exports.bulk`` to decode in bulk."""
+    query = _with_meta(
+        stmt, type_coerce(Submission.received_at, String), cast(Submission.data, Text)
     )
+    # Core rows (no ORM loading), fetched as the export goes.
+    result = db.session.connection().execute(query.execution_options(stream_results=True))
+    while batch := result.fetchmany(size):
+        yield batch
+
+
+def largest_repeat_counts(stmt: Select) -> dict[str, int]:
+    """Largest instance count of each repeat path over the submissions ``stmt`` selects,
+    from their stored ``repeat_counts`` (one aggregate query; no answers read)."""
+    inner = stmt.with_only_columns(Submission.repeat_counts.label("rc")).order_by(None).subquery()
+    each_fn = func.json_each_text if db.engine.dialect.name == "postgresql" else func.json_each
+    each = each_fn(inner.c.rc).table_valued("key", "value")
+    query = (
+        select(each.c.key, func.max(cast(each.c.value, Integer)))
+        .select_from(inner)
+        .join(each, true())
+        .group_by(each.c.key)
+    )
+    return {key: int(n or 0) for key, n in db.session.execute(query)}

@@ -121,28 +121,6 @@ def _get(data, steps: tuple) -> str | None:
     return node if isinstance(node, str) else None
 
 
-def repeat_counts(rows: Iterable[dict], questions: list[Question]) -> dict[str, int]:
-    """Largest number of instances of each repeat (``"members"``, ``"trees/stems"``)."""
-    keys = {"/".join(q.parts[: i + 1]) for q in questions for i in q.repeats}
-    counts = {k: 0 for k in keys}
-
-    def visit(node, path):
-        if not isinstance(node, dict):
-            return
-        for name, child in node.items():
-            p = f"{path}/{name}" if path else name
-            if isinstance(child, list):
-                counts[p] = max(counts.get(p, 0), len(child))
-                for item in child:
-                    visit(item, p)
-            elif isinstance(child, dict):
-                visit(child, p)
-
-    for data in rows:
-        visit(data, "")
-    return {k: counts[k] for k in keys}
-
-
 class Layout:
     """Column names and row cells for a set of questions and repeat counts.
 
@@ -180,8 +158,9 @@ class Layout:
                     f"{label}：{label_of(c['labels'], language) or c['name']}" for c in split
                 )
 
-        # Worked out once per export: which question, its split choices, its access paths.
-        self._plan = [
+        # Worked out once per export: each question, its split choices and access paths
+        # (also what exports.bulk builds its columns from).
+        self.plan = [
             (q, self._split_choices(q), [steps for _, steps in _columns(q.parts, counts)])
             for q in self.questions
         ]
@@ -192,7 +171,7 @@ class Layout:
             return q.q["choices"]
         return []
 
-    def _display(self, q: Question, value: str) -> str:
+    def display(self, q: Question, value: str) -> str:
         if not self.labels or not value or not q.q.get("choices"):
             return value
         names = {
@@ -206,13 +185,13 @@ class Layout:
         """One row: meta cells then question cells, as strings ('' for blank)."""
         cells = list(meta)
         deid, plain = self.deid, not self.deid.active and not self.labels
-        for q, split, columns in self._plan:
+        for q, split, columns in self.plan:
             for steps in columns:
                 value = _get(data, steps)
                 if not plain:
                     value = deid.value(q.q, value)
                 value = value or ""
-                cells.append(self._display(q, value) if self.labels else value)
+                cells.append(self.display(q, value) if self.labels else value)
                 if split:
                     if value:
                         chosen = set(value.split())

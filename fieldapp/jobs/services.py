@@ -102,11 +102,12 @@ def run_job(app: Flask, job_id: int) -> None:
             _set(job_id, heartbeat_at=datetime.now(UTC))
 
     threading.Thread(target=heartbeat, daemon=True).start()
-    done = [0]
+    done = [0, 0]  # submissions done, done at the last write
 
     def progress(n: int) -> None:
         done[0] = n
-        if n % 200 == 0:
+        if n - done[1] >= 200:  # exports report per row or per batch
+            done[1] = n
             _set(job_id, progress=min(n / max(job.total, 1), 0.99), heartbeat_at=datetime.now(UTC))
 
     try:

@@ -187,3 +187,21 @@ def project(envelope: Envelope, schema: dict) -> tuple[dict, list[str]]:
         return out
 
     return walk(root, "/" + schema["root"]), attachments
+
+
+def repeat_counts(data: dict, path: str = "", into: dict[str, int] | None = None) -> dict[str, int]:
+    """Largest number of instances of each repeat in ``data`` (a ``project`` result),
+    keyed by its path below the root: ``{"members": 3, "trees/stems": 5}``. Stored with
+    each submission so that an export knows how wide to make repeat columns without
+    reading every answer first."""
+    counts = {} if into is None else into
+    for name, child in data.items():
+        p = f"{path}/{name}" if path else name
+        if isinstance(child, list):
+            counts[p] = max(counts.get(p, 0), len(child))
+            for item in child:
+                if isinstance(item, dict):
+                    repeat_counts(item, p, counts)
+        elif isinstance(child, dict):
+            repeat_counts(child, p, counts)
+    return counts

@@ -12,7 +12,7 @@ from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission, SubmissionAttachment
-from fieldapp.submissions.parse import SubmissionError, project, read_envelope
+from fieldapp.submissions.parse import SubmissionError, project, read_envelope, repeat_counts
 from fieldapp.surveys.models import Form, FormVersion
 from fieldapp.surveys.services import can_fill, can_see
 
@@ -82,6 +82,7 @@ def receive_submission(
         xml=xml.decode("utf-8"),
         xml_sha256=sha,
         data=data,
+        repeat_counts=repeat_counts(data),
     )
     db.session.add(sub)
     added = _attach(sub, referenced, files or [])

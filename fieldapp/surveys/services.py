@@ -143,7 +143,7 @@ def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
     except (XFormSchemaError, etree.XMLSyntaxError) as exc:
         raise XLSFormError(f"转换结果无法解析：{exc}") from exc
     _check_identity(schema)
-    schema["identifiers"] = identifier_marks(data)
+    schema["identifiers"] = identifier_marks(data, filename)
     if not [q for q in data_questions(schema) if q["type"] not in NON_QUESTION_TYPES]:
         raise XLSFormError("XLSForm 的 survey 表中没有任何题目")
     if not schema["version"]:
