@@ -3,8 +3,8 @@
 Every writer takes the tables of ``exports.dataset`` and an iterator of (table key, row)
 and writes into a folder; ``exports.bundle`` zips the folder when there is more than one
 file. XLSX and CSV stream row by row (openpyxl's write-only mode), so their memory does
-not grow with the number of submissions; SPSS and Stata go through pandas and pyreadstat,
-which need each table in memory.
+not grow with the number of submissions; SPSS and Stata go through pyreadstat, which
+needs each table in memory (held as compact Polars columns).
 
 Value codes for SPSS and Stata (which label numbers, not text): a select_one whose
 choice names are all whole numbers keeps them; otherwise choices are numbered 1, 2, … in
@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
+
+import polars as pl
 
 from fieldapp.exports.dataset import MAIN, Table, Variable
 from fieldapp.exports.names import spss_names, stata_names
@@ -175,11 +177,63 @@ def _cut(text: str, limit: int) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
-def _frames(tables: list[Table], rows: Iterable) -> dict[str, list[list]]:
-    data: dict[str, list[list]] = {t.key: [] for t in tables}
+STAT_BATCH = 5000  # rows held as Python objects before they become compact columns
+
+
+def _number(value) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _stat_series(var: Variable, name: str, values: list) -> pl.Series:
+    """One column for SPSS/Stata: numbers (select_one codes, 0/1 splits, integers,
+    decimals) as doubles, dates and date-times as such, everything else as text."""
+    codes = value_codes(var)
+    if codes is not None:
+        values = [codes.get(v) if v is not None else None for v in values]
+    dt = (var.question or {}).get("data_type")
+    if codes is not None or var.kind in ("choice", "integer", "decimal") or var.name == "_index":
+        return pl.Series(name, [_number(v) for v in values], dtype=pl.Float64)
+    if var.kind in ("datetime", "start", "end") or dt == "dateTime":
+        stamps = [v if isinstance(v, datetime) else None for v in values]
+        return pl.Series(name, stamps, dtype=pl.Datetime("us"))
+    if dt == "date":
+        days = [v if isinstance(v, date) and not isinstance(v, datetime) else None for v in values]
+        return pl.Series(name, days, dtype=pl.Date)
+    return pl.Series(name, ["" if v is None else str(v) for v in values], dtype=pl.String)
+
+
+def _stat_frames(tables: list[Table], rows: Iterable, names: dict) -> dict[str, pl.DataFrame]:
+    """Each table as one Polars frame, built ``STAT_BATCH`` rows at a time: the rows
+    live as compact Arrow columns, not Python objects, until the writer takes them."""
+    pending: dict[str, list] = {t.key: [] for t in tables}
+    parts: dict[str, list[pl.DataFrame]] = {t.key: [] for t in tables}
+    by_key = {t.key: t for t in tables}
+
+    def flush(key: str) -> None:
+        t, batch = by_key[key], pending[key]
+        parts[key].append(
+            pl.DataFrame(
+                [
+                    _stat_series(var, names[key][var.name], [r[i] for r in batch])
+                    for i, var in enumerate(t.variables)
+                ]
+            )
+        )
+        pending[key] = []
+
     for key, row in rows:
-        data[key].append(row)
-    return data
+        pending[key].append(row)
+        if len(pending[key]) >= STAT_BATCH:
+            flush(key)
+    for key in pending:
+        if pending[key] or not parts[key]:
+            flush(key)
+    return {key: pl.concat(frames, rechunk=False) for key, frames in parts.items()}
 
 
 def write_stats(
@@ -191,44 +245,24 @@ def write_stats(
     language: str | None = None,
 ) -> list[Path]:
     """SPSS (``kind="sav"``) or Stata (``"dta"``, format 119, Unicode) files, one per
-    table, with variable labels, value labels and legal unique names."""
-    import pandas as pd
+    table, with variable labels, value labels and legal unique names.
+
+    pyreadstat writes a whole table at once (the formats put the row count and string
+    widths before the data), so each table is held in memory, as Polars columns."""
     import pyreadstat
 
     names = stat_names(tables, kind)
-    data = _frames(tables, rows)
+    frames = _stat_frames(tables, rows, names)
     paths = []
     for t in tables:
-        cols = {}
         labels, vlabels = {}, {}
-        for i, var in enumerate(t.variables):
+        for var in t.variables:
             name = names[t.key][var.name]
-            values = [r[i] for r in data[t.key]]
-            codes = value_codes(var)
-            if codes is not None:
-                values = [codes.get(v) if v is not None else None for v in values]
-            if (
-                codes is not None
-                or var.kind in ("choice", "integer", "decimal")
-                or var.name == "_index"
-            ):
-                series = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce")
-            elif (
-                var.kind == "datetime"
-                or (var.question and var.question.get("data_type") == "dateTime")
-                or var.kind in ("start", "end")
-            ):
-                series = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce")
-            elif var.question and var.question.get("data_type") == "date":
-                series = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce")
-            else:
-                series = pd.Series(["" if v is None else str(v) for v in values], dtype="object")
-            cols[name] = series
             labels[name] = _cut(var_label(var, language), LABEL_BYTES[kind])
             vl = value_labels(var, language)
             if vl:
                 vlabels[name] = {k: _cut(v, VALUE_LABEL_BYTES[kind]) for k, v in vl.items()}
-        frame = pd.DataFrame(cols)
+        frame = frames.pop(t.key)
         path = folder / f"{file_stem(form_id, t)}.{kind}"
         if kind == "sav":
             pyreadstat.write_sav(frame, path, column_labels=labels, variable_value_labels=vlabels)
@@ -236,6 +270,7 @@ def write_stats(
             pyreadstat.write_dta(
                 frame, path, column_labels=labels, variable_value_labels=vlabels, version=15
             )
+        del frame
         paths.append(path)
     return paths
 
