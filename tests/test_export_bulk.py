@@ -156,3 +156,44 @@ def test_upgrading_counts_the_repeats_of_submissions_already_stored(tmp_path):
     with sqlite3.connect(path) as con:
         (stored,) = con.execute("SELECT repeat_counts FROM submissions").fetchone()
     assert json.loads(stored) == {"trees": 2, "trees/stems": 3}
+
+
+@pytest.mark.parametrize("identifying", [True, False], ids=["identifying", "deidentified"])
+def test_answers_that_look_like_formulas_are_guarded_the_same_in_bulk(
+    app, client, world, publish, tmp_path, monkeypatch, identifying
+):
+    """Southern-hemisphere GPS starts with "-" (guarded), -5 is a number (not guarded),
+    choice names that are negative numbers stay as they are."""
+    from tests.test_surveys import xlsform
+
+    path = tmp_path / "guards.xlsx"
+    path.write_bytes(
+        xlsform(
+            [
+                ["type", "name", "label"],
+                ["text", "note_text", "备注"],
+                ["integer", "count", "数量"],
+                ["geopoint", "spot", "位置"],
+                ["select_one signs", "sign", "符号"],
+                ["select_multiple signs", "signs", "符号们"],
+            ],
+            choices=[["list_name", "name", "label"], ["signs", "-1", "负"], ["signs", "1", "正"]],
+            settings=[["form_id", "version"], ["guards", "1"]],
+        )
+    )
+    publish(path)
+    token = api_token(app, world.mediator)
+    for answers in [
+        {"note_text": "-abc", "count": "-5", "spot": "-33.92 18.42 0 5", "sign": "-1"},
+        {"note_text": "=1+1", "count": "+7", "spot": "", "sign": "1", "signs": "-1 1"},
+        {"note_text": "", "count": "", "spot": "30.27 120.15 0 5", "sign": "", "signs": ""},
+    ]:
+        xml, _ = submission_xml("guards", "1", answers)
+        assert post_submission(client, xml, token=token).status_code == 201, answers
+    options = {"identifying": identifying, "bom": False}
+    fast = _export(app, "guards", False, monkeypatch, **options)
+    slow = _export(app, "guards", True, monkeypatch, **options)
+    assert fast.decode().splitlines() == slow.decode().splitlines()
+    text = fast.decode()
+    assert "'-abc" in text and "'=1+1" in text and ",-5," in text and ",+7," in text
+    assert ("'-33.92 18.42 0 5" if identifying else "'-33.92 18.42") in text

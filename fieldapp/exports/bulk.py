@@ -21,11 +21,8 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 
+from fieldapp.exports.formula import excel_safe, excel_safe_column, may_be_formula
 from fieldapp.exports.table import Layout, Question
-
-# Spreadsheet formula injection (OWASP "CSV injection"), same rule as csv_export.excel_safe.
-FORMULA_START = r"^[=+\-@\t\r]"
-NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 
 
 class NotColumnar(ValueError):
@@ -91,12 +88,6 @@ def _path(steps: tuple) -> pl.Expr:
     return expr
 
 
-def excel_safe(column: pl.Expr) -> pl.Expr:
-    """Vectorised ``csv_export.excel_safe``: a leading apostrophe on would-be formulas."""
-    risky = column.str.contains(FORMULA_START) & ~column.str.contains(NUMBER)
-    return pl.when(risky).then(pl.lit("'") + column).otherwise(column)
-
-
 def received_column(values: list, tz: str) -> pl.Series:
     """``received_at`` as ISO 8601 text in zone ``tz`` (seconds, ``+08:00``), as
     ``datetime.isoformat(timespec="seconds")`` writes it. Values are datetimes (naive
@@ -133,16 +124,20 @@ def layout_frame(layout: Layout, answers: pl.DataFrame, meta: dict[str, pl.Serie
     seen = answers.select(paths[i].alias(str(i)) for i in needs_python) if needs_python else None
 
     answers = answers.hstack([series.alias(f"\0{name}") for name, series in meta.items()])
-    exprs = [pl.col(f"\0{name}") for name in meta]
+    # Meta text is guarded too: instance IDs come from phones.
+    exprs = [excel_safe_column(pl.col(f"\0{name}")) for name in meta]
     for i, (q, split, _) in enumerate(columns):
         raw = value = shown = paths[i]
         distinct = [v for v in seen[str(i)].unique().to_list() if v] if i in needs_python else []
         if distinct and deid.changes(q.q):
-            value = shown = raw.replace(distinct, [deid.value(q.q, v) for v in distinct])
+            value = raw.replace(distinct, [deid.value(q.q, v) for v in distinct])
         if distinct and layout.labels and q.q.get("choices"):
-            shown = raw.replace(
-                distinct, [layout.display(q, deid.value(q.q, v) or "") for v in distinct]
-            )
+            cells = [layout.display(q, deid.value(q.q, v) or "") for v in distinct]
+            shown = raw.replace(distinct, [excel_safe(c) for c in cells])
+        elif distinct and deid.changes(q.q):
+            shown = raw.replace(distinct, [excel_safe(deid.value(q.q, v) or "") for v in distinct])
+        elif may_be_formula(q.q):
+            shown = excel_safe_column(raw)
         exprs.append(shown)
         if split:
             tokens = value.str.extract_all(r"\S+")
@@ -152,9 +147,9 @@ def layout_frame(layout: Layout, answers: pl.DataFrame, meta: dict[str, pl.Serie
                 exprs.append(
                     pl.when(blank).then(None).when(chosen).then(pl.lit("1")).otherwise(pl.lit("0"))
                 )
-    # Formula-safe text; blank cells written as nothing (Polars quotes "" otherwise).
+    # Blank cells written as nothing (Polars would quote "").
     return answers.select(
-        pl.when(e == "").then(None).otherwise(excel_safe(e)).alias(h)
+        pl.when(e == "").then(None).otherwise(e).alias(h)
         for e, h in zip(exprs, layout.header, strict=True)
     )
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Select
 
 from fieldapp.exports import bulk
+from fieldapp.exports.formula import excel_safe
 from fieldapp.exports.identify import Deidentifier, pseudonym_key, with_derived
 from fieldapp.exports.source import largest_repeat_counts, raw_batches
 from fieldapp.exports.table import Layout, merge_questions
@@ -19,19 +19,6 @@ from fieldapp.extensions import db
 from fieldapp.surveys.models import Form
 
 BOM = "\ufeff"
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def excel_safe(cell: str) -> str:
-    """Make a text cell inert in spreadsheets (OWASP "CSV injection").
-
-    Text starting with ``= + - @`` (or tab/CR) would run as a formula in Excel; it gets a
-    leading apostrophe. Numbers such as ``-5`` are left as they are.
-    """
-    if cell and cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
 
 
 def build_layout(

@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from fieldapp.exports.dataset import MAIN, Table, Variable
+from fieldapp.exports.formula import excel_safe
 from fieldapp.exports.names import spss_names, stata_names
 from fieldapp.exports.table import label_of
 
@@ -97,8 +98,6 @@ def write_csv(
 
 
 def _text(value) -> str:
-    from fieldapp.exports.csv_export import excel_safe
-
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, date):

@@ -19,9 +19,10 @@ from defusedxml.ElementTree import ParseError, fromstring
 INT32 = (-(2**31), 2**31 - 1)
 MAX_REPEAT_INSTANCES = 500  # per repeat and parent; a real household has far fewer
 MAX_VALUE_CHARS = 100_000  # one answer; a long free-text note is a few thousand
-_INT = re.compile(r"^[+-]?\d+$")
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_TIME = re.compile(r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+# Whole-value patterns (fullmatch: "5\n" is not an integer).
+_INT = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_TIME = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
 class SubmissionError(ValueError):
@@ -91,17 +92,17 @@ def check_value(value: str, q: dict) -> str | None:
     dt = q.get("data_type")
     try:
         if kind == "integer" or dt == "int":
-            if not _INT.match(value) or not INT32[0] <= int(value) <= INT32[1]:
+            if not _INT.fullmatch(value) or not INT32[0] <= int(value) <= INT32[1]:
                 return "不是整数"
         elif kind == "decimal" or dt == "decimal":
-            if not _DECIMAL.match(value):
+            if not _DECIMAL.fullmatch(value):
                 return "不是数字"
         elif dt == "date":
             date.fromisoformat(value)
         elif dt == "dateTime":
             datetime.fromisoformat(value.replace("Z", "+00:00"))
         elif dt == "time":
-            if not _TIME.match(value):
+            if not _TIME.fullmatch(value):
                 return "不是时间"
             time.fromisoformat(value[:8])
         elif dt in ("geopoint", "geotrace", "geoshape"):
@@ -127,7 +128,7 @@ def _check_geo(value: str, dt: str) -> str | None:
     points = [p.strip() for p in value.split(";") if p.strip()] if dt != "geopoint" else [value]
     for p in points:
         parts = p.split()
-        if not 2 <= len(parts) <= 4 or not all(_DECIMAL.match(x) for x in parts):
+        if not 2 <= len(parts) <= 4 or not all(_DECIMAL.fullmatch(x) for x in parts):
             return "不是坐标"
         if not (-90 <= float(parts[0]) <= 90 and -180 <= float(parts[1]) <= 180):
             return "坐标超出范围"
