@@ -326,3 +326,15 @@ def test_chinese_question_names_stay_readable_in_spss_and_stata(
         files = unzip(download(client, world, "zh_names", f"format={fmt}")[0], tmp_path / fmt)
         _, meta = reader(str(files[f"zh_names.{fmt}"]))
         assert {"年龄"} <= set(meta.column_names), fmt
+
+
+def test_text_longer_than_an_excel_cell_is_cut_at_excels_limit(app, client, world, publish):
+    publish(SCREENING)
+    xml, _ = submission_xml(
+        "family_screening", "2026112901", screening_answers(remarks="长" * 40000)
+    )
+    post_submission(client, xml, token=api_token(app, world.mediator))
+    data, _ = download(client, world, "family_screening", "format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["main"]
+    header = [c.value for c in sheet[1]]
+    assert sheet.cell(row=2, column=header.index("remarks") + 1).value == "长" * 32767

@@ -112,3 +112,21 @@ def test_a_job_that_keeps_dying_stops_with_a_message(app, client, world, publish
         run_next(app)
     state = client.get(f"/data/exports/{token}.json").json
     assert state["status"] == FAILED and "重新导出" in state["error"]
+
+
+def test_a_table_too_big_for_excel_fails_with_advice_not_a_crash(
+    app, client, world, publish, monkeypatch
+):
+    from fieldapp.exports import formats
+
+    _three(app, client, world, publish)
+    switch_user(client, world.researcher)
+    monkeypatch.setattr(formats, "XLSX_MAX_ROWS", 3)  # Excel's 1,048,576, scaled down
+    resp = client.get("/data/family_screening/export?format=xlsx")
+    assert resp.status_code == 422 and "CSV" in resp.get_data(as_text=True)
+    monkeypatch.setitem(app.config, "EXPORT_SYNC_MAX_ROWS", 2)
+    token = _queued(client, "/data/family_screening/export?format=xlsx")
+    with app.app_context():
+        run_next(app)
+    state = client.get(f"/data/exports/{token}.json").json
+    assert state["status"] == "failed" and "超过 Excel" in state["error"]

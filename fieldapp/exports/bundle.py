@@ -12,7 +12,7 @@ from sqlalchemy import Select
 
 from fieldapp.exports.codebook import write_codebook_html, write_codebook_xlsx
 from fieldapp.exports.dataset import build_tables, rows
-from fieldapp.exports.formats import write_csv, write_r, write_stats, write_xlsx
+from fieldapp.exports.formats import ExportError, write_csv, write_r, write_stats, write_xlsx
 from fieldapp.exports.identify import Deidentifier
 from fieldapp.exports.source import flat_rows
 from fieldapp.i18n import N_
@@ -36,10 +36,6 @@ MIMETYPES = {
     ".csv": "text/csv",
     ".html": "text/html",
 }
-
-
-class ExportError(ValueError):
-    """An export that cannot be made as asked (unknown format…)."""
 
 
 @dataclass

@@ -26,6 +26,11 @@ from fieldapp.exports.formula import excel_safe
 from fieldapp.exports.names import spss_names, stata_names
 from fieldapp.exports.table import label_of
 
+
+class ExportError(ValueError):
+    """An export that cannot be made as asked; ``str()`` is the message for the user."""
+
+
 TEXT_KINDS = {"text", "select_one", "select_multiple", "barcode", "instance_id"}
 
 
@@ -105,6 +110,10 @@ def _text(value) -> str:
     return excel_safe(str(value)) if isinstance(value, str) else str(value)
 
 
+XLSX_MAX_ROWS = 1_048_576  # rows per worksheet, header included (Excel's limit)
+XLSX_MAX_CHARS = 32_767  # characters per cell (Excel's limit)
+
+
 def write_xlsx(
     path: Path,
     form_id: str,
@@ -113,48 +122,65 @@ def write_xlsx(
     labels: bool = False,
     language: str | None = None,
 ) -> Path:
-    """A workbook with one sheet per table; text stays text (leading zeros kept), dates
-    are real dates. ``labels`` writes choice labels instead of codes."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    """A workbook with one sheet per table; text stays text (leading zeros kept, never a
+    formula), dates are real dates. ``labels`` writes choice labels instead of codes.
 
-    wb = Workbook(write_only=True)
+    Written with XlsxWriter in constant-memory mode: each row goes to disk as it comes.
+    Raises ``ExportError`` when a table has more rows than a worksheet holds (Excel:
+    1,048,576); text longer than Excel's 32,767 characters per cell is cut there.
+    """
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+    )
+    formats = {
+        datetime: wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        date: wb.add_format({"num_format": "yyyy-mm-dd"}),
+    }
     sheets, used = {}, set()
     for t in tables:
         title = re.sub(r"[\[\]:*?/\\]", "_", t.title)[:31]
         while title.lower() in used:
             title = title[:28] + f"_{len(used)}"
         used.add(title.lower())
-        ws = wb.create_sheet(title)
-        ws.append([v.name for v in t.variables])
-        sheets[t.key] = (ws, t)
+        ws = wb.add_worksheet(title)
+        for col, var in enumerate(t.variables):
+            ws.write_string(0, col, var.name)
+        sheets[t.key] = [ws, t, 1]
     names = {
         t.key: [_choice_names(v, language) if labels else None for v in t.variables] for t in tables
     }
-    for key, row in rows:
-        ws, t = sheets[key]
-        out = []
-        for value, var, lab in zip(row, t.variables, names[key], strict=True):
-            if lab and isinstance(value, str):
-                value = (
-                    "; ".join(lab.get(v, v) for v in value.split())
-                    if var.kind == "select_multiple"
-                    else lab.get(value, value)
+    try:
+        for key, row in rows:
+            sheet = sheets[key]
+            ws, t, r = sheet
+            if r >= XLSX_MAX_ROWS:
+                raise ExportError(
+                    f"表 {t.title} 超过 Excel 每张工作表 {XLSX_MAX_ROWS} 行的上限，"
+                    "请改用 CSV、SPSS 或 Stata 格式，或用筛选条件分批导出"
                 )
-            if isinstance(value, (date, datetime)):
-                cell = WriteOnlyCell(ws, value=value)
-                cell.number_format = (
-                    "yyyy-mm-dd hh:mm:ss" if isinstance(value, datetime) else "yyyy-mm-dd"
-                )
-                out.append(cell)
-            elif isinstance(value, str):
-                cell = WriteOnlyCell(ws, value=value)
-                cell.data_type = "s"  # never let Excel read "0571…" as a number
-                out.append(cell)
-            else:
-                out.append(value)
-        ws.append(out)
-    wb.save(path)
+            for col, (value, var, lab) in enumerate(zip(row, t.variables, names[key], strict=True)):
+                if value is None:
+                    continue
+                if lab and isinstance(value, str):
+                    value = (
+                        "; ".join(lab.get(v, v) for v in value.split())
+                        if var.kind == "select_multiple"
+                        else lab.get(value, value)
+                    )
+                if isinstance(value, str):
+                    ws.write_string(r, col, value[:XLSX_MAX_CHARS])
+                elif isinstance(value, datetime):
+                    ws.write_datetime(r, col, value, formats[datetime])
+                elif isinstance(value, date):
+                    ws.write_datetime(r, col, value, formats[date])
+                else:
+                    ws.write_number(r, col, value)
+            sheet[2] = r + 1
+    finally:
+        wb.close()
     return path
 
 

@@ -25,6 +25,7 @@ from flask import Flask
 from sqlalchemy import and_, or_, select, update
 
 from fieldapp.auth.models import User
+from fieldapp.exports.formats import ExportError
 from fieldapp.extensions import db
 from fieldapp.jobs.models import DONE, FAILED, QUEUED, RUNNING, ExportJob
 
@@ -118,7 +119,7 @@ def run_job(app: Flask, job_id: int) -> None:
         _set(
             job_id,
             status=FAILED,
-            error=f"导出失败：{type(exc).__name__}",
+            error=str(exc) if isinstance(exc, ExportError) else f"导出失败：{type(exc).__name__}",
             finished_at=datetime.now(UTC),
         )
         return

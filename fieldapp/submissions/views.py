@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from fieldapp.audit.services import record
 from fieldapp.auth.access import roles_required
 from fieldapp.errors import fail
-from fieldapp.exports.bundle import FORMATS, MIMETYPES, ExportOptions, build_export
+from fieldapp.exports.bundle import FORMATS, MIMETYPES, ExportError, ExportOptions, build_export
 from fieldapp.exports.csv_export import build_layout, deidentifier, export_csv
 from fieldapp.exports.filters import FilterError, SubmissionFilter, filter_options
 from fieldapp.exports.identify import may_export_identifying
@@ -227,6 +227,9 @@ def export_file(form_id: str):
         path = build_export(
             form, stmt, options, _deid(form, identifying), folder, current_app.config["TIMEZONE"]
         )
+    except ExportError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        fail(422, str(exc))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
