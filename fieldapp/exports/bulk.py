@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import polars as pl
 
@@ -77,7 +78,7 @@ def decode(texts: Sequence[str], schema: dict[str, pl.DataType]) -> pl.DataFrame
     return frame
 
 
-def _path(steps: tuple) -> pl.Expr:
+def path_expr(steps: tuple) -> pl.Expr:
     """Expression following ``steps`` (dict keys, list indexes) into a decoded frame."""
     expr = pl.col(steps[0])
     for step in steps[1:]:
@@ -88,16 +89,26 @@ def _path(steps: tuple) -> pl.Expr:
     return expr
 
 
-def received_column(values: list, tz: str) -> pl.Series:
-    """``received_at`` as ISO 8601 text in zone ``tz`` (seconds, ``+08:00``), as
-    ``datetime.isoformat(timespec="seconds")`` writes it. Values are datetimes (naive
-    means UTC, as SQLite keeps them) or their text."""
+def parse_received(value) -> datetime:
+    """``received_at`` as the driver gave it (SQLite: text in UTC) as a datetime."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def received_series(values: list, tz: str) -> pl.Series:
+    """``received_at`` values (datetimes, naive meaning UTC as SQLite keeps them, or
+    their text) as a UTC-aware Polars column converted to zone ``tz``."""
     series = pl.Series("received_at", values)
     if series.dtype == pl.String:
         series = series.str.to_datetime(time_unit="us", time_zone="UTC")
     elif series.dtype.time_zone is None:  # type: ignore[union-attr]
         series = series.dt.replace_time_zone("UTC")
-    return series.dt.convert_time_zone(tz).dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
+    return series.dt.convert_time_zone(tz)
+
+
+def received_column(values: list, tz: str) -> pl.Series:
+    """``received_at`` as ISO 8601 text in zone ``tz`` (seconds, ``+08:00``), as
+    ``datetime.isoformat(timespec="seconds")`` writes it."""
+    return received_series(values, tz).dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
 
 
 def layout_frame(layout: Layout, answers: pl.DataFrame, meta: dict[str, pl.Series]) -> pl.DataFrame:
@@ -112,7 +123,7 @@ def layout_frame(layout: Layout, answers: pl.DataFrame, meta: dict[str, pl.Serie
         (q, split, steps) for q, split, paths in layout.plan for steps in paths
     ]
     paths = [
-        _path(steps) if steps[0] in answers.columns else pl.lit(None, pl.String)
+        path_expr(steps) if steps[0] in answers.columns else pl.lit(None, pl.String)
         for _, _, steps in columns
     ]
     # Rules that need Python run once per distinct value: find which values occur.
@@ -161,11 +172,15 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def meta_columns(rows: list[tuple], tz: str) -> dict[str, pl.Series]:
+def meta_columns(rows: list, tz: str, local_datetimes: bool = False) -> dict[str, pl.Series]:
     """The six meta columns of a batch of ``(instance_id, version, username, area_code,
-    area_name, received_at, …)`` rows."""
+    area_name, received_at, …)`` rows; ``received_at`` as ISO text, or with
+    ``local_datetimes`` as naive datetimes of zone ``tz`` (``dataset.rows``' values)."""
     cols = list(zip(*rows, strict=False)) if rows else [[]] * 6
     names = ["instance_id", "form_version", "submitted_by", "area_code", "area_name"]
     meta = {name: pl.Series(name, cols[i], dtype=pl.String) for i, name in enumerate(names)}
-    meta["received_at"] = received_column(list(cols[5]), tz)
+    if local_datetimes:
+        meta["received_at"] = received_series(list(cols[5]), tz).dt.replace_time_zone(None)
+    else:
+        meta["received_at"] = received_column(list(cols[5]), tz)
     return meta

@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlalchemy import Select
 
 from fieldapp.exports.codebook import write_codebook_html, write_codebook_xlsx
-from fieldapp.exports.dataset import build_tables, rows
+from fieldapp.exports.dataset import build_tables
 from fieldapp.exports.formats import ExportError, write_csv, write_r, write_stats, write_xlsx
 from fieldapp.exports.identify import Deidentifier
-from fieldapp.exports.source import flat_rows
+from fieldapp.exports.long_bulk import as_rows, table_batches
 from fieldapp.i18n import N_
 from fieldapp.surveys.models import Form
 
@@ -48,12 +48,6 @@ class ExportOptions:
     bom: bool = True
 
 
-def _counted(items, progress):
-    for n, item in enumerate(items, start=1):
-        yield item
-        progress(n)
-
-
 def build_export(
     form: Form,
     stmt: Select,
@@ -66,8 +60,8 @@ def build_export(
     """Write the export of the submissions ``stmt`` selects into ``folder``; return the
     file to hand over (a ZIP when the format makes several files).
 
-    ``progress(n)`` is called after each submission read. Raises ``ExportError`` for an
-    unknown format.
+    ``progress(n)`` is called with the submissions done after each batch. Raises
+    ``ExportError`` for an unknown format or a table too big for the format.
     """
     if options.fmt not in FORMATS or options.fmt == "csv":
         raise ExportError(f"未知的导出格式：{options.fmt}")
@@ -77,8 +71,8 @@ def build_export(
     languages = form.current.schema.get("languages") or [""]
     marks = {} if not deid.active else deid.marks
     stem = re.sub(r"[^\w-]", "_", form.form_id)
-    subs = flat_rows(stmt)
-    data = rows(tables, _counted(subs, progress) if progress else subs, deid, tz)
+    batches = table_batches(tables, versions, stmt, deid, tz, progress)
+    data = as_rows(batches)
     if options.fmt == "codebook":
         return write_codebook_xlsx(
             folder / f"{stem}_codebook.xlsx", form.form_id, form.title, tables, languages, marks
@@ -101,7 +95,7 @@ def build_export(
     if options.fmt == "csv-long":
         files = write_csv(out, form.form_id, tables, data, bom=options.bom)
     elif options.fmt in ("sav", "dta"):
-        files = write_stats(out, form.form_id, tables, data, options.fmt, language)
+        files = write_stats(out, form.form_id, tables, batches, options.fmt, language)
     else:
         files = write_r(out, form.form_id, tables, data, language)
     files.append(

@@ -202,62 +202,76 @@ def _cut(text: str, limit: int) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
-STAT_BATCH = 5000  # rows held as Python objects before they become compact columns
-
-
-def _number(value) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    try:
-        return float(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def _stat_series(var: Variable, name: str, values: list) -> pl.Series:
-    """One column for SPSS/Stata: numbers (select_one codes, 0/1 splits, integers,
-    decimals) as doubles, dates and date-times as such, everything else as text."""
-    codes = value_codes(var)
-    if codes is not None:
-        values = [codes.get(v) if v is not None else None for v in values]
+def long_dtype(var: Variable) -> pl.DataType:
+    """The Polars type of a long-table column (what ``dataset.typed`` gives)."""
     dt = (var.question or {}).get("data_type")
-    if codes is not None or var.kind in ("choice", "integer", "decimal") or var.name == "_index":
-        return pl.Series(name, [_number(v) for v in values], dtype=pl.Float64)
-    if var.kind in ("datetime", "start", "end") or dt == "dateTime":
-        stamps = [v if isinstance(v, datetime) else None for v in values]
-        return pl.Series(name, stamps, dtype=pl.Datetime("us"))
+    if var.kind in ("choice", "integer") or var.name == "_index" or dt == "int":
+        return pl.Int64()
+    if var.kind == "decimal" or dt == "decimal":
+        return pl.Float64()
+    if var.kind == "datetime" or dt == "dateTime":
+        return pl.Datetime("us")
     if dt == "date":
-        days = [v if isinstance(v, date) and not isinstance(v, datetime) else None for v in values]
-        return pl.Series(name, days, dtype=pl.Date)
-    return pl.Series(name, ["" if v is None else str(v) for v in values], dtype=pl.String)
+        return pl.Date()
+    return pl.String()
 
 
-def _stat_frames(tables: list[Table], rows: Iterable, names: dict) -> dict[str, pl.DataFrame]:
-    """Each table as one Polars frame, built ``STAT_BATCH`` rows at a time: the rows
-    live as compact Arrow columns, not Python objects, until the writer takes them."""
+def rows_frame(table: Table, rows: list[list]) -> pl.DataFrame:
+    """Rows of ``dataset.rows`` as a typed frame (a value that does not fit is null)."""
+    schema = {v.name: long_dtype(v) for v in table.variables}
+    return pl.DataFrame(rows, schema=schema, orient="row", strict=False)
+
+
+def _stat_frame(table: Table, names: dict[str, str], frame: pl.DataFrame) -> pl.DataFrame:
+    """A long-table frame as SPSS/Stata columns: numbers (select_one codes, 0/1 splits,
+    integers, decimals) as doubles, dates and date-times as such, the rest as text."""
+    out = []
+    for var in table.variables:
+        col = pl.col(var.name)
+        codes = value_codes(var)
+        dt = (var.question or {}).get("data_type")
+        if codes is not None:
+            col = col.cast(pl.String).replace_strict(
+                list(codes), list(codes.values()), default=None, return_dtype=pl.Float64
+            )
+        elif var.kind in ("choice", "integer", "decimal") or var.name == "_index":
+            col = col.cast(pl.Float64, strict=False)
+        elif var.kind in ("datetime", "start", "end") or dt == "dateTime":
+            col = col.cast(pl.Datetime("us"), strict=False)
+        elif dt == "date":
+            col = col.cast(pl.Date, strict=False)
+        else:
+            col = col.cast(pl.String).fill_null("")
+        out.append(col.alias(names[var.name]))
+    return frame.select(out)
+
+
+def _stat_frames(tables: list[Table], items: Iterable, names: dict) -> dict[str, pl.DataFrame]:
+    """Each table as one Polars frame from ``long_bulk.table_batches``' items (frames,
+    or rows of a batch that went row by row): the data lives as compact Arrow columns,
+    not Python objects, until the writer takes it."""
+    by_key = {t.key: t for t in tables}
     pending: dict[str, list] = {t.key: [] for t in tables}
     parts: dict[str, list[pl.DataFrame]] = {t.key: [] for t in tables}
-    by_key = {t.key: t for t in tables}
 
     def flush(key: str) -> None:
-        t, batch = by_key[key], pending[key]
-        parts[key].append(
-            pl.DataFrame(
-                [
-                    _stat_series(var, names[key][var.name], [r[i] for r in batch])
-                    for i, var in enumerate(t.variables)
-                ]
-            )
-        )
-        pending[key] = []
+        if pending[key]:
+            frame = rows_frame(by_key[key], pending[key])
+            parts[key].append(_stat_frame(by_key[key], names[key], frame))
+            pending[key] = []
 
-    for key, row in rows:
-        pending[key].append(row)
-        if len(pending[key]) >= STAT_BATCH:
+    for key, item in items:
+        if isinstance(item, pl.DataFrame):
             flush(key)
-    for key in pending:
-        if pending[key] or not parts[key]:
-            flush(key)
+            parts[key].append(_stat_frame(by_key[key], names[key], item))
+        else:
+            pending[key].append(item)
+            if len(pending[key]) >= 5000:
+                flush(key)
+    for t in tables:
+        flush(t.key)
+        if not parts[t.key]:
+            parts[t.key].append(_stat_frame(t, names[t.key], rows_frame(t, [])))
     return {key: pl.concat(frames, rechunk=False) for key, frames in parts.items()}
 
 
@@ -270,7 +284,8 @@ def write_stats(
     language: str | None = None,
 ) -> list[Path]:
     """SPSS (``kind="sav"``) or Stata (``"dta"``, format 119, Unicode) files, one per
-    table, with variable labels, value labels and legal unique names.
+    table, with variable labels, value labels and legal unique names. ``rows`` are
+    ``long_bulk.table_batches`` items: (table key, frame) or (table key, row).
 
     pyreadstat writes a whole table at once (the formats put the row count and string
     widths before the data), so each table is held in memory, as Polars columns."""
