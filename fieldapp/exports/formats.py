@@ -14,6 +14,7 @@ choice-list order. Split select_multiple columns are 0/1. The codebook lists eve
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -246,6 +247,16 @@ def _stat_frame(table: Table, names: dict[str, str], frame: pl.DataFrame) -> pl.
     return frame.select(out)
 
 
+def _compact(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of ``frame`` in buffers of its own. Text columns cut from a decoded batch
+    are views into the whole batch's string buffers: kept as they are, every batch's
+    decoded answers would stay in memory until the file is written."""
+    buf = io.BytesIO()
+    frame.write_ipc(buf)
+    buf.seek(0)
+    return pl.read_ipc(buf)
+
+
 def _stat_frames(tables: list[Table], items: Iterable, names: dict) -> dict[str, pl.DataFrame]:
     """Each table as one Polars frame from ``long_bulk.table_batches``' items (frames,
     or rows of a batch that went row by row): the data lives as compact Arrow columns,
@@ -263,7 +274,7 @@ def _stat_frames(tables: list[Table], items: Iterable, names: dict) -> dict[str,
     for key, item in items:
         if isinstance(item, pl.DataFrame):
             flush(key)
-            parts[key].append(_stat_frame(by_key[key], names[key], item))
+            parts[key].append(_compact(_stat_frame(by_key[key], names[key], item)))
         else:
             pending[key].append(item)
             if len(pending[key]) >= 5000:

@@ -127,16 +127,19 @@ def table_batches(
     deid: Deidentifier,
     tz: str,
     progress: Callable[[int], None] | None = None,
+    batch_size: int = 2000,
 ) -> Iterator[tuple[str, pl.DataFrame | list]]:
     """The submissions ``stmt`` selects as (table key, frame) per table per batch; a batch
     that cannot go in bulk comes as (table key, row) pairs from ``dataset.rows``.
-    ``progress`` gets the number of submissions done after each batch."""
+    ``progress`` gets the number of submissions done after each batch. Batches are
+    smaller than the wide CSV's: SPSS and Stata keep every table in memory, and a
+    smaller batch leaves less behind in the allocator."""
     try:
         schema = bulk.answer_schema(merge_questions(v.schema for v in versions))
     except bulk.NotColumnar:
         schema = None
     done = 0
-    for batch in raw_batches(stmt):
+    for batch in raw_batches(stmt, batch_size):
         meta = bulk.meta_columns(batch, tz, local_datetimes=True)
         frames = None
         if schema is not None:
