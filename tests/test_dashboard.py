@@ -364,3 +364,38 @@ def test_time_series_per_month_for_years_of_data():
     assert sum(series["counts"]) == 3
     # an absurd range asked for is cut to the data
     assert len(time_series(days, date(1, 1, 1), date(9999, 12, 31))["labels"]) == 27
+
+
+@pytest.mark.parametrize(
+    "path",
+    __import__("tests.test_export_readback", fromlist=["FORMS"]).FORMS,
+    ids=lambda p: p.name,
+)
+def test_bulk_aggregates_equal_the_row_by_row_ones(app, client, world, publish, monkeypatch, path):
+    """Every real form (repeats nested in repeats too) gets the same counts and summaries
+    whether its batches are decoded in bulk or answer by answer."""
+    from fieldapp.areas.services import get_area
+    from fieldapp.dashboard.services import summarize
+    from fieldapp.exports import bulk
+    from fieldapp.surveys.services import get_form
+    from tests.test_export_readback import publish_and_fill
+
+    form_id, *_ = publish_and_fill(app, client, world, publish, path)
+    publish_and_fill(app, client, world, publish, path)
+
+    def aggregates():
+        with app.app_context():
+            form = get_form(form_id)
+            stmt = select(Submission).where(Submission.form_pk == form.id)
+            return summarize(form, stmt, None, area=get_area("3399"))
+
+    fast = aggregates()
+    with monkeypatch.context() as m:
+
+        def refuse(_questions):
+            raise bulk.NotColumnar("test")
+
+        m.setattr(bulk, "answer_schema", refuse)
+        slow = aggregates()
+    assert fast["total"] == 2 and fast == slow
+    assert fast["selects"] or fast["numbers"] or path.name == "case_insensitivity.xlsx"

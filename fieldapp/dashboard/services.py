@@ -1,31 +1,70 @@
-"""The dashboard's aggregates: one pass over a form's submissions in batches, keeping only
-counts and summaries (no row, name or free text leaves this module)."""
+"""The dashboard's aggregates: one pass over a form's submissions in batches decoded with
+Polars (``exports.bulk``), keeping only counts and summaries (no row, name or free text
+leaves this module)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+import polars as pl
+from sqlalchemy import Select, String, Text, cast, select, type_coerce
 
 from fieldapp.areas.models import Area
 from fieldapp.dashboard.stats import NumericSummary, parse_number, time_series
 from fieldapp.dashboard.tallies import ChoiceTally, answers, choice_lists, describe
+from fieldapp.exports import bulk
 from fieldapp.exports.table import merge_questions
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import Form
 
-BATCH = 500
+BATCH = 5000  # submissions decoded at a time (exports.bulk)
 SELECT_TYPES = ("select_one", "select_multiple")
 NUMERIC_TYPES = ("integer", "decimal")
 
 
-def _local_day(received, zone: ZoneInfo) -> date:
-    if received.tzinfo is None:  # SQLite gives back naive UTC
-        received = received.replace(tzinfo=ZoneInfo("UTC"))
-    return received.astimezone(zone).date()
+def _counts(series: pl.Series) -> dict:
+    """Each distinct non-null value of ``series`` and how often it occurs, in order of
+    first appearance."""
+    series = series.drop_nulls()
+    counted = series.to_frame("v").group_by("v", maintain_order=True).len()
+    return dict(zip(counted["v"].to_list(), counted["len"].to_list(), strict=True))
+
+
+def _child_codes(paths: pl.Series, under: str) -> pl.Series:
+    """The child of the area at path ``under`` each area path lies under ("" for the
+    area itself or outside it)."""
+    below = paths.str.strip_prefix(under)
+    child = below.str.split("/").list.first()
+    return pl.select(
+        pl.when(paths.str.starts_with(under)).then(child).otherwise(pl.lit(""))
+    ).to_series()
+
+
+def values_at(frame: pl.DataFrame, parts: list[str]) -> pl.Series:
+    """The non-blank answers at ``parts`` in a ``bulk.decode`` frame, stripped, one per
+    repeat instance (``tallies.answers`` for a whole batch)."""
+    if parts[0] not in frame.columns:
+        return pl.Series([], dtype=pl.String)
+    series = frame[parts[0]]
+    for part in [*parts[1:], None]:
+        while isinstance(series.dtype, pl.List):
+            series = series.explode()
+        if part is not None:
+            series = series.struct.field(part)
+    series = series.drop_nulls().str.strip_chars()
+    return series.filter(series != "")
+
+
+def _tally(tally: ChoiceTally, values: pl.Series) -> None:
+    """Add a batch of one select question's answers to its tally."""
+    if tally.question.q["type"] == "select_multiple":
+        codes = values.str.extract_all(r"\S+").list.unique(maintain_order=True).explode()
+    else:
+        codes = values
+    tally.add_counts(_counts(codes), len(values))
 
 
 def summarize(
@@ -59,30 +98,49 @@ def summarize(
         ChoiceTally(q, lists.get(q.name, [])) for q in questions if q.q["type"] in SELECT_TYPES
     ]
     numbers = [(q, NumericSummary()) for q in questions if q.q["type"] in NUMERIC_TYPES]
-    zone = ZoneInfo(tz)
     days: Counter[date] = Counter()
     children: Counter[str] = Counter()
     total = 0
+    try:
+        schema = bulk.answer_schema([t.question for t in selects] + [q for q, _ in numbers])
+    except bulk.NotColumnar:
+        schema = None
     ids = stmt.order_by(None).with_only_columns(Submission.id).correlate(None)
     rows = (
-        select(Submission.received_at, Submission.data, Area.path)
+        select(type_coerce(Submission.received_at, String), cast(Submission.data, Text), Area.path)
         .join(Area, Submission.area_id == Area.id)
         .where(Submission.id.in_(ids))
         .order_by(Submission.id)
-        .execution_options(yield_per=BATCH)
+        .execution_options(stream_results=True)
     )
-    for received, data, path in db.session.execute(rows):
-        total += 1
-        days[_local_day(received, zone)] += 1
-        children[path[len(area.path) :].split("/")[0] if path.startswith(area.path) else ""] += 1
-        for tally in selects:
-            for value in answers(data, tally.question.parts):
-                tally.add(value)
-        for q, summary in numbers:
-            for value in answers(data, q.parts):
-                number = parse_number(value)
-                if number is not None:
-                    summary.add(number)
+    result = db.session.connection().execute(rows)
+    while batch := result.fetchmany(BATCH):
+        total += len(batch)
+        received, texts, paths = (list(col) for col in zip(*batch, strict=True))
+        days.update(_counts(bulk.received_series(received, tz).dt.date()))
+        children.update(_counts(_child_codes(pl.Series(paths, dtype=pl.String), area.path)))
+        frame = None
+        if schema is not None:
+            try:
+                frame = bulk.decode(texts, schema)
+            except bulk.NotColumnar:
+                frame = None
+        if frame is not None:
+            for tally in selects:
+                _tally(tally, values_at(frame, tally.question.parts))
+            for q, summary in numbers:
+                numeric = values_at(frame, q.parts).cast(pl.Float64, strict=False)
+                summary.add_counts(_counts(numeric.filter(numeric.is_finite())))
+            continue
+        for data in map(json.loads, texts):  # versions disagree on a path's shape
+            for tally in selects:
+                for value in answers(data, tally.question.parts):
+                    tally.add(value)
+            for q, summary in numbers:
+                for value in answers(data, q.parts):
+                    number = parse_number(value)
+                    if number is not None:
+                        summary.add(number)
     return {
         "form": {"form_id": form.form_id, "title": form.title},
         "language": language,

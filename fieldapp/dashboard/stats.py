@@ -22,8 +22,12 @@ def parse_number(value: str) -> float | None:
 
 
 def _tidy(x: float | None) -> float | int | None:
-    """Whole numbers as ``int`` (15, not 15.0) for JSON."""
-    return int(x) if x is not None and x.is_integer() and abs(x) < 2**53 else x
+    """Whole numbers as ``int`` (15, not 15.0), others to 12 significant digits (3.17, not
+    3.1700000000000004: sums differ in the last bits with the order of adding) for JSON."""
+    if x is None:
+        return None
+    x = float(f"{x:.12g}")
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
 
 
 class NumericSummary:
@@ -44,12 +48,22 @@ class NumericSummary:
 
     def add(self, x: float) -> None:
         """Count one value."""
-        x = float(x)
-        self.n += 1
-        self.total += x
-        self.low = x if self.low is None else min(self.low, x)
-        self.high = x if self.high is None else max(self.high, x)
-        self.counts[self._key(x)] += 1
+        self.add_counts({float(x): 1})
+
+    def add_counts(self, counts: dict[float, int]) -> None:
+        """Count each value ``x`` of ``counts`` ``counts[x]`` times (finite floats)."""
+        if not counts:
+            return
+        self.n += sum(counts.values())
+        self.total += sum(x * k for x, k in counts.items())
+        if self.digits is None:
+            self.counts.update(counts)
+        else:
+            for x, k in counts.items():
+                self.counts[self._key(x)] += k
+        low, high = min(counts), max(counts)
+        self.low = low if self.low is None else min(self.low, low)
+        self.high = high if self.high is None else max(self.high, high)
         while len(self.counts) > MAX_DISTINCT and self.digits != 1:
             self.digits = 6 if self.digits is None else self.digits - 1
             old, self.counts = self.counts, Counter()

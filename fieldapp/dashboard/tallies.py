@@ -53,15 +53,20 @@ class ChoiceTally:
 
     def add(self, value: str) -> None:
         """Count one answer (a code, or space-separated codes)."""
-        self.answered += 1
         codes = value.split() if self.question.q["type"] == "select_multiple" else [value]
-        for code in dict.fromkeys(codes):
+        self.add_counts(dict.fromkeys(codes, 1), 1)
+
+    def add_counts(self, counts: dict[str, int], answered: int) -> None:
+        """Count ``answered`` answers holding each code ``counts[code]`` times (a code
+        at most once per answer), codes in the order they first appeared."""
+        self.answered += answered
+        for code, n in counts.items():
             if code not in self.known and code not in self.counts:
                 if self.extra >= MAX_EXTRA_CODES:
                     code = OTHER_CODES
                 else:
                     self.extra += 1
-            self.counts[code] += 1
+            self.counts[code] += n
 
     def result(self, language: str | None) -> dict:
         """Choices in list order, then codes outside the list by count."""
