@@ -236,3 +236,15 @@ def test_bulk_analysis_tables_hold_exactly_the_row_by_row_values(
         fast = _by_table(as_rows(items))
         slow = _by_table(rows(tables, flat_rows(stmt), deid, "Asia/Shanghai"))
     assert fast == slow
+
+
+def test_a_submission_stored_without_repeat_counts_still_gets_all_its_columns(
+    app, screened, monkeypatch
+):
+    from sqlalchemy import update
+
+    with app.app_context():
+        db.session.execute(update(Submission).values(repeat_counts=None))
+        db.session.commit()
+    header = _export(app, "family_screening", False, monkeypatch, identifying=True)
+    assert b"household/household_members[2]/member_age" in header.split(b"\r\n")[0]

@@ -5,12 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from sqlalchemy import Integer, Select, String, Text, cast, func, select, true, type_coerce
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Text,
+    cast,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
+from fieldapp.submissions.parse import repeat_counts
 from fieldapp.surveys.models import FormVersion
 
 
@@ -82,4 +94,13 @@ def largest_repeat_counts(stmt: Select) -> dict[str, int]:
         .join(each, true())
         .group_by(each.c.key)
     )
-    return {key: int(n or 0) for key, n in db.session.execute(query)}
+    counts = {key: int(n or 0) for key, n in db.session.execute(query)}
+    # A submission stored without counts (written around receive_submission) is counted
+    # from its answers, so that no repeat instance ever falls outside the columns.
+    unset = stmt.with_only_columns(Submission.data).where(
+        or_(Submission.repeat_counts.is_(None), cast(Submission.repeat_counts, Text) == "null")
+    )
+    for data in db.session.scalars(unset.order_by(None)):
+        for key, n in repeat_counts(data or {}).items():
+            counts[key] = max(counts.get(key, 0), n)
+    return counts

@@ -34,7 +34,7 @@ class Submission(db.Model):
     xml_sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSON)
     # Instances per repeat path, as ``parse.repeat_counts`` gives (exports read it).
-    repeat_counts: Mapped[dict | None] = mapped_column(JSON)
+    repeat_counts: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
