@@ -130,3 +130,43 @@ def test_a_table_too_big_for_excel_fails_with_advice_not_a_crash(
         run_next(app)
     state = client.get(f"/data/exports/{token}.json").json
     assert state["status"] == "failed" and "超过 Excel" in state["error"]
+
+
+def test_a_jobs_progress_is_written_while_its_export_is_still_reading(app, client, world, publish):
+    """On SQLite too (write-ahead log): while an export streams submissions on its
+    connection, the worker records progress and phones keep submitting."""
+    from fieldapp.jobs.services import _set
+    from fieldapp.submissions.models import Submission
+
+    _three(app, client, world, publish)
+    switch_user(client, world.researcher)
+    app.config["EXPORT_SYNC_MAX_ROWS"] = 2
+    try:
+        token = _queued(client, "/data/family_screening/export?format=xlsx")
+    finally:
+        app.config["EXPORT_SYNC_MAX_ROWS"] = 2000
+    with app.app_context():
+        job_id = db.session.scalar(select(ExportJob.id).where(ExportJob.token == token))
+        with db.engine.connect() as reader:  # the export's streaming read
+            rows = reader.execution_options(stream_results=True).execute(
+                select(Submission.id).order_by(Submission.id)
+            )
+            assert len(rows.fetchmany(1)) == 1  # two more to come: the read stays open
+            _set(job_id, progress=0.5, heartbeat_at=datetime.now(UTC))
+            xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+            token = api_token(app, world.mediator)
+            assert post_submission(client, xml, token=token).status_code == 201
+            assert len(rows.fetchall()) == 2
+
+
+def test_asking_again_for_a_running_export_shows_the_same_job(app, client, world, publish):
+    _three(app, client, world, publish)
+    switch_user(client, world.researcher)
+    app.config["EXPORT_SYNC_MAX_ROWS"] = 2
+    try:
+        first = _queued(client, "/data/family_screening/export?format=sav")
+        again = _queued(client, "/data/family_screening/export?format=sav")
+        other = _queued(client, "/data/family_screening/export?format=dta")
+    finally:
+        app.config["EXPORT_SYNC_MAX_ROWS"] = 2000
+    assert first == again and other != first

@@ -37,7 +37,20 @@ log = logging.getLogger(__name__)
 
 
 def enqueue(user: User, form, params: dict, total: int) -> ExportJob:
-    """Queue an export of ``form`` for ``user`` (flushed); ``params`` as in ``run_job``."""
+    """Queue an export of ``form`` for ``user`` (flushed); ``params`` as in ``run_job``.
+
+    The same export asked for again while it is queued or running (a second click, a
+    page reload) is the job already there, not a new one."""
+    pending = db.session.scalars(
+        select(ExportJob).where(
+            ExportJob.user_id == user.id,
+            ExportJob.form_pk == form.id,
+            ExportJob.status.in_((QUEUED, RUNNING)),
+        )
+    )
+    same = next((job for job in pending if job.params == params), None)
+    if same is not None:
+        return same
     job = ExportJob(
         token=secrets.token_urlsafe(24), user=user, form=form, params=params, total=total
     )
@@ -119,7 +132,9 @@ def run_job(app: Flask, job_id: int) -> None:
         _set(
             job_id,
             status=FAILED,
-            error=str(exc) if isinstance(exc, ExportError) else f"导出失败：{type(exc).__name__}",
+            error=str(exc)
+            if isinstance(exc, ExportError)
+            else f"导出失败（{type(exc).__name__}），请稍后重新导出；如仍失败请联系管理员",
             finished_at=datetime.now(UTC),
         )
         return
