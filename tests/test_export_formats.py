@@ -4,6 +4,7 @@ tables, two form versions together, and no direct identifier."""
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 
@@ -338,3 +339,61 @@ def test_text_longer_than_an_excel_cell_is_cut_at_excels_limit(app, client, worl
     sheet = openpyxl.load_workbook(io.BytesIO(data))["main"]
     header = [c.value for c in sheet[1]]
     assert sheet.cell(row=2, column=header.index("remarks") + 1).value == "长" * 32767
+
+
+def test_a_question_that_changes_type_between_versions_loses_no_answer(
+    app, client, world, publish, tmp_path
+):
+    """select_multiple → select_one stays split into choices (the old list's "blue"
+    included), integer → decimal stays numeric, integer → text becomes text."""
+    from tests.test_surveys import xlsform
+
+    def version(n: str, fav: str, num: str, code: str, colours: list[str]) -> object:
+        path = tmp_path / f"prefs{n}.xlsx"
+        path.write_bytes(
+            xlsform(
+                [
+                    ["type", "name", "label"],
+                    [f"{fav} colours", "fav", "喜欢的颜色"],
+                    [num, "num", "数量"],
+                    [code, "code", "编号"],
+                ],
+                choices=[["list_name", "name", "label"]]
+                + [["colours", c, c.upper()] for c in colours],
+                settings=[["form_id", "version"], ["prefs", n]],
+            )
+        )
+        return path
+
+    token = api_token(app, world.mediator)
+    for n, spec, answers in [
+        (
+            "1",
+            ("select_multiple", "integer", "integer", ["red", "blue", "green"]),
+            {"fav": "red blue", "num": "3", "code": "7"},
+        ),
+        (
+            "2",
+            ("select_one", "decimal", "text", ["red", "green"]),
+            {"fav": "green", "num": "2.5", "code": "A7"},
+        ),
+    ]:
+        publish(version(n, *spec))
+        xml, _ = submission_xml("prefs", n, answers)
+        assert post_submission(client, xml, token=token).status_code == 201
+
+    switch_user(client, world.researcher)
+    rows = list(
+        csv.DictReader(
+            io.StringIO(client.get("/data/prefs/export.csv?bom=0").get_data(as_text=True))
+        )
+    )
+    assert [(r["fav/red"], r["fav/blue"], r["fav/green"]) for r in rows] == [
+        ("1", "1", "0"),
+        ("0", "0", "1"),
+    ]
+    data, _ = download(client, world, "prefs", "format=sav")
+    files = unzip(data, tmp_path / "sav")
+    df, meta = pyreadstat.read_sav(str(files["prefs.sav"]))
+    assert list(df["num"]) == [3.0, 2.5] and list(df["code"]) == ["7", "A7"]
+    assert list(df["fav_blue"]) == [1, 0] and list(df["fav"]) == ["red blue", "green"]

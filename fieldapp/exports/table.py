@@ -64,7 +64,12 @@ class Question:
 
 
 def merge_questions(schemas: Iterable[dict]) -> list[Question]:
-    """Union of the data questions of several versions' schemas, newest first."""
+    """Union of the data questions of several versions' schemas, newest first.
+
+    A question in several versions keeps the newest version's labels and a type that
+    holds every version's answers (``merge_types``); its choices are the newest list,
+    then choices only older versions had, so that no older answer loses its code.
+    """
     seen: dict[str, Question] = {}
     for schema in schemas:
         root = "/" + schema["root"] + "/"
@@ -74,11 +79,44 @@ def merge_questions(schemas: Iterable[dict]) -> list[Question]:
                 continue
             rel = q["path"][len(root) :]
             if rel in seen:
+                seen[rel].q = merge_types(seen[rel].q, q)
                 continue
             parts = rel.split("/")
             rep = [i for i in range(len(parts) - 1) if root + "/".join(parts[: i + 1]) in repeats]
             seen[rel] = Question(rel, parts, rep, q)
     return list(seen.values())
+
+
+SELECTS = ("select_one", "select_multiple")
+
+
+def merge_types(newer: dict, older: dict) -> dict:
+    """A question as exported when two versions define it (a new dict; neither changes).
+
+    Same type: the newer question, choices united. select_one in one version and
+    select_multiple in the other: select_multiple (one code is a valid multiple answer).
+    integer and decimal: decimal. Any other change of type: text, so that every answer
+    survives as it was sent.
+    """
+    if newer is older:
+        return newer
+    merged = dict(newer)
+    kinds = {newer["type"], older["type"]}
+    types = {newer.get("data_type"), older.get("data_type")}
+    if kinds <= set(SELECTS):
+        merged["type"] = "select_multiple" if len(kinds) == 2 else newer["type"]
+        have = {c["name"] for c in newer.get("choices") or []}
+        extra = [c for c in older.get("choices") or [] if c["name"] not in have]
+        if extra:
+            merged["choices"] = [*(newer.get("choices") or []), *extra]
+        merged["choices_static"] = bool(newer.get("choices_static")) and bool(
+            older.get("choices_static")
+        )
+    elif types == {"int", "decimal"}:
+        merged["type"], merged["data_type"] = "decimal", "decimal"
+    elif kinds != {newer["type"]} or len(types) > 1:
+        merged.update(type="text", data_type="string", choices=None, choices_static=False)
+    return merged
 
 
 def label_of(labels: dict, language: str | None) -> str:
