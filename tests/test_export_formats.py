@@ -397,3 +397,21 @@ def test_a_question_that_changes_type_between_versions_loses_no_answer(
     df, meta = pyreadstat.read_sav(str(files["prefs.sav"]))
     assert list(df["num"]) == [3.0, 2.5] and list(df["code"]) == ["7", "A7"]
     assert list(df["fav_blue"]) == [1, 0] and list(df["fav"]) == ["red blue", "green"]
+
+
+def test_text_longer_than_spss_allows_is_cut_to_a_valid_file(app, client, world, publish, tmp_path):
+    """SPSS strings hold 32,767 bytes: longer remarks are cut there (on a character
+    boundary), not written as a width SPSS cannot read."""
+    publish(SCREENING)
+    remarks = "长" * 20000  # 60,000 bytes of UTF-8
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers(remarks=remarks))
+    post_submission(client, xml, token=api_token(app, world.mediator))
+    data, _ = download(client, world, "family_screening", "format=sav")
+    files = unzip(data, tmp_path / "sav")
+    df, meta = pyreadstat.read_sav(str(files["family_screening.sav"]))
+    assert df["remarks"][0] == "长" * (32767 // 3)
+    assert len(df.columns) == len(meta.column_names) and "remarks" in meta.column_names
+    assert not [c for c in df.columns if c.upper().startswith("REMAR") and c != "remarks"]
+    data, _ = download(client, world, "family_screening", "format=dta")
+    df, _ = pyreadstat.read_dta(str(unzip(data, tmp_path / "dta")["family_screening.dta"]))
+    assert df["remarks"][0] == remarks  # Stata's strL holds it all

@@ -247,6 +247,24 @@ def _stat_frame(table: Table, names: dict[str, str], frame: pl.DataFrame) -> pl.
     return frame.select(out)
 
 
+SAV_MAX_STRING_BYTES = 32_767  # the longest SPSS string variable (Stata's strL has room)
+
+
+def cut_text(frame: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """``frame`` with every text longer than ``limit`` UTF-8 bytes cut there, on a
+    character boundary (only the few long values go through Python)."""
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        column = frame[name]
+        long = column.str.len_bytes() > limit
+        if long.any():
+            where = long.arg_true()
+            cut = [_cut(v, limit) for v in column.gather(where).to_list()]
+            frame = frame.with_columns(column.scatter(where, cut))
+    return frame
+
+
 def _compact(frame: pl.DataFrame) -> pl.DataFrame:
     """A copy of ``frame`` in buffers of its own. Text columns cut from a decoded batch
     are views into the whole batch's string buffers: kept as they are, every batch's
@@ -314,6 +332,8 @@ def write_stats(
             if vl:
                 vlabels[name] = {k: _cut(v, VALUE_LABEL_BYTES[kind]) for k, v in vl.items()}
         frame = frames.pop(t.key)
+        if kind == "sav":
+            frame = cut_text(frame, SAV_MAX_STRING_BYTES)
         path = folder / f"{file_stem(form_id, t)}.{kind}"
         if kind == "sav":
             pyreadstat.write_sav(frame, path, column_labels=labels, variable_value_labels=vlabels)
