@@ -415,3 +415,34 @@ def test_text_longer_than_spss_allows_is_cut_to_a_valid_file(app, client, world,
     data, _ = download(client, world, "family_screening", "format=dta")
     df, _ = pyreadstat.read_dta(str(unzip(data, tmp_path / "dta")["family_screening.dta"]))
     assert df["remarks"][0] == remarks  # Stata's strL holds it all
+
+
+def test_the_codebook_of_a_form_without_languages_and_of_an_identifying_export(
+    app, client, world, visits, publish, tmp_path
+):
+    """Plain "label" columns give one label column with the labels in it; an admin's
+    identifying codebook still says which questions identify people."""
+    from tests.test_surveys import xlsform
+
+    path = tmp_path / "plain.xlsx"
+    path.write_bytes(
+        xlsform(
+            [["type", "name", "label"], ["integer", "age", "年龄"]],
+            settings=[["form_id", "version"], ["plain", "1"]],
+        )
+    )
+    publish(path)
+    book, _ = download(client, world, "plain", "format=codebook")
+    ws = openpyxl.load_workbook(io.BytesIO(book))["codebook"]
+    head = [c.value for c in ws[2]]
+    rows = {
+        r[1]: dict(zip(head, r, strict=True)) for r in ws.iter_rows(min_row=3, values_only=True)
+    }
+    assert "标签 label" in head and rows["age"]["标签 label"] == "年龄"
+    book, _ = download(client, world, visits, "format=codebook&identifying=1", who="admin")
+    ws = openpyxl.load_workbook(io.BytesIO(book))["codebook"]
+    head = [c.value for c in ws[2]]
+    rows = {
+        r[1]: dict(zip(head, r, strict=True)) for r in ws.iter_rows(min_row=3, values_only=True)
+    }
+    assert rows["client_name"]["身份信息 identifier"] == "pseudonym"

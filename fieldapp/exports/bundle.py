@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Select
 
 from fieldapp.exports.codebook import write_codebook_html, write_codebook_xlsx
+from fieldapp.exports.csv_export import form_marks
 from fieldapp.exports.dataset import build_tables
 from fieldapp.exports.formats import ExportError, write_csv, write_r, write_stats, write_xlsx
 from fieldapp.exports.identify import Deidentifier
@@ -68,8 +69,8 @@ def build_export(
     versions = list(reversed(form.versions))
     tables = build_tables(versions, deid)
     language = options.language or form.current.schema.get("default_language")
-    languages = form.current.schema.get("languages") or [""]
-    marks = {} if not deid.active else deid.marks
+    languages = form.current.schema.get("languages") or [None]  # None: labels without one
+    marks = form_marks(form)  # the codebook shows them, identifying export or not
     stem = re.sub(r"[^\w-]", "_", form.form_id)
     batches = table_batches(tables, versions, stmt, deid, tz, progress)
     data = as_rows(batches)

@@ -29,7 +29,7 @@ COLUMNS = [
 
 
 def _rows(
-    form_id: str, tables: list[Table], languages: list[str], marks: dict[str, str]
+    form_id: str, tables: list[Table], languages: list[str | None], marks: dict[str, str]
 ) -> list[list[str]]:
     spss, stata = stat_names(tables, "sav"), stat_names(tables, "dta")
     out = []
@@ -47,7 +47,9 @@ def _rows(
                     q.get("name", ""),
                     _kind(var),
                     *[
-                        label_of(var.labels, lang) if lang in var.labels else var.labels.get("", "")
+                        label_of(var.labels, lang)
+                        if lang is None or lang in var.labels
+                        else var.labels.get("", "")
                         for lang in languages
                     ],
                     "; ".join(
@@ -70,9 +72,10 @@ def _kind(var: Variable) -> str:
     return var.kind
 
 
-def header(languages: list[str]) -> list[str]:
+def header(languages: list[str | None]) -> list[str]:
     """Codebook column titles, with one label column per form language."""
-    return [*COLUMNS[:6], *[f"标签 label ({lang})" for lang in languages], *COLUMNS[6:]]
+    labels = [f"标签 label ({lang})" if lang else "标签 label" for lang in languages]
+    return [*COLUMNS[:6], *labels, *COLUMNS[6:]]
 
 
 def write_codebook_xlsx(
@@ -80,7 +83,7 @@ def write_codebook_xlsx(
     form_id: str,
     title: str,
     tables: list[Table],
-    languages: list[str],
+    languages: list[str | None],
     marks: dict[str, str],
 ) -> Path:
     """The codebook as a workbook (one sheet)."""
@@ -117,7 +120,7 @@ def write_codebook_html(
     form_id: str,
     title: str,
     tables: list[Table],
-    languages: list[str],
+    languages: list[str | None],
     marks: dict[str, str],
 ) -> Path:
     """The codebook as one self-contained HTML page."""

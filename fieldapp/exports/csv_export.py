@@ -42,11 +42,16 @@ def deidentifier(form: Form, identifying: bool, instance_path: str) -> Deidentif
     """Nothing changes when ``identifying``; else every version's identifier marks apply."""
     if identifying:
         return Deidentifier(None)
+    return Deidentifier(form_marks(form), pseudonym_key(instance_path))
+
+
+def form_marks(form: Form) -> dict[str, str]:
+    """Question name → ``pseudonym``/``remove`` over all of ``form``'s versions, with the
+    calculations derived from marked answers (``identify.with_derived``)."""
     marks: dict[str, str] = {}
     for v in form.versions:
         marks.update(v.schema.get("identifiers") or {})
-    marks = with_derived(marks, [q for v in form.versions for q in v.schema["questions"]])
-    return Deidentifier(marks, pseudonym_key(instance_path))
+    return with_derived(marks, [q for v in form.versions for q in v.schema["questions"]])
 
 
 def export_csv(
