@@ -446,3 +446,14 @@ def test_the_codebook_of_a_form_without_languages_and_of_an_identifying_export(
         r[1]: dict(zip(head, r, strict=True)) for r in ws.iter_rows(min_row=3, values_only=True)
     }
     assert rows["client_name"]["身份信息 identifier"] == "pseudonym"
+
+
+def test_r_gets_text_as_sent_while_csv_for_excel_is_guarded(app, client, world, publish, tmp_path):
+    publish(SCREENING)
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers(remarks="=1+1"))
+    post_submission(client, xml, token=api_token(app, world.mediator))
+    r_files = unzip(download(client, world, "family_screening", "format=r")[0], tmp_path / "r")
+    long_files = unzip(download(client, world, "family_screening", "format=csv-long")[0], tmp_path)
+    for files, want in ((r_files, "=1+1"), (long_files, "'=1+1")):
+        main = pd.read_csv(files["family_screening.csv"], dtype=str, keep_default_na=False)
+        assert main["remarks"][0].lstrip("\ufeff") == want

@@ -84,9 +84,16 @@ def stat_names(tables: list[Table], kind: str) -> dict[str, dict[str, str]]:
 
 
 def write_csv(
-    folder: Path, form_id: str, tables: list[Table], rows: Iterable, bom: bool = True
+    folder: Path,
+    form_id: str,
+    tables: list[Table],
+    rows: Iterable,
+    bom: bool = True,
+    guard: bool = True,
 ) -> list[Path]:
-    """One CSV per table (codes; dates ISO 8601), UTF-8 with BOM unless ``bom=False``."""
+    """One CSV per table (codes; dates ISO 8601), UTF-8 with BOM unless ``bom=False``;
+    ``guard`` puts ``'`` before text a spreadsheet would run as a formula (for Excel;
+    R and other analysis tools want the text as it is)."""
     files, writers = {}, {}
     try:
         for t in tables:
@@ -96,19 +103,21 @@ def write_csv(
             writers[t.key] = csv.writer(fh, lineterminator="\r\n")
             writers[t.key].writerow([v.name for v in t.variables])
         for key, row in rows:
-            writers[key].writerow(["" if c is None else _text(c) for c in row])
+            writers[key].writerow(["" if c is None else _text(c, guard) for c in row])
     finally:
         for _, fh in files.values():
             fh.close()
     return [p for p, _ in files.values()]
 
 
-def _text(value) -> str:
+def _text(value, guard: bool = True) -> str:
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, date):
         return value.isoformat()
-    return excel_safe(str(value)) if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return excel_safe(value) if guard else value
+    return str(value)
 
 
 XLSX_MAX_ROWS = 1_048_576  # rows per worksheet, header included (Excel's limit)
@@ -355,7 +364,7 @@ def write_r(
 ) -> list[Path]:
     """CSV files (codes) plus an R script that reads them with the right types, turns
     select_one columns into labelled factors and sets each column's ``label`` attribute."""
-    csvs = write_csv(folder, form_id, tables, rows, bom=False)
+    csvs = write_csv(folder, form_id, tables, rows, bom=False, guard=False)
     lines = [
         f"# {form_id}: data exported by fieldapp. In R: setwd() to this folder, then",
         f'#   source("{form_id}.R", encoding = "UTF-8")',
