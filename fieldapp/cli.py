@@ -229,6 +229,10 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
         form = get_form(form_id)
         if form is None:
             raise click.ClickException(f"没有问卷 {form_id}")
+        languages = form.current.schema.get("languages") or []
+        if lang and lang not in languages:
+            raise click.ClickException(f"问卷没有语言 {lang}；可选：{'、'.join(languages) or '无'}")
+        target = _target(output)
         stmt = select(Submission).where(Submission.form_pk == form.id)
         record(
             None,
@@ -238,11 +242,11 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
             values=values,
             identifying=identifying,
             via="cli",
-            output=str(output or "-"),
+            output=str(target) if target else "stdout" if fmt == "csv" or output else ".",
         )
         db.session.commit()
         if fmt != "csv":
-            _export_file(app, form, stmt, fmt, values, lang, no_bom, identifying, output)
+            _export_file(app, form, stmt, fmt, values, lang, no_bom, identifying, output, target)
             return
         chunks = export_csv(
             form.id,
@@ -254,28 +258,55 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
             identifying=identifying,
             instance_path=app.config["INSTANCE_PATH"],
         )
-        if output is None:
+        if target is None:
             for chunk in chunks:
                 sys.stdout.buffer.write(chunk)
         else:
-            with output.open("wb") as fh:
+            with _private(target, identifying) as fh:
                 for chunk in chunks:
                     fh.write(chunk)
-            click.echo(f"已导出到 {output}", err=True)
+            click.echo(f"已导出到 {target}", err=True)
 
 
-def _export_file(app, form, stmt, fmt, values, lang, no_bom, identifying, output) -> None:
-    """Write a file format (XLSX, SPSS, …) to OUTPUT, or to its own name in this folder."""
+def _target(output: Path | None) -> Path | None:
+    """Where ``-o`` asks to write: ``None`` for standard output (none given, or ``-``)."""
+    if output is None or str(output) == "-":
+        return None
+    if not output.parent.is_dir():
+        raise click.ClickException(f"文件夹 {output.parent} 不存在，请先建立或换一个位置")
+    return output
+
+
+def _private(path: Path, identifying: bool):
+    """``path`` opened for writing; identifying data readable by its owner only (0600)."""
+    mode = 0o600 if identifying else 0o644
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    if identifying:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
+    return os.fdopen(fd, "wb")
+
+
+def _export_file(app, form, stmt, fmt, values, lang, no_bom, identifying, output, target) -> None:
+    """Write a file format (XLSX, SPSS, …) to OUTPUT (``-``: standard output), or to its
+    own name in this folder."""
     import shutil
     import tempfile
 
-    from fieldapp.exports.bundle import ExportOptions, build_export
+    from fieldapp.exports.bundle import ExportError, ExportOptions, build_export
     from fieldapp.exports.csv_export import deidentifier
 
     options = ExportOptions(fmt=fmt, labels=values == "labels", language=lang, bom=not no_bom)
     deid = deidentifier(form, identifying, app.config["INSTANCE_PATH"])
     with tempfile.TemporaryDirectory(prefix="fieldapp-export-") as tmp:
-        path = build_export(form, stmt, options, deid, Path(tmp), app.config["TIMEZONE"])
-        target = output or Path(path.name)
-        shutil.copyfile(path, target)
+        try:
+            path = build_export(form, stmt, options, deid, Path(tmp), app.config["TIMEZONE"])
+        except ExportError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if output is not None and target is None:  # "-o -"
+            with path.open("rb") as src:
+                shutil.copyfileobj(src, sys.stdout.buffer)
+            return
+        target = target or Path(path.name)
+        with path.open("rb") as src, _private(target, identifying) as dst:
+            shutil.copyfileobj(src, dst)
     click.echo(f"已导出到 {target}", err=True)

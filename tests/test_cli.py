@@ -136,3 +136,22 @@ def test_export_to_spss_from_the_cli(fresh, tmp_path):
         zf.extract("family_screening.sav", tmp_path)
     _, meta = pyreadstat.read_sav(str(tmp_path / "family_screening.sav"))
     assert "instance_id" in meta.column_names
+
+
+def test_cli_export_mistakes_get_a_plain_answer_and_identifying_files_stay_private(fresh):
+    import stat
+
+    runner = CliRunner()
+    runner.invoke(main, ["init"])
+    runner.invoke(main, ["demo"])
+    export = ["export", "family_screening"]
+    result = runner.invoke(main, [*export, "-o", str(fresh / "nowhere" / "x.csv")])
+    assert result.exit_code == 1 and "不存在" in result.output and "Traceback" not in result.output
+    result = runner.invoke(main, [*export, "--lang", "klingon"])
+    assert result.exit_code == 1 and "没有语言 klingon" in result.output
+    result = runner.invoke(main, [*export, "--format", "codebook-html", "-o", "-"])
+    assert result.exit_code == 0 and "<html" in result.output.lower()
+    assert not __import__("pathlib").Path("-").exists()  # not a file named "-"
+    private = fresh / "named.csv"
+    assert runner.invoke(main, [*export, "--identifying", "-o", str(private)]).exit_code == 0
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600

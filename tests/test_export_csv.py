@@ -251,3 +251,19 @@ def test_an_xls_questionnaire_marks_its_identifiers_too(client, world, publish, 
     row = next(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert row["woman_name"].startswith("P-") and row["age"] == "52"
     assert "phone" not in row and "赵秀英" not in text and "13900001111" not in text
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("?values=xyz", "values"),
+        ("?lang=klingon", "没有语言 klingon"),
+        ("?from=2026-06-01&to=2026-01-01", "晚于结束日期"),
+    ],
+)
+def test_options_that_make_no_sense_are_refused_with_a_reason(client, world, publish, query, words):
+    publish(SCREENING)
+    login(client, world.admin)
+    for url in ("/data/family_screening/export.csv", "/data/family_screening/export"):
+        resp = client.get(url + query)
+        assert resp.status_code == 400 and words in resp.get_data(as_text=True), url

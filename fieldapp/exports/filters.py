@@ -32,8 +32,9 @@ class SubmissionFilter:
 
     @classmethod
     def from_args(cls, args) -> SubmissionFilter:
-        """Read ``from``, ``to`` (YYYY-MM-DD), ``area``, ``version``, ``submitter`` from a
-        mapping such as ``request.args``; raise ``FilterError`` for a malformed date."""
+        """Read ``from``, ``to`` (YYYY-MM-DD, days the server received submissions, in the
+        configured time zone), ``area``, ``version``, ``submitter`` from a mapping such as
+        ``request.args``; raise ``FilterError`` for a malformed date or ``from`` > ``to``."""
 
         def day(key):
             value = (args.get(key) or "").strip()
@@ -47,7 +48,10 @@ class SubmissionFilter:
         def text(key):
             return (args.get(key) or "").strip() or None
 
-        return cls(day("from"), day("to"), text("area"), text("version"), text("submitter"))
+        first, last = day("from"), day("to")
+        if first and last and first > last:
+            raise FilterError(f"开始日期 {first} 晚于结束日期 {last}，请调换或改正")
+        return cls(first, last, text("area"), text("version"), text("submitter"))
 
     def as_args(self) -> dict[str, str]:
         """The filter as query arguments (for links that keep it)."""

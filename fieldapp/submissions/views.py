@@ -155,10 +155,24 @@ def _export_request(form_id: str, fmt: str):
     identifying = request.args.get("identifying") == "1"
     if identifying and not _allowed_identifying():
         fail(403, _("您的角色不能导出含身份信息的数据；请导出去标识化的数据"))
+    values = request.args.get("values") or "codes"
+    if values not in ("codes", "labels"):
+        fail(400, _("values 只能是 codes（选项代码）或 labels（选项标签）"))
+    language = request.args.get("lang") or None
+    languages = form.current.schema.get("languages") or []
+    if language and language not in languages:
+        fail(
+            400,
+            _(
+                "问卷没有语言 %(lang)s；可选：%(langs)s",
+                lang=language,
+                langs="、".join(languages) or "无",
+            ),
+        )
     options = ExportOptions(
         fmt=fmt,
-        labels=request.args.get("values") == "labels",
-        language=request.args.get("lang") or None,
+        labels=values == "labels",
+        language=language,
         bom=request.args.get("bom", "1") != "0",
     )
     flt, stmt = _filtered(form)
