@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request
+from flask import Flask, Request, current_app, session
 
 from fieldapp.auth.models import User
-from fieldapp.extensions import db, login_manager
+from fieldapp.extensions import login_manager
 
 
 def bearer_secret(request: Request) -> str | None:
@@ -21,8 +21,14 @@ def register(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        from fieldapp.auth.services import session_user
+
+        try:
+            uid = int(user_id)
+        except ValueError:
+            return None
+        hours = float(current_app.config["SESSION_HOURS"])
+        return session_user(uid, session.get("sid"), hours)
 
     @login_manager.request_loader
     def load_from_token(request: Request) -> User | None:

@@ -104,6 +104,7 @@ def _clean(request, app):
             m.FormVersion,
             m.Form,
             m.ApiToken,
+            m.LoginSession,
         ):
             db.session.execute(delete(table))
         db.session.execute(

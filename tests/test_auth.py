@@ -95,3 +95,22 @@ def test_errors_are_in_chinese_and_never_a_traceback(client, world):
     assert "找不到问卷" in resp.get_data(as_text=True)
     resp = client.get("/api/v1/forms/nope")
     assert resp.status_code == 404 and resp.json["error"]["status"] == 404
+
+
+def test_a_cookie_copied_before_logout_no_longer_logs_anyone_in(app, client, world):
+    """On a shared phone, logging out ends the login on the server: the old session
+    cookie (kept by a browser, a proxy or someone copying it) opens nothing."""
+    login(client, world.researcher)
+    assert client.get("/data/").status_code == 200
+    copied = client.get_cookie("session").value
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/data/")})
+    client.set_cookie("session", copied)
+    assert client.get("/data/").status_code == 302
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_a_login_ends_after_its_hours_on_the_server_too(app, client, world, monkeypatch):
+    login(client, world.researcher)
+    assert client.get("/data/").status_code == 200
+    monkeypatch.setitem(app.config, "SESSION_HOURS", 0)
+    assert client.get("/data/").status_code == 302

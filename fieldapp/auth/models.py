@@ -64,3 +64,18 @@ class ApiToken(db.Model):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship()
+
+
+class LoginSession(db.Model):
+    """One browser login, so that logging out ends it on the server too: the signed
+    session cookie names it, and a copy of the cookie kept from before the logout (or
+    from past the session's hours) no longer logs anyone in. Only the SHA-256 of the
+    session's random id is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,18 +5,23 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fieldapp.areas.models import Area
-from fieldapp.auth.models import ROLES, ApiToken, User, utcnow
+from fieldapp.auth.models import ROLES, ApiToken, LoginSession, User, utcnow
 from fieldapp.extensions import db
 
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _hasher = PasswordHasher()  # Argon2id, RFC 9106 defaults
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class UserError(ValueError):
@@ -96,3 +101,43 @@ def get_user(username: str) -> User:
     if user is None:
         raise UserError(f"没有用户 {username}")
     return user
+
+
+def start_session(user: User) -> str:
+    """Record a new browser login of ``user``; the random session id to keep in the
+    signed session cookie (added to the database session, not committed)."""
+    sid = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(sid_hash=_sha256(sid), user_id=user.id))
+    return sid
+
+
+def session_user(user_id: int, sid: str | None, hours: float) -> User | None:
+    """The active user whose login ``sid`` is still open and younger than ``hours``."""
+    if not sid:
+        return None
+    login = db.session.scalar(
+        select(LoginSession).where(
+            LoginSession.sid_hash == _sha256(sid),
+            LoginSession.user_id == user_id,
+            LoginSession.ended_at.is_(None),
+        )
+    )
+    if login is None:
+        return None
+    started = login.created_at
+    if started.tzinfo is None:  # SQLite gives back naive UTC
+        started = started.replace(tzinfo=UTC)
+    if datetime.now(UTC) - started > timedelta(hours=hours):
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def end_session(sid: str | None) -> None:
+    """Close the login ``sid`` (logout); unknown ids are ignored. Not committed."""
+    if sid:
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.sid_hash == _sha256(sid), LoginSession.ended_at.is_(None))
+            .values(ended_at=datetime.now(UTC))
+        )

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from fieldapp.auth.forms import LoginForm
-from fieldapp.auth.services import authenticate
+from fieldapp.auth.services import authenticate, end_session, start_session
 from fieldapp.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
@@ -51,6 +51,7 @@ def login():
             if lang:
                 session["lang"] = lang
             login_user(user)
+            session["sid"] = start_session(user)
             session.permanent = True
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
@@ -62,6 +63,8 @@ def login():
 @bp.post("/logout")
 def logout():
     """Log out (POST with a CSRF token, so that no other site can log you out)."""
+    end_session(session.get("sid"))  # a copy of the old cookie logs no one in
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("已退出登录"), "info")

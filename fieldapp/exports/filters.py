@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import Select, select
 
 from fieldapp.areas.models import Area
@@ -50,7 +51,7 @@ class SubmissionFilter:
 
         first, last = day("from"), day("to")
         if first and last and first > last:
-            raise FilterError(f"开始日期 {first} 晚于结束日期 {last}，请调换或改正")
+            raise FilterError(gettext("开始日期晚于结束日期"))
         return cls(first, last, text("area"), text("version"), text("submitter"))
 
     def as_args(self) -> dict[str, str]:
