@@ -218,9 +218,9 @@ def test_bulk_analysis_tables_hold_exactly_the_row_by_row_values(
     import polars as pl
 
     from fieldapp.exports.csv_export import deidentifier
-    from fieldapp.exports.dataset import build_tables, rows
-    from fieldapp.exports.long_bulk import as_rows, table_batches
-    from fieldapp.exports.source import flat_rows
+    from fieldapp.exports.dataset import build_tables
+    from fieldapp.exports.long_bulk import _rows_of, as_rows, table_batches
+    from fieldapp.exports.source import raw_batches
     from tests.test_export_readback import publish_and_fill
 
     form_id, *_ = publish_and_fill(app, client, world, publish, path)
@@ -234,7 +234,9 @@ def test_bulk_analysis_tables_hold_exactly_the_row_by_row_values(
         items = list(table_batches(tables, versions, stmt, deid, "Asia/Shanghai"))
         assert items and all(isinstance(item, pl.DataFrame) for _, item in items)
         fast = _by_table(as_rows(items))
-        slow = _by_table(rows(tables, flat_rows(stmt), deid, "Asia/Shanghai"))
+        slow = _by_table(
+            pair for b in raw_batches(stmt) for pair in _rows_of(tables, b, deid, "Asia/Shanghai")
+        )
     assert fast == slow
 
 

@@ -101,10 +101,7 @@ def summarize(
     days: Counter[date] = Counter()
     children: Counter[str] = Counter()
     total = 0
-    try:
-        schema = bulk.answer_schema([t.question for t in selects] + [q for q, _ in numbers])
-    except bulk.NotColumnar:
-        schema = None
+    decode = bulk.decoder([t.question for t in selects] + [q for q, _ in numbers])
     ids = stmt.order_by(None).with_only_columns(Submission.id).correlate(None)
     rows = (
         select(type_coerce(Submission.received_at, String), cast(Submission.data, Text), Area.path)
@@ -119,12 +116,7 @@ def summarize(
         received, texts, paths = (list(col) for col in zip(*batch, strict=True))
         days.update(_counts(bulk.received_series(received, tz).dt.date()))
         children.update(_counts(_child_codes(pl.Series(paths, dtype=pl.String), area.path)))
-        frame = None
-        if schema is not None:
-            try:
-                frame = bulk.decode(texts, schema)
-            except bulk.NotColumnar:
-                frame = None
+        frame = decode(texts)
         if frame is not None:
             for tally in selects:
                 _tally(tally, values_at(frame, tally.question.parts))

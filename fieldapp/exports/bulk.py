@@ -17,7 +17,7 @@ group or repeat in another) no single schema fits: ``answer_schema`` raises
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import polars as pl
@@ -76,6 +76,24 @@ def decode(texts: Sequence[str], schema: dict[str, pl.DataType]) -> pl.DataFrame
     if frame.height != len(texts):
         raise NotColumnar("row count")
     return frame
+
+
+def decoder(questions: Iterable[Question]) -> Callable[[Sequence[str]], pl.DataFrame | None]:
+    """A function decoding a batch's answers JSON (``decode``) for ``questions``, giving
+    ``None`` when the batch must go row by row: versions that disagree on a path's shape
+    (no schema at all) or a batch whose values do not fit it."""
+    try:
+        schema = answer_schema(questions)
+    except NotColumnar:
+        return lambda _texts: None
+
+    def decoded(texts: Sequence[str]) -> pl.DataFrame | None:
+        try:
+            return decode(texts, schema)
+        except NotColumnar:
+            return None
+
+    return decoded
 
 
 def path_expr(steps: tuple) -> pl.Expr:

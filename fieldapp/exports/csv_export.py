@@ -85,20 +85,14 @@ def export_csv(
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(layout.header)
     yield ((BOM if bom else "") + buf.getvalue()).encode()
-    try:
-        schema = [bulk.answer_schema(layout.questions)]
-    except bulk.NotColumnar:
-        schema = [None]
+    decode = bulk.decoder(layout.questions)
 
     def flatten(batch: list) -> tuple[bytes, int]:
         meta = bulk.meta_columns(batch, tz)
-        if schema[0] is not None:
-            try:
-                answers = bulk.decode([row[6] for row in batch], schema[0])
-                return bulk.csv_bytes(bulk.layout_frame(layout, answers, meta)), len(batch)
-            except bulk.NotColumnar:
-                schema[0] = None  # this batch and the rest row by row
-        return _rows_csv(layout, batch, meta), len(batch)
+        answers = decode([row[6] for row in batch])
+        if answers is None:
+            return _rows_csv(layout, batch, meta), len(batch)
+        return bulk.csv_bytes(bulk.layout_frame(layout, answers, meta)), len(batch)
 
     # Flatten one batch (Polars, off the GIL) while the next is read from the database.
     done = 0

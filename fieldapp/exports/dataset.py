@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import polars as pl
+
 from fieldapp.exports.identify import Deidentifier
 from fieldapp.exports.table import METADATA_LABELS, label_of, merge_questions
 
@@ -137,6 +139,21 @@ def typed(value: str | None, q: dict) -> object:
     except ValueError:
         return value
     return value
+
+
+def long_dtype(var: Variable) -> pl.DataType:
+    """The Polars type of a long-table column: what ``typed`` gives its values (0/1 of a
+    split choice and ``_index`` as integers)."""
+    dt = (var.question or {}).get("data_type")
+    if var.kind in ("choice", "integer") or var.name == "_index" or dt == "int":
+        return pl.Int64()
+    if var.kind == "decimal" or dt == "decimal":
+        return pl.Float64()
+    if var.kind == "datetime" or dt == "dateTime":
+        return pl.Datetime("us")
+    if dt == "date":
+        return pl.Date()
+    return pl.String()
 
 
 def _walk(node, parts: list[str]):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from fieldapp.exports.dataset import MAIN, Table, Variable
+from fieldapp.exports.dataset import MAIN, Table, Variable, long_dtype
 from fieldapp.exports.formula import excel_safe
 from fieldapp.exports.names import spss_names, stata_names
 from fieldapp.exports.table import label_of
@@ -210,20 +210,6 @@ def _cut(text: str, limit: int) -> str:
     """``text`` shortened to at most ``limit`` UTF-8 bytes, on a character boundary."""
     data = text.encode()
     return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
-
-
-def long_dtype(var: Variable) -> pl.DataType:
-    """The Polars type of a long-table column (what ``dataset.typed`` gives)."""
-    dt = (var.question or {}).get("data_type")
-    if var.kind in ("choice", "integer") or var.name == "_index" or dt == "int":
-        return pl.Int64()
-    if var.kind == "decimal" or dt == "decimal":
-        return pl.Float64()
-    if var.kind == "datetime" or dt == "dateTime":
-        return pl.Datetime("us")
-    if dt == "date":
-        return pl.Date()
-    return pl.String()
 
 
 def rows_frame(table: Table, rows: list[list]) -> pl.DataFrame:

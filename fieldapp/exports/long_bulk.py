@@ -11,35 +11,32 @@ path's shape) the batch raises ``bulk.NotColumnar`` and goes row by row instead.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import polars as pl
 from sqlalchemy import Select
 
 from fieldapp.exports import bulk
-from fieldapp.exports.dataset import MAIN, MAIN_META, Table, Variable, rows
+from fieldapp.exports.dataset import MAIN, MAIN_META, Table, Variable, long_dtype, rows
 from fieldapp.exports.identify import Deidentifier
-from fieldapp.exports.source import raw_batches
+from fieldapp.exports.source import SubmissionRow, raw_batches
 from fieldapp.exports.table import merge_questions
 
 _TZ_SUFFIX = r"(Z|[+-]\d{2}:?\d{2})$"
 
 
 def _typed(var: Variable, value: pl.Expr) -> pl.Expr:
-    """``dataset.typed`` as an expression: blank → null, then the question's type."""
-    q = var.question or {}
-    kind, dt = q.get("type"), q.get("data_type")
+    """``dataset.typed`` as an expression: blank → null, then the column's type
+    (``dataset.long_dtype``)."""
     value = pl.when(value == "").then(None).otherwise(value)
-    if kind == "integer" or dt == "int":
-        return value.cast(pl.Int64, strict=True)
-    if kind == "decimal" or dt == "decimal":
-        return value.cast(pl.Float64, strict=True)
-    if dt == "date":
+    dtype = long_dtype(var)
+    if dtype == pl.Date:
         return value.str.to_date("%Y-%m-%d", strict=True)
-    if dt == "dateTime":  # local wall time as the phone recorded it
+    if dtype == pl.Datetime:  # local wall time as the phone recorded it
         wall = value.str.replace(_TZ_SUFFIX, "")
         return wall.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=True)
-    return value
+    return value.cast(dtype, strict=True)
 
 
 def _explode(frame: pl.DataFrame, path: list[str], level: int) -> pl.DataFrame:
@@ -134,19 +131,16 @@ def table_batches(
     ``progress`` gets the number of submissions done after each batch. Batches are
     smaller than the wide CSV's: SPSS and Stata keep every table in memory, and a
     smaller batch leaves less behind in the allocator."""
-    try:
-        schema = bulk.answer_schema(merge_questions(v.schema for v in versions))
-    except bulk.NotColumnar:
-        schema = None
+    decode = bulk.decoder(merge_questions(v.schema for v in versions))
     done = 0
     for batch in raw_batches(stmt, batch_size):
         meta = bulk.meta_columns(batch, tz, local_datetimes=True)
+        answers = decode([row[6] for row in batch])
         frames = None
-        if schema is not None:
+        if answers is not None:
             try:
-                answers = bulk.decode([row[6] for row in batch], schema)
                 frames = table_frames(tables, answers, meta, deid)
-            except bulk.NotColumnar:
+            except bulk.NotColumnar:  # a value that does not convert to its type
                 frames = None
         if frames is not None:
             yield from frames.items()
@@ -159,10 +153,6 @@ def table_batches(
 
 def _rows_of(tables: list[Table], batch: list, deid: Deidentifier, tz: str):
     """A batch through ``dataset.rows`` (the one-at-a-time path)."""
-    import json
-
-    from fieldapp.exports.source import SubmissionRow
-
     subs = [
         SubmissionRow(*row[:5], bulk.parse_received(row[5]), json.loads(row[6]) or {})
         for row in batch

@@ -1,4 +1,5 @@
-"""Where every export reads its submissions from: plain rows, one query, no ORM objects."""
+"""Where every export reads its submissions from: plain rows in batches, one query, no ORM
+objects; and the repeat widths they need."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from sqlalchemy import (
     Text,
     cast,
     func,
-    or_,
     select,
     true,
     type_coerce,
@@ -38,43 +38,27 @@ class SubmissionRow(NamedTuple):
     data: dict
 
 
-def _with_meta(stmt: Select, received, data) -> Select:
-    """The submissions ``stmt`` selects, oldest first, as (instance_id, version,
-    username, area_code, area_name, ``received``, ``data``) rows: one query."""
+def raw_batches(stmt: Select, size: int = 5000) -> Iterator[list]:
+    """The submissions ``stmt`` selects, oldest first, in lists of up to ``size`` rows
+    ``(instance_id, version, username, area_code, area_name, received_at, data_json)``:
+    answers as their JSON text and ``received_at`` as the driver gives it (text on
+    SQLite, an aware datetime on PostgreSQL), for ``exports.bulk`` to decode in bulk."""
     ids = stmt.with_only_columns(Submission.id).order_by(None)
-    return (
+    query = (
         select(
             Submission.instance_id,
             FormVersion.version,
             User.username,
             Area.code,
             Area.name,
-            received,
-            data,
+            type_coerce(Submission.received_at, String),
+            cast(Submission.data, Text),
         )
         .join(FormVersion, FormVersion.id == Submission.form_version_id)
         .join(User, User.id == Submission.submitter_id)
         .join(Area, Area.id == Submission.area_id)
         .where(Submission.id.in_(ids))
         .order_by(Submission.id)
-    )
-
-
-def flat_rows(stmt: Select, size: int = 1000) -> Iterator[SubmissionRow]:
-    """The submissions ``stmt`` selects (scope and filters already applied), oldest
-    first, streamed ``size`` at a time."""
-    query = _with_meta(stmt, Submission.received_at, Submission.data)
-    for row in db.session.execute(query.execution_options(yield_per=size)):
-        yield SubmissionRow(*row)
-
-
-def raw_batches(stmt: Select, size: int = 5000) -> Iterator[list]:
-    """The submissions ``stmt`` selects, oldest first, in lists of up to ``size`` rows
-    ``(instance_id, version, username, area_code, area_name, received_at, data_json)``:
-    answers as their JSON text and ``received_at`` as the driver gives it (text on
-    SQLite, an aware datetime on PostgreSQL), for ``exports.bulk`` to decode in bulk."""
-    query = _with_meta(
-        stmt, type_coerce(Submission.received_at, String), cast(Submission.data, Text)
     )
     # Core rows (no ORM loading), fetched as the export goes.
     result = db.session.connection().execute(query.execution_options(stream_results=True))
@@ -97,9 +81,7 @@ def largest_repeat_counts(stmt: Select) -> dict[str, int]:
     counts = {key: int(n or 0) for key, n in db.session.execute(query)}
     # A submission stored without counts (written around receive_submission) is counted
     # from its answers, so that no repeat instance ever falls outside the columns.
-    unset = stmt.with_only_columns(Submission.data).where(
-        or_(Submission.repeat_counts.is_(None), cast(Submission.repeat_counts, Text) == "null")
-    )
+    unset = stmt.with_only_columns(Submission.data).where(Submission.repeat_counts.is_(None))
     for data in db.session.scalars(unset.order_by(None)):
         for key, n in repeat_counts(data or {}).items():
             counts[key] = max(counts.get(key, 0), n)
