@@ -1,12 +1,12 @@
 // Page entry of the form filler (templates/surveys/fill.html).
 // Finds #fieldapp-form, loads the XForm, renders it, and submits the instance to the
 // OpenRosa /submission endpoint. Every failure keeps all answers on the page.
-import { openForm } from './engine.js';
-import { renderForm } from './renderer.js';
+import { openForm } from './form/engine.js';
+import { renderForm } from './form/renderer.js';
 import { setUILanguage, t, uiLanguage } from './i18n.js';
 import { submitInstance } from './submit.js';
-import { endPaths, nowWithOffset, stampEnd } from './preload.js';
-import { pickLanguage, problemCounter } from './formnav.js';
+import { endPaths, nowWithOffset, stampEnd } from './form/preload.js';
+import { pickLanguage, problemCounter } from './form/formnav.js';
 
 async function main() {
   const host = document.getElementById('fieldapp-form');

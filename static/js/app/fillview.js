@@ -4,12 +4,12 @@
 // large part of the app and the home screen does not need it.
 import * as store from '../db.js';
 import { mediaBase } from '../sync.js';
-import { openForm, restoreForm } from '../engine.js';
-import { renderForm } from '../renderer.js';
+import { openForm, restoreForm } from '../form/engine.js';
+import { renderForm } from '../form/renderer.js';
 import { setUILanguage, t } from '../i18n.js';
-import { endPaths, nowWithOffset, stampEnd } from '../preload.js';
+import { endPaths, nowWithOffset, stampEnd } from '../form/preload.js';
 import { h } from './util.js';
-import { pickLanguage, problemCounter } from '../formnav.js';
+import { pickLanguage, problemCounter } from '../form/formnav.js';
 
 const SAVE_DELAY = 300;
 

@@ -2,7 +2,7 @@
 // patches only the nodes the engine reports as changed (see reactive.js).
 // Groups -> <fieldset><legend>; repeats -> a list of .repeat-instance fieldsets with
 // "添加一项" / "删除此项" buttons; leaves -> question.js.
-import { t } from './i18n.js';
+import { t } from '../i18n.js';
 import { createQuestion } from './question.js';
 import { mediaURL } from './engine.js';
 

@@ -3,7 +3,7 @@
 //   <div class="q q-<type>" data-name data-ref>
 //     <div class="q-title"><label class="q-label" for=…>text</label><span class="required-mark">*</span></div>
 //     <div class="hint">…</div>  widget  <div class="constraint-msg" role="alert">
-import { t } from './i18n.js';
+import { t } from '../i18n.js';
 import { parseNumber, sameNumber } from './numbers.js';
 import { createChoices } from './choices.js';
 import { createGeopoint, createPhoto } from './media.js';

@@ -4,7 +4,7 @@
 // send that. We shrink on the phone (longest side ≤ 1600 px, JPEG quality 0.8, ~200–400 kB)
 // before the engine gets the file, so the draft, the outbox and the upload are all small.
 // GPS: one reading with high accuracy, stored as ODK writes it: "lat lon alt accuracy".
-import { t } from './i18n.js';
+import { t } from '../i18n.js';
 
 const MAX_SIDE = 1600;
 const QUALITY = 0.8;
