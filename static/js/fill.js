@@ -4,7 +4,7 @@
 import { openForm } from './form/engine.js';
 import { renderForm } from './form/renderer.js';
 import { setUILanguage, t, uiLanguage } from './i18n.js';
-import { submitInstance } from './submit.js';
+import { fetchCsrfToken, postSubmission } from './net.js';
 import { endPaths, nowWithOffset, stampEnd } from './form/preload.js';
 import { pickLanguage, problemCounter } from './form/formnav.js';
 
@@ -84,14 +84,33 @@ async function main() {
   });
 }
 
-
-
 function status(host, text, isError = false) {
   const p = document.createElement('p');
   p.className = isError ? 'form-status form-status-error' : 'form-status';
   if (isError) p.setAttribute('role', 'alert');
   p.textContent = text;
   host.replaceChildren(p);
+}
+
+// POST the instance to the OpenRosa /submission endpoint. Resolves to { ok: true } or
+// { ok: false, message } with a message fit for the worker; never throws, so the caller
+// can always keep the answers on the page.
+async function submitInstance(url, xml, { files = [] } = {}) {
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+  const r = await postSubmission(url, xml, files.map((f) => [f.name, f]), async (stale) => {
+    if (!stale) return csrf ? csrf.content : '';
+    // The worker logged in again elsewhere: this page's CSRF token is stale. Fetch a fresh
+    // one and send once more, instead of asking for a reload that would lose the answers.
+    if (!csrf) return '';
+    let fresh = '';
+    try { fresh = (await fetchCsrfToken()) || ''; } catch { /* none: the refusal is shown */ }
+    if (fresh) csrf.content = fresh;
+    return fresh;
+  });
+  if (r.ok) return r;
+  if (r.network) return { ok: false, message: t('网络不通，答案仍在本页，请稍后再提交') };
+  if (r.login) return { ok: false, message: t('登录已过期，请在新窗口重新登录后再提交') };
+  return { ok: false, message: r.message || t('提交失败（HTTP {status}）', { status: r.status }) };
 }
 
 main();

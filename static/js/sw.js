@@ -8,7 +8,8 @@
 //   - XForms and form media (/forms/…/versions/<v>/…): cache first, the version is in the URL;
 //   - never cached: any other page (they carry CSRF tokens), /api/*, /csrf-token, POSTs.
 // A new version waits until the page asks (SKIP_WAITING). Background Sync 'outbox' runs
-// the same sync code as the page. IndexedDB is untouched by updates.
+// the same sync code as the page (sync.js, which posts through net.js). IndexedDB is
+// untouched by updates.
 import { MEDIA_CACHE, syncAll } from './sync.js';
 
 /* global __BUILD__, __PRECACHE__ */

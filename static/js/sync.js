@@ -9,6 +9,7 @@
 // person the session belongs to is sent, so nobody's questionnaire goes out under
 // another person's name.
 import * as store from './db.js';
+import { fetchCsrfToken, needsLogin, postSubmission } from './net.js';
 
 export const MEDIA_CACHE = 'fieldapp-media-v1';
 const API = '/api/v1';
@@ -32,7 +33,7 @@ export async function fetchMe() {
   } catch {
     return { offline: true };
   }
-  if (res.status === 401 || res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) return { login: true };
+  if (needsLogin(res)) return { login: true };
   if (!res.ok) return { offline: true, status: res.status };
   try {
     return { ok: true, me: await res.json() };
@@ -173,49 +174,21 @@ async function sendOne(item, ctx) {
   return { done: true, filesSent };
 }
 
-async function csrfToken(ctx, fresh = false) {
-  if (ctx.token && !fresh) return ctx.token;
-  const res = await fetch('/csrf-token', { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' });
-  if (res.status === 401 || res.type === 'opaqueredirect') return null;
-  if (!res.ok) throw new Error(`csrf ${res.status}`);
-  ctx.token = (await res.json()).token;
-  return ctx.token;
-}
-
-async function post(xml, files, ctx, retried = false) {
-  let res;
-  try {
-    const token = await csrfToken(ctx, retried);
-    if (token === null) return { ok: false, login: true, message: '登录已过期' };
-    const body = new FormData();
-    body.append('xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml');
-    for (const [name, blob] of files) body.append(name, blob, name);
-    res = await fetch(SUBMIT_URL, {
-      method: 'POST', body, credentials: 'same-origin', redirect: 'manual', cache: 'no-store',
-      headers: { 'X-OpenRosa-Version': '1.0', 'X-CSRFToken': token },
-    });
-  } catch (err) {
-    return { ok: false, message: '网络不通' };
+// One POST of the XML and some files; what the outbox makes of the answer.
+async function post(xml, files, ctx) {
+  // One CSRF token for the whole round, fetched again only when the server calls it stale.
+  const r = await postSubmission(SUBMIT_URL, xml, files, async (stale) => {
+    if (!ctx.token || stale) ctx.token = await fetchCsrfToken();
+    return ctx.token;
+  });
+  if (r.ok) return r;
+  if (r.network) return { ok: false, message: '网络不通' };
+  if (r.login) return { ok: false, login: true, message: '登录已过期' };
+  const { status, message: text } = r;
+  if (status === 409) return { ok: false, status: 'conflict', message: text || '服务器上已有同一编号、内容不同的问卷' };
+  if (status === 413) return { ok: false, status: 'attention', message: text || '问卷太大（照片过多或过大），服务器拒收' };
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    return { ok: false, status: 'attention', message: text || `服务器拒收（HTTP ${status}）` };
   }
-  if (res.status === 201 || res.status === 200 || res.status === 202) return { ok: true };
-  if (res.headers.get('X-Fieldapp-CSRF') === 'invalid' && !retried) return post(xml, files, ctx, true);
-  if (res.status === 401 || res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
-    return { ok: false, login: true, message: '登录已过期' };
-  }
-  let text = '';
-  try { text = openRosaMessage(await res.text()); } catch { /* keep the generic text */ }
-  if (res.status === 409) return { ok: false, status: 'conflict', message: text || '服务器上已有同一编号、内容不同的问卷' };
-  if (res.status === 413) return { ok: false, status: 'attention', message: text || '问卷太大（照片过多或过大），服务器拒收' };
-  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
-    return { ok: false, status: 'attention', message: text || `服务器拒收（HTTP ${res.status}）` };
-  }
-  return { ok: false, message: text || `服务器暂时出错（HTTP ${res.status}）` };
-}
-
-// <OpenRosaResponse><message nature="error">TEXT</message>: no DOMParser in a service worker.
-export function openRosaMessage(body) {
-  const m = /<message\b[^>]*>([\s\S]*?)<\/message>/.exec(body || '');
-  if (!m) return '';
-  return m[1].replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"')
-    .replace(/&#39;|&apos;/g, "'").replace(/&amp;/g, '&').trim();
+  return { ok: false, message: text || `服务器暂时出错（HTTP ${status}）` };
 }
