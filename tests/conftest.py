@@ -15,7 +15,7 @@ from fieldapp.extensions import db, limiter
 from fieldapp.migrate import upgrade
 
 SHARED_FORMS = Path(__file__).resolve().parents[2] / "shared" / "forms"
-BUNDLED_FORMS = Path(__file__).resolve().parents[1] / "fieldapp" / "demo" / "forms"
+BUNDLED_FORMS = Path(__file__).resolve().parents[1] / "questionnaires"
 PASSWORD = "correct-horse-9"
 
 

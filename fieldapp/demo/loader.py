@@ -12,10 +12,12 @@ from fieldapp.areas.models import Area
 from fieldapp.areas.services import create_area
 from fieldapp.auth.models import User
 from fieldapp.auth.services import create_user
+from fieldapp.config import ROOT
 from fieldapp.extensions import db
 from fieldapp.surveys.services import import_xlsform
 
-FORMS_DIR = Path(__file__).parent / "forms"
+# The bundled questionnaires: XLSForms that researchers edit, at the top of the checkout
+QUESTIONNAIRES = ROOT / "questionnaires"
 
 # (code, name, level, parent code) — a fictional city so no real place is implied
 AREAS = [
@@ -69,7 +71,9 @@ def load_demo(instance_path: Path) -> list[tuple[str, str, str, str]]:
             (username, passwords.get(username, "（已存在，密码未改）"), role, user.area.name)
         )
     admin = db.session.scalar(select(User).where(User.username == "admin"))
-    for path in sorted(FORMS_DIR.glob("*.xlsx")):
+    for path in sorted(QUESTIONNAIRES.glob("*.xlsx")):
+        if path.name.startswith("~$"):  # Excel's lock file while a researcher has it open
+            continue
         import_xlsform(path.read_bytes(), path.name, areas["3399"], admin)
     db.session.flush()
     return rows
