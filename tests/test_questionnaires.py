@@ -1,0 +1,221 @@
+"""The bundled questionnaires (questionnaires/): a researcher edits the .xlsx, the .md beside
+it is its text for review; pyxform reads both alike, and every questionnaire keeps the
+conventions that questionnaires/README.md states."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from pyxform.xls2json_backends import md_to_dict, xlsx_to_dict
+from pyxform.xls2xform import convert
+from sqlalchemy import select
+
+from tests.conftest import BUNDLED_FORMS
+
+SCRIPT = BUNDLED_FORMS.parent / "scripts" / "questionnaires.py"
+FORMS = sorted(p for p in BUNDLED_FORMS.glob("*.xlsx") if not p.name.startswith("~$"))
+ZH, EN = "中文 (zh)", "English (en)"
+TEXT_COLUMNS = ("label", "hint", "guidance_hint", "constraint_message", "required_message")
+# rows that carry no label: calculations, ends of groups, metadata pyxform fills in itself
+NO_LABEL = {
+    "calculate",
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "phonenumber",
+    "username",
+    "email",
+    "audit",
+    "simserial",
+    "subscriberid",
+    "start-geopoint",
+}
+ENDS = {"end_group", "end group", "end_repeat", "end repeat"}
+NOT_FOR_RESPONDENTS = ("问题家庭",)  # worker-facing titles only
+ASCII_SNAKE = re.compile(r"[a-z][a-z0-9_]*")
+ASCII_CODE = re.compile(r"[A-Za-z0-9_]+")
+
+each_form = pytest.mark.parametrize("path", FORMS, ids=lambda p: p.stem)
+
+
+def _script(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True
+    )
+
+
+def _sheets(path: Path) -> dict:
+    return xlsx_to_dict(str(path))
+
+
+def test_the_five_bundled_questionnaires_are_here():
+    assert {p.stem for p in FORMS} >= {
+        "family_screening",
+        "left_behind_child",
+        "left_behind_elderly",
+        "left_behind_women",
+        "mediation_visit",
+    }
+
+
+def test_every_text_is_current_with_its_workbook():
+    result = _script("--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_the_check_names_a_missing_stale_or_orphaned_text(tmp_path):
+    xlsx = tmp_path / "mediation_visit.xlsx"
+    shutil.copy(BUNDLED_FORMS / "mediation_visit.xlsx", xlsx)
+    (tmp_path / "README.md").write_text("# not a questionnaire\n")
+
+    result = _script("--check", tmp_path)
+    assert result.returncode == 1 and "mediation_visit.md is missing" in result.stdout
+    assert _script(tmp_path).returncode == 0
+    assert _script("--check", tmp_path).returncode == 0
+    assert xlsx.with_suffix(".md").read_text() == (BUNDLED_FORMS / "mediation_visit.md").read_text()
+
+    wb = openpyxl.load_workbook(xlsx)  # a researcher changes a label in Excel
+    wb["survey"]["C4"] = "走访基本信息"
+    wb.save(xlsx)
+    result = _script("--check", tmp_path)
+    assert result.returncode == 1 and "mediation_visit.md differs" in result.stdout
+    assert _script(tmp_path).returncode == 0
+    assert "| 走访基本信息 |" in xlsx.with_suffix(".md").read_text()
+
+    xlsx.unlink()  # the questionnaire is withdrawn; its text must go too, the README stays
+    result = _script("--check", tmp_path)
+    assert result.returncode == 1 and "mediation_visit.md: its .xlsx is gone" in result.stdout
+    assert _script(tmp_path).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+
+
+def test_a_line_break_in_a_cell_is_refused_with_its_place(tmp_path):
+    xlsx = tmp_path / "mediation_visit.xlsx"
+    wb = openpyxl.load_workbook(BUNDLED_FORMS / "mediation_visit.xlsx")
+    wb["survey"]["C4"] = "走访\n信息"
+    wb.save(xlsx)
+    result = _script(tmp_path)
+    assert result.returncode == 1
+    assert "mediation_visit.xlsx, sheet survey, row 4, column label::中文 (zh)" in result.stderr
+    assert not xlsx.with_suffix(".md").exists()
+
+
+@each_form
+def test_pyxform_reads_the_text_as_the_workbook(path):
+    """Same rows (fieldapp::identifier included), same XForm, same warnings.
+
+    Both are converted from their files, which share the stem pyxform may name the form by,
+    so nothing needs normalising."""
+    md = path.with_suffix(".md")
+    book, text = _sheets(path), md_to_dict(md.read_text("utf-8"))
+    for sheet in ("survey", "choices", "settings"):
+        assert text.get(sheet, []) == [row for row in book.get(sheet, []) if row], sheet
+    from_xlsx, from_md = [], []
+    assert (
+        convert(xlsform=str(md), warnings=from_md).xform
+        == convert(xlsform=str(path), warnings=from_xlsx).xform
+    )
+    assert from_md == from_xlsx
+
+
+def test_the_demo_publishes_every_questionnaire_here_but_excel_lock_files(
+    app, world, tmp_path, monkeypatch
+):
+    from fieldapp.demo import loader
+    from fieldapp.extensions import db
+    from fieldapp.models import Form
+
+    assert loader.QUESTIONNAIRES == BUNDLED_FORMS
+    folder = tmp_path / "questionnaires"
+    folder.mkdir()
+    shutil.copy(BUNDLED_FORMS / "mediation_visit.xlsx", folder)
+    (folder / "~$mediation_visit.xlsx").write_bytes(b"Excel keeps this while the file is open")
+    monkeypatch.setattr(loader, "QUESTIONNAIRES", folder)
+    with app.app_context():
+        loader.load_demo(tmp_path / "instance")
+        assert db.session.scalars(select(Form.form_id)).all() == ["mediation_visit"]
+
+
+# -- the conventions of questionnaires/README.md -------------------------------------------
+
+
+@each_form
+def test_settings_name_the_file_version_and_chinese_first(path):
+    settings = _sheets(path)["settings"]
+    assert len(settings) == 1
+    (settings,) = settings
+    assert settings["form_id"] == path.stem
+    assert settings.get("form_title")
+    assert re.fullmatch(r"[0-9]{10}", settings.get("version", "")), "version like 2026112901"
+    assert settings.get("default_language") == ZH
+
+
+@each_form
+def test_every_label_hint_and_message_in_chinese_then_english(path):
+    book = _sheets(path)
+    for sheet in ("survey", "choices"):
+        header = list(book.get(f"{sheet}_header", [{}])[0])
+        for column in header:
+            base, _, lang = column.partition("::")
+            if base in TEXT_COLUMNS:
+                assert lang in (ZH, EN), f"{sheet} column {column}: write ::{ZH} and ::{EN}"
+        for base in TEXT_COLUMNS:
+            zh, en = f"{base}::{ZH}", f"{base}::{EN}"
+            if zh in header or en in header:
+                assert zh in header and en in header, f"{sheet}: {base} in both languages"
+                assert header.index(zh) < header.index(en), f"{sheet}: {zh} before {en}"
+        for row in book.get(sheet, []):
+            for base in TEXT_COLUMNS:
+                assert (f"{base}::{ZH}" in row) == (f"{base}::{EN}" in row), (sheet, base, row)
+            if sheet == "choices" or row.get("type", "").strip() not in NO_LABEL | ENDS:
+                assert f"label::{ZH}" in row, f"{sheet}: {row.get('name')} has no label"
+
+
+@each_form
+def test_names_are_ascii_snake_case_and_codes_ascii(path):
+    book = _sheets(path)
+    for row in book["survey"]:
+        if row.get("type", "").strip() not in ENDS:
+            assert "name" in row, row
+        if "name" in row:
+            assert ASCII_SNAKE.fullmatch(row["name"]), row
+    for row in book.get("choices", []):
+        assert ASCII_SNAKE.fullmatch(row["list_name"]), row
+        assert ASCII_CODE.fullmatch(row["name"]), row
+
+
+@each_form
+def test_every_required_question_says_why_in_both_languages(path):
+    for row in _sheets(path)["survey"]:
+        if row.get("required", "no").strip().lower() not in ("no", "false", "false()"):
+            assert f"required_message::{ZH}" in row and f"required_message::{EN}" in row, row
+
+
+@each_form
+def test_start_and_end_are_recorded(path):
+    types = {row.get("type") for row in _sheets(path)["survey"]}
+    assert {"start", "end"} <= types
+
+
+@each_form
+def test_identifier_marks_are_pseudonym_or_remove(path):
+    marks = {row.get("fieldapp::identifier") for row in _sheets(path)["survey"]}
+    assert marks <= {None, "pseudonym", "remove"}, marks
+
+
+@each_form
+def test_no_worker_words_in_what_a_family_hears(path):
+    book = _sheets(path)
+    for sheet in ("survey", "choices"):
+        for row in book.get(sheet, []):
+            for column, value in row.items():
+                if column.partition("::")[0] in TEXT_COLUMNS:
+                    assert not any(w in value for w in NOT_FOR_RESPONDENTS), (sheet, value)
