@@ -1,4 +1,5 @@
-// Build of the phone code (run by `npm run build`; not shipped to phones).
+// Build of the phone code (run by `npm run build`; not shipped to phones). Each output is
+// built from the file of the same name at the top of static/js/ (its entry point):
 //   static/build/fill.js   the server page /surveys/<id>/fill (one ESM file, as before)
 //   static/build/app.js    the offline app (ESM, split: the engine loads only to fill in)
 //   static/build/dashboard.js  a form's charts (/data/<id>/dashboard; online only, so
