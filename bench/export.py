@@ -138,37 +138,33 @@ CHILD = """
 import json, resource, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from sqlalchemy import select
 from fieldapp import create_app
-from fieldapp.exports.bundle import ExportOptions, build_export
-from fieldapp.exports.csv_export import export_csv
-from fieldapp.exports.identify import Deidentifier
-from fieldapp.submissions.models import Submission
-from fieldapp.surveys.services import get_form
+from fieldapp.exports.request import ExportRequest
+from fieldapp.exports.services import stream_csv, write
+from fieldapp.scope import OPERATOR, form_in_scope
 fmt, url, folder = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 app = create_app({{"DATABASE_URL": url, "INSTANCE_PATH": str(folder), "SECRET_KEY": "b"}})
 with app.app_context():
-    form = get_form("bench60")
-    stmt = select(Submission).where(Submission.form_pk == form.id)
+    form = form_in_scope(OPERATOR, "bench60")
     out = Path(tempfile.mkdtemp(dir=folder))
     t0 = time.perf_counter()
     if fmt == "csv":
         with (out / "x.csv").open("wb") as fh:
-            for chunk in export_csv(form.id, stmt, identifying=True, instance_path=str(folder)):
+            for chunk in stream_csv(ExportRequest.make(OPERATOR, form, identifying=True)):
                 fh.write(chunk)
     elif fmt == "polars":
         # The baseline: Polars writing the very table our CSV export writes (same
         # columns, same text cells), already flat and in memory; only the write is timed.
         import polars as pl
         with (out / "ours.csv").open("wb") as fh:
-            for chunk in export_csv(form.id, stmt, bom=False, identifying=True,
-                                    instance_path=str(folder)):
+            plain = ExportRequest.make(OPERATOR, form, bom=False, identifying=True)
+            for chunk in stream_csv(plain):
                 fh.write(chunk)
         frame = pl.read_csv(out / "ours.csv", infer_schema_length=0)
         t0 = time.perf_counter()
         frame.write_csv(out / "x.csv", line_terminator=chr(13) + chr(10))
     else:
-        build_export(form, stmt, ExportOptions(fmt=fmt), Deidentifier(None), out)
+        write(ExportRequest.make(OPERATOR, form, fmt, identifying=True), out)
     seconds = time.perf_counter() - t0
 print(json.dumps({{"seconds": seconds,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 
 from fieldapp.config import ROOT, load_config
 from fieldapp.extensions import babel, csrf, db, limiter, login_manager
@@ -13,6 +13,8 @@ from fieldapp.extensions import babel, csrf, db, limiter, login_manager
 
 def select_locale() -> str:
     """The UI language: the session's choice, else the browser's, else Chinese."""
+    if not has_request_context():  # background work: messages in the default language
+        return "zh"
     chosen = session.get("lang")
     if chosen in ("zh", "en"):
         return chosen
@@ -69,7 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp.api.views import bp as api_bp
     from fieldapp.auth.views import bp as auth_bp
     from fieldapp.dashboard.views import bp as dashboard_bp
-    from fieldapp.jobs.views import bp as jobs_bp
+    from fieldapp.exports.views import bp as exports_bp
     from fieldapp.openrosa.views import bp as openrosa_bp
     from fieldapp.pwa.views import bp as pwa_bp
     from fieldapp.submissions.views import bp as submissions_bp
@@ -84,7 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(openrosa_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(pwa_bp)
-    app.register_blueprint(jobs_bp)
+    app.register_blueprint(exports_bp)
 
     from flask_babel import get_locale, gettext
 

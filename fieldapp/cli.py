@@ -128,24 +128,16 @@ def tokens_create(username, name) -> None:
 
 @main.group()
 def jobs() -> None:
-    """Background export jobs."""
+    """Background work (export jobs today)."""
 
 
 @jobs.command("work")
 @click.option("--once", is_flag=True, help="run what is queued now, then stop")
 def jobs_work(once: bool) -> None:
-    """Work the shared export queue (app processes also do this by themselves)."""
-    import time
+    """Run the background worker (app processes also run it by themselves)."""
+    from fieldapp import worker
 
-    from fieldapp.jobs.services import POLL, run_next
-
-    app = _app()
-    with app.app_context():
-        while True:
-            if not run_next(app):
-                if once:
-                    return
-                time.sleep(POLL)
+    worker.run(_app(), once=once)
 
 
 @main.group()
@@ -217,47 +209,30 @@ def forms_import(file: Path, area_code, media) -> None:
 )
 def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
     """Export all submissions of FORM_ID (server-side, full scope; audited)."""
-    from sqlalchemy import select
-
-    from fieldapp.audit.services import record
-    from fieldapp.exports.csv_export import export_csv
-    from fieldapp.submissions.models import Submission
-    from fieldapp.surveys.services import get_form
+    from fieldapp.exports.request import ExportRequest, ExportRequestError
+    from fieldapp.exports.services import audit, stream_csv
+    from fieldapp.scope import OPERATOR, form_in_scope
 
     app = _app()
     with app.app_context():
-        form = get_form(form_id)
+        form = form_in_scope(OPERATOR, form_id)
         if form is None:
             raise click.ClickException(f"没有问卷 {form_id}")
-        languages = form.current.schema.get("languages") or []
-        if lang and lang not in languages:
-            raise click.ClickException(f"问卷没有语言 {lang}；可选：{'、'.join(languages) or '无'}")
+        try:
+            request = ExportRequest.make(OPERATOR, form, fmt, values, lang, not no_bom, identifying)
+        except ExportRequestError as exc:
+            raise click.ClickException(str(exc)) from exc
         target = _target(output)
-        stmt = select(Submission).where(Submission.form_pk == form.id)
-        record(
-            None,
-            "export",
-            f"form:{form_id}",
-            format=fmt,
-            values=values,
-            identifying=identifying,
+        audit(
+            request,
             via="cli",
             output=str(target) if target else "stdout" if fmt == "csv" or output else ".",
         )
         db.session.commit()
         if fmt != "csv":
-            _export_file(app, form, stmt, fmt, values, lang, no_bom, identifying, output, target)
+            _export_file(request, output, target)
             return
-        chunks = export_csv(
-            form.id,
-            stmt,
-            labels=values == "labels",
-            language=lang or form.current.schema.get("default_language"),
-            bom=not no_bom,
-            tz=app.config["TIMEZONE"],
-            identifying=identifying,
-            instance_path=app.config["INSTANCE_PATH"],
-        )
+        chunks = stream_csv(request)
         if target is None:
             for chunk in chunks:
                 sys.stdout.buffer.write(chunk)
@@ -286,20 +261,17 @@ def _private(path: Path, identifying: bool):
     return os.fdopen(fd, "wb")
 
 
-def _export_file(app, form, stmt, fmt, values, lang, no_bom, identifying, output, target) -> None:
+def _export_file(request, output, target) -> None:
     """Write a file format (XLSX, SPSS, …) to OUTPUT (``-``: standard output), or to its
     own name in this folder."""
-    import shutil
     import tempfile
 
-    from fieldapp.exports.bundle import ExportError, ExportOptions, build_export
-    from fieldapp.exports.csv_export import deidentifier
+    from fieldapp.exports.formats import ExportError
+    from fieldapp.exports.services import write
 
-    options = ExportOptions(fmt=fmt, labels=values == "labels", language=lang, bom=not no_bom)
-    deid = deidentifier(form, identifying, app.config["INSTANCE_PATH"])
     with tempfile.TemporaryDirectory(prefix="fieldapp-export-") as tmp:
         try:
-            path = build_export(form, stmt, options, deid, Path(tmp), app.config["TIMEZONE"])
+            path = write(request, Path(tmp))
         except ExportError as exc:
             raise click.ClickException(str(exc)) from exc
         if output is not None and target is None:  # "-o -"
@@ -307,6 +279,6 @@ def _export_file(app, form, stmt, fmt, values, lang, no_bom, identifying, output
                 shutil.copyfileobj(src, sys.stdout.buffer)
             return
         target = target or Path(path.name)
-        with path.open("rb") as src, _private(target, identifying) as dst:
+        with path.open("rb") as src, _private(target, request.identifying) as dst:
             shutil.copyfileobj(src, dst)
     click.echo(f"已导出到 {target}", err=True)

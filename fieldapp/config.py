@@ -51,12 +51,12 @@ def load_config(test_config: dict | None = None) -> dict:
         "TIMEZONE": "Asia/Shanghai",  # for times shown and exported
         "RELEASE": "",  # appended to the service worker: a new value makes phones update
         # Roles that may export identifying data (names, phones…); others always get
-        # de-identified data. See fieldapp/exports/identify.py.
+        # de-identified data. See fieldapp/scope.py (may_identify).
         "IDENTIFYING_EXPORT_ROLES": "admin,supervisor",
         # Exports of more submissions than this run as background jobs (progress bar).
         "EXPORT_SYNC_MAX_ROWS": 2000,
         "EXPORT_KEEP_HOURS": 24,
-        "EXPORT_WORKER_THREAD": True,  # each app process works the shared job queue
+        "WORKER_THREAD": True,  # each app process runs the background worker (fieldapp.worker)
         "LANGUAGES": ["zh", "en"],
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -80,8 +80,8 @@ def load_config(test_config: dict | None = None) -> dict:
                 }
                 else env
             )
-    if cfg.get("EXPORT_WORKER_THREAD") in ("0", "false", "no"):
-        cfg["EXPORT_WORKER_THREAD"] = False
+    if cfg.get("WORKER_THREAD") in ("0", "false", "no"):
+        cfg["WORKER_THREAD"] = False
     if cfg.get("SESSION_COOKIE_SECURE") in ("1", "true", "yes"):
         cfg["SESSION_COOKIE_SECURE"] = True
     cfg.update(test_config)

@@ -1,18 +1,56 @@
 """Errors as the client wants them: JSON for the API, OpenRosa XML for phones, HTML else.
 
-Every message is one a person can act on, in the UI language.
+The kind is chosen by the blueprint that answers the request (``BLUEPRINT_KINDS``; a URL
+no route matches goes by the blueprint whose URL prefix it falls under), or by a view
+marked ``json_errors`` (a JSON endpoint of an HTML feature). Every message is one a
+person can act on, in the UI language.
 """
 
 from __future__ import annotations
 
-from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from fieldapp.extensions import db, login_manager
 
-OPENROSA_PREFIXES = ("/submission", "/formList", "/forms/", "/key/")
+JSON, OPENROSA, HTML = "json", "openrosa", "html"
+BLUEPRINT_KINDS = {"api": JSON, "openrosa": OPENROSA}
+
+
+def json_errors(view):
+    """Mark a view of an HTML blueprint whose errors are JSON (a page's data endpoint)."""
+    view.error_kind = JSON
+    return view
+
+
+def error_kind() -> str:
+    """``json``, ``openrosa`` or ``html``: how the current request's errors are written."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "error_kind", None):
+        return view.error_kind
+    blueprint = request.blueprint
+    if blueprint is None:  # no route matched: the blueprint whose prefix the path is under
+        blueprint = next(
+            (
+                name
+                for name, bp in current_app.blueprints.items()
+                if bp.url_prefix and request.path.startswith(bp.url_prefix.rstrip("/") + "/")
+            ),
+            None,
+        )
+    return BLUEPRINT_KINDS.get(blueprint, HTML)
 
 
 def _messages() -> dict[int, str]:
@@ -42,12 +80,14 @@ def error_response(status: int, message: str | None = None):
     from fieldapp.openrosa.responses import openrosa_message
 
     message = message or _messages().get(status, _("出错了"))
-    path = request.path
-    if path.startswith("/api/"):
+    kind = error_kind()
+    if kind == JSON:
         return jsonify(error={"status": status, "message": message}), status
-    if path.startswith(OPENROSA_PREFIXES) and not request.accept_mimetypes.accept_html:
-        return openrosa_message(message, status=status, nature="error")
-    if path.startswith(OPENROSA_PREFIXES) and request.method not in ("GET", "HEAD"):
+    # A browser opening an OpenRosa URL gets a page; ODK Collect and the phone app's
+    # POSTs get OpenRosa XML.
+    if kind == OPENROSA and (
+        not request.accept_mimetypes.accept_html or request.method not in ("GET", "HEAD")
+    ):
         return openrosa_message(message, status=status, nature="error")
     return render_template("errors/error.html", status=status, message=message), status
 
@@ -60,7 +100,7 @@ def register(app: Flask) -> None:
         if request.endpoint == "auth.login":  # a login page left open too long: try again
             flash(_("登录页面已过期，请重新输入用户名和密码"), "error")
             return redirect(request.full_path.rstrip("?"))
-        if request.path.startswith("/submission"):
+        if request.endpoint == "openrosa.submission":
             # The fill page fetches a fresh token and sends again: answers stay on the page.
             resp = error_response(400, _("安全令牌已失效，请重新提交"))
             resp.headers["X-Fieldapp-CSRF"] = "invalid"
@@ -81,7 +121,9 @@ def register(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        if request.path.startswith(("/api/",) + OPENROSA_PREFIXES):
+        # Clients of the API and OpenRosa get 401 and a challenge; pages (their JSON
+        # endpoints included) go to the login page.
+        if BLUEPRINT_KINDS.get(request.blueprint) in (JSON, OPENROSA):
             resp = error_response(401)
             resp = resp if not isinstance(resp, tuple) else app.make_response(resp)
             resp.headers["WWW-Authenticate"] = 'Bearer realm="fieldapp"'

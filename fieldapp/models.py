@@ -3,7 +3,7 @@
 from fieldapp.areas.models import Area
 from fieldapp.audit.models import AuditEvent
 from fieldapp.auth.models import ApiToken, LoginSession, User
-from fieldapp.jobs.models import ExportJob
+from fieldapp.exports.models import ExportJob
 from fieldapp.submissions.models import Submission, SubmissionAttachment
 from fieldapp.surveys.models import Form, FormMedia, FormVersion
 

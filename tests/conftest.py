@@ -45,7 +45,7 @@ def app(database_url, tmp_path_factory):
             "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
             "SECRET_KEY": "test-only-secret",
             "LOGIN_RATE_LIMIT": "1000 per minute",
-            "EXPORT_WORKER_THREAD": False,  # tests run queued exports themselves
+            "WORKER_THREAD": False,  # tests run queued exports themselves
         }
     )
 

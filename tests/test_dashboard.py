@@ -376,7 +376,7 @@ def test_bulk_aggregates_equal_the_row_by_row_ones(app, client, world, publish, 
     whether its batches are decoded in bulk or answer by answer."""
     from fieldapp.areas.services import get_area
     from fieldapp.dashboard.services import summarize
-    from fieldapp.exports import bulk
+    from fieldapp.dataset import bulk
     from fieldapp.surveys.services import get_form
     from tests.test_export_readback import publish_and_fill
 

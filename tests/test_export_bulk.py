@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from fieldapp.exports import bulk
+from fieldapp.dataset import bulk
 from fieldapp.exports.csv_export import export_csv
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
@@ -217,10 +217,10 @@ def test_bulk_analysis_tables_hold_exactly_the_row_by_row_values(
     every real form (nested repeats included) goes in bulk."""
     import polars as pl
 
-    from fieldapp.exports.csv_export import deidentifier
-    from fieldapp.exports.dataset import build_tables
-    from fieldapp.exports.long_bulk import _rows_of, as_rows, table_batches
-    from fieldapp.exports.source import raw_batches
+    from fieldapp.dataset.identify import deidentifier
+    from fieldapp.dataset.long import build_tables
+    from fieldapp.dataset.long_bulk import _rows_of, as_rows, table_batches
+    from fieldapp.dataset.source import raw_batches
     from tests.test_export_readback import publish_and_fill
 
     form_id, *_ = publish_and_fill(app, client, world, publish, path)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import openpyxl
 from sqlalchemy import select
 
+from fieldapp.exports.models import DONE, FAILED, RUNNING, ExportJob
+from fieldapp.exports.queue import run_next
 from fieldapp.extensions import db
-from fieldapp.jobs.models import DONE, FAILED, RUNNING, ExportJob
-from fieldapp.jobs.services import run_next
 from tests.helpers import (
     SCREENING,
     api_token,
@@ -135,7 +135,7 @@ def test_a_table_too_big_for_excel_fails_with_advice_not_a_crash(
 def test_a_jobs_progress_is_written_while_its_export_is_still_reading(app, client, world, publish):
     """On SQLite too (write-ahead log): while an export streams submissions on its
     connection, the worker records progress and phones keep submitting."""
-    from fieldapp.jobs.services import _set
+    from fieldapp.exports.queue import _set
     from fieldapp.submissions.models import Submission
 
     _three(app, client, world, publish)

@@ -18,7 +18,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from fieldapp.exports.dataset import MAIN, build_tables
+from fieldapp.dataset.long import MAIN, build_tables
 from fieldapp.exports.formats import file_stem, stat_names, value_codes
 from tests.conftest import BUNDLED_FORMS, SHARED_FORMS
 from tests.helpers import api_token, post_submission, submission_xml, switch_user

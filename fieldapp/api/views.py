@@ -5,20 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from fieldapp.api.openapi import openapi_document
 from fieldapp.audit.services import record
-from fieldapp.errors import fail
-from fieldapp.exports.csv_export import deidentifier
-from fieldapp.exports.identify import may_export_identifying
-from fieldapp.exports.table import merge_questions
+from fieldapp.dataset.identify import deidentifier
+from fieldapp.dataset.wide import merge_questions
 from fieldapp.extensions import db
+from fieldapp.scope import (
+    can_fill,
+    forms_in_scope,
+    forms_to_fill,
+    logged_in,
+    may_identify,
+    public,
+    submissions_in_scope,
+    visible_form_or_404,
+)
 from fieldapp.submissions.models import Submission
-from fieldapp.submissions.services import count_scoped, scoped_submissions
+from fieldapp.submissions.services import count_scoped
 from fieldapp.surveys.models import Form
-from fieldapp.surveys.services import can_fill, can_see, forms_in_scope, forms_to_fill, get_form
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -44,50 +51,44 @@ def _form_json(form: Form, full: bool = False) -> dict:
 
 
 @bp.get("/openapi.json")
+@public
 def openapi():
     """The OpenAPI 3.1 description of this API."""
     return jsonify(openapi_document())
 
 
 @bp.get("/forms")
-@login_required
+@logged_in
 def forms():
     """Forms whose data the caller may see."""
     return jsonify(forms=[_form_json(f) for f in forms_in_scope(current_user)])
 
 
-def _form(form_id: str) -> Form:
-    form = get_form(form_id)
-    if form is None or not can_see(current_user, form):
-        fail(404, f"找不到问卷 {form_id}，或您无权查看")
-    return form
-
-
 @bp.get("/forms/<form_id>")
-@login_required
+@logged_in
 def form(form_id: str):
     """One form with its current version's question schema."""
-    return jsonify(_form_json(_form(form_id), full=True))
+    return jsonify(_form_json(visible_form_or_404(form_id), full=True))
 
 
 @bp.get("/forms/<form_id>/submissions")
-@login_required
+@logged_in
 def submissions(form_id: str):
     """A page of the form's submissions in the caller's scope, newest first."""
-    f = _form(form_id)
+    f = visible_form_or_404(form_id)
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     per_page = min(max(request.args.get("per_page", 100, type=int), 1), MAX_PER_PAGE)
-    stmt = scoped_submissions(current_user, f).limit(per_page).offset((page - 1) * per_page)
+    stmt = submissions_in_scope(current_user, f).limit(per_page).offset((page - 1) * per_page)
     stmt = stmt.options(
         selectinload(Submission.submitter),
         selectinload(Submission.area),
         selectinload(Submission.form_version),
     )
-    allowed = current_user.role == "mediator" or may_export_identifying(
-        current_user.role, current_app.config["IDENTIFYING_EXPORT_ROLES"]
-    )
-    deid = deidentifier(f, allowed, current_app.config["INSTANCE_PATH"])
+    whole = deidentifier(f, True, current_app.config["INSTANCE_PATH"])
+    scrubbed = deidentifier(f, False, current_app.config["INSTANCE_PATH"])
     by_name = {q.q["name"]: q.q for q in merge_questions(v.schema for v in f.versions)}
+    page_items = list(db.session.scalars(stmt))
+    identified = [may_identify(current_user, s) for s in page_items]
     items = [
         {
             "instance_id": s.instance_id,
@@ -96,10 +97,10 @@ def submissions(form_id: str):
             "area_code": s.area.code,
             "received_at": s.received_at.isoformat(),
             "deprecated_id": s.deprecated_id,
-            "data": deid.scrub(s.data, by_name),
+            "data": (whole if identifies else scrubbed).scrub(s.data, by_name),
             "attachments": [a.filename for a in s.attachments],
         }
-        for s in db.session.scalars(stmt)
+        for s, identifies in zip(page_items, identified, strict=True)
     ]
     total = count_scoped(current_user, f)
     record(
@@ -108,7 +109,7 @@ def submissions(form_id: str):
         f"form:{f.form_id}",
         page=page,
         rows=len(items),
-        identifying=allowed,
+        identifying=any(identified) or may_identify(current_user),
     )
     db.session.commit()
     nxt = (
@@ -120,7 +121,7 @@ def submissions(form_id: str):
 
 
 @bp.get("/me")
-@login_required
+@logged_in
 def me():
     """Who the caller is and the forms they may fill in, for the offline phone app.
 

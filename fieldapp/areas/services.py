@@ -46,7 +46,7 @@ def ancestors_and_self(area: Area) -> list[str]:
 
 def area_choices(user) -> list[tuple[str, str]]:
     """(code, indented name) of the user's home area and every area below, tree order."""
-    areas = db.session.scalars(
-        select(Area).where(Area.path.startswith(user.area.path)).order_by(Area.path)
-    )
+    from fieldapp.scope import areas_in_scope
+
+    areas = db.session.scalars(areas_in_scope(user))
     return [(a.code, ("\u3000" * (a.path.count("/") - 2)) + a.name) for a in areas]

@@ -6,12 +6,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from fieldapp.auth.forms import LoginForm
 from fieldapp.auth.services import authenticate, end_session, start_session
 from fieldapp.extensions import db, limiter
+from fieldapp.scope import logged_in, public
 
 bp = Blueprint("auth", __name__)
 
@@ -35,6 +36,7 @@ def _login_limit() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
     """Show the login form; log the user in."""
@@ -61,6 +63,7 @@ def login():
 
 
 @bp.post("/logout")
+@public
 def logout():
     """Log out (POST with a CSRF token, so that no other site can log you out)."""
     end_session(session.get("sid"))  # a copy of the old cookie logs no one in
@@ -72,6 +75,7 @@ def logout():
 
 
 @bp.get("/lang/<lang>")
+@public
 def set_language(lang: str):
     """Remember the chosen UI language (zh or en) in the session."""
     if lang in ("zh", "en"):
@@ -80,7 +84,7 @@ def set_language(lang: str):
 
 
 @bp.get("/csrf-token")
-@login_required
+@logged_in
 def csrf_token():
     """A fresh CSRF token for a page whose token no longer matches the session."""
     return jsonify(token=generate_csrf())

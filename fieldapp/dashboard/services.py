@@ -1,5 +1,5 @@
 """The dashboard's aggregates: one pass over a form's submissions in batches decoded with
-Polars (``exports.bulk``), keeping only counts and summaries (no row, name or free text
+Polars (``dataset.bulk``), keeping only counts and summaries (no row, name or free text
 leaves this module)."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from sqlalchemy import Select, String, Text, cast, select, type_coerce
 from fieldapp.areas.models import Area
 from fieldapp.dashboard.stats import NumericSummary, parse_number, time_series
 from fieldapp.dashboard.tallies import ChoiceTally, answers, choice_lists, describe
-from fieldapp.exports import bulk
-from fieldapp.exports.table import merge_questions
+from fieldapp.dataset import bulk
+from fieldapp.dataset.wide import merge_questions
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import Form
 
-BATCH = 5000  # submissions decoded at a time (exports.bulk)
+BATCH = 5000  # submissions decoded at a time (dataset.bulk)
 SELECT_TYPES = ("select_one", "select_multiple")
 NUMERIC_TYPES = ("integer", "decimal")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from fieldapp.exports.table import Question, label_of
+from fieldapp.dataset.wide import Question, label_of
 from fieldapp.surveys.models import Form
 from fieldapp.surveys.xform_schema import data_questions
 

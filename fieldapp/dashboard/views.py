@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldapp.areas.services import get_area
 from fieldapp.audit.services import record
-from fieldapp.auth.access import roles_required
 from fieldapp.dashboard.services import summarize
-from fieldapp.errors import fail
-from fieldapp.exports.filters import FilterError, SubmissionFilter, filter_options
+from fieldapp.errors import json_errors
 from fieldapp.extensions import db
-from fieldapp.submissions.services import scoped_submissions
+from fieldapp.scope import VIEWERS, roles_required, submissions_in_scope, visible_form_or_404
+from fieldapp.submissions.filters import FilterError, SubmissionFilter, filter_options
 from fieldapp.surveys.models import Form
-from fieldapp.surveys.services import can_see, get_form
 
 bp = Blueprint("dashboard", __name__, url_prefix="/data")
 
-VIEWERS = ("admin", "supervisor", "researcher")
 FILTER_ARGS = ("from", "to", "area", "version", "submitter", "lang")
-
-
-def _visible_form(form_id: str) -> Form | None:
-    form = get_form(form_id)
-    return form if form is not None and can_see(current_user, form) else None
 
 
 def _filtered(form: Form):
     """The request's filter and the user's scoped submissions narrowed by it."""
     flt = SubmissionFilter.from_args(request.args)
     tz = current_app.config["TIMEZONE"]
-    return flt, flt.apply(scoped_submissions(current_user, form), current_user, tz)
+    return flt, flt.apply(submissions_in_scope(current_user, form), current_user, tz)
 
 
 def _language(form: Form) -> str | None:
@@ -45,9 +36,7 @@ def _language(form: Form) -> str | None:
 @roles_required(*VIEWERS)
 def page(form_id: str):
     """The dashboard: the filters and empty charts that fetch ``dashboard.json``."""
-    form = _visible_form(form_id)
-    if form is None:
-        fail(404, _("找不到问卷 %(id)s，或您无权查看", id=form_id))
+    form = visible_form_or_404(form_id)
     error = None
     try:
         _filtered(form)
@@ -57,7 +46,7 @@ def page(form_id: str):
         "dashboard/page.html",
         form=form,
         error=error,
-        options=filter_options(current_user, form, scoped_submissions(current_user, form)),
+        options=filter_options(current_user, form, submissions_in_scope(current_user, form)),
         languages=form.current.schema.get("languages") or [],
         language=_language(form),
         data_url=url_for(
@@ -70,12 +59,10 @@ def page(form_id: str):
 
 @bp.get("/<form_id>/dashboard.json")
 @roles_required(*VIEWERS)
+@json_errors
 def data(form_id: str):
     """Counts and summaries of the form's submissions in the user's scope, filtered."""
-    form = _visible_form(form_id)
-    if form is None:
-        message = _("找不到问卷 %(id)s，或您无权查看", id=form_id)
-        return jsonify(error={"status": 404, "message": message}), 404
+    form = visible_form_or_404(form_id)
     try:
         flt, stmt = _filtered(form)
     except FilterError as exc:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from jinja2 import Environment
 
-from fieldapp.exports.dataset import Table, Variable
+from fieldapp.dataset.long import Table, Variable
+from fieldapp.dataset.wide import label_of
 from fieldapp.exports.formats import file_stem, stat_names, value_codes
-from fieldapp.exports.table import label_of
 
 COLUMNS = [
     "表 table",

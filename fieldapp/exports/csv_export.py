@@ -10,48 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Select
 
-from fieldapp.exports import bulk
-from fieldapp.exports.formula import excel_safe
-from fieldapp.exports.identify import Deidentifier, pseudonym_key, with_derived
-from fieldapp.exports.source import largest_repeat_counts, raw_batches
-from fieldapp.exports.table import Layout, merge_questions
+from fieldapp.dataset import bulk
+from fieldapp.dataset.formula import excel_safe
+from fieldapp.dataset.identify import deidentifier
+from fieldapp.dataset.source import raw_batches
+from fieldapp.dataset.wide import Layout, build_layout
 from fieldapp.extensions import db
 from fieldapp.surveys.models import Form
 
 BOM = "\ufeff"
-
-
-def build_layout(
-    form: Form,
-    stmt: Select,
-    labels: bool = False,
-    language: str | None = None,
-    deid: Deidentifier | None = None,
-) -> Layout:
-    """Column layout for ``form`` over the submissions ``stmt`` selects; repeat widths
-    come from the stored repeat counts (one aggregate query)."""
-    questions = merge_questions(v.schema for v in reversed(form.versions))
-    counts = largest_repeat_counts(stmt)
-    keys = {"/".join(q.parts[: i + 1]) for q in questions for i in q.repeats}
-    return Layout(
-        questions, {k: counts.get(k, 0) for k in keys}, labels=labels, language=language, deid=deid
-    )
-
-
-def deidentifier(form: Form, identifying: bool, instance_path: str) -> Deidentifier:
-    """Nothing changes when ``identifying``; else every version's identifier marks apply."""
-    if identifying:
-        return Deidentifier(None)
-    return Deidentifier(form_marks(form), pseudonym_key(instance_path))
-
-
-def form_marks(form: Form) -> dict[str, str]:
-    """Question name → ``pseudonym``/``remove`` over all of ``form``'s versions, with the
-    calculations derived from marked answers (``identify.with_derived``)."""
-    marks: dict[str, str] = {}
-    for v in form.versions:
-        marks.update(v.schema.get("identifiers") or {})
-    return with_derived(marks, [q for v in form.versions for q in v.schema["questions"]])
 
 
 def export_csv(
@@ -72,10 +39,10 @@ def export_csv(
     streamed after the view's session has closed. ``bom`` prefixes UTF-8's byte order
     mark so Excel shows Chinese; ``labels`` writes choice labels instead of codes; ``tz``
     is the zone of ``received_at``. Unless ``identifying``, the form's identifier marks
-    apply (``exports.identify``) with the pseudonym key kept in ``instance_path``.
+    apply (``dataset.identify``) with the pseudonym key kept in ``instance_path``.
     ``progress`` is called with the number of submissions written so far.
 
-    Batches are flattened by ``exports.bulk`` (Polars); a batch whose answers do not
+    Batches are flattened by ``dataset.bulk`` (Polars); a batch whose answers do not
     fit one schema (versions that changed a question into a group) goes row by row
     through ``Layout.row``, which gives the same cells.
     """

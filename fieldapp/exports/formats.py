@@ -1,6 +1,6 @@
 """Writers for analysis formats: XLSX, long CSV, SPSS ``.sav``, Stata ``.dta`` and R.
 
-Every writer takes the tables of ``exports.dataset`` and an iterator of (table key, row)
+Every writer takes the tables of ``dataset.long`` and an iterator of (table key, row)
 and writes into a folder; ``exports.bundle`` zips the folder when there is more than one
 file. XLSX and CSV stream row by row (openpyxl's write-only mode), so their memory does
 not grow with the number of submissions; SPSS and Stata go through pyreadstat, which
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import polars as pl
 
-from fieldapp.exports.dataset import MAIN, Table, Variable, long_dtype
-from fieldapp.exports.formula import excel_safe
+from fieldapp.dataset.formula import excel_safe
+from fieldapp.dataset.long import MAIN, Table, Variable, long_dtype
+from fieldapp.dataset.wide import label_of
 from fieldapp.exports.names import spss_names, stata_names
-from fieldapp.exports.table import label_of
 
 
 class ExportError(ValueError):

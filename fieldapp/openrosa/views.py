@@ -5,7 +5,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -13,10 +13,10 @@ from fieldapp.errors import fail
 from fieldapp.extensions import csrf, db
 from fieldapp.loaders import bearer_secret
 from fieldapp.openrosa.responses import openrosa_headers, openrosa_message
+from fieldapp.scope import forms_to_fill, logged_in, visible_form_or_404
 from fieldapp.submissions.parse import SubmissionError
 from fieldapp.submissions.services import receive_submission
 from fieldapp.surveys.models import Form, FormVersion
-from fieldapp.surveys.services import can_fill, can_see, forms_to_fill, get_form
 
 bp = Blueprint("openrosa", __name__)
 
@@ -29,16 +29,6 @@ def _xml(body: str) -> Response:
     )
 
 
-def _visible_form(form_id: str, for_filling: bool = False) -> Form:
-    form = get_form(form_id)
-    allowed = form is not None and (
-        can_fill(current_user, form) if for_filling else can_see(current_user, form)
-    )
-    if not allowed:
-        fail(404, f"找不到问卷 {form_id}，或您无权使用")
-    return form
-
-
 def _version(form: Form, version: str | None) -> FormVersion:
     if version is None:
         return form.current
@@ -49,7 +39,7 @@ def _version(form: Form, version: str | None) -> FormVersion:
 
 
 @bp.get("/formList")
-@login_required
+@logged_in
 def form_list():
     """The OpenRosa XForms list: forms the caller may fill in, current versions."""
     items = []
@@ -73,20 +63,20 @@ def form_list():
 
 @bp.get("/forms/<form_id>/form.xml")
 @bp.get("/forms/<form_id>/versions/<version>/form.xml")
-@login_required
+@logged_in
 def xform(form_id: str, version: str | None = None):
     """A form version's XForm XML (the current version without ``version``)."""
-    fv = _version(_visible_form(form_id), version)
+    fv = _version(visible_form_or_404(form_id), version)
     resp = openrosa_headers(Response(fv.xform, content_type=XML))
     resp.headers["ETag"] = f'"{fv.md5}"'
     return resp
 
 
 @bp.get("/forms/<form_id>/versions/<version>/manifest")
-@login_required
+@logged_in
 def manifest(form_id: str, version: str):
     """The OpenRosa manifest of a form version's media files."""
-    fv = _version(_visible_form(form_id), version)
+    fv = _version(visible_form_or_404(form_id), version)
     files = "".join(
         f"<mediaFile><filename>{escape(m.filename)}</filename><hash>md5:{m.md5}</hash>"
         f"<downloadUrl>{escape(url_for('.media', form_id=form_id, version=version, filename=m.filename, _external=True))}</downloadUrl></mediaFile>"  # noqa: E501
@@ -96,10 +86,10 @@ def manifest(form_id: str, version: str):
 
 
 @bp.get("/forms/<form_id>/versions/<version>/media/<filename>")
-@login_required
+@logged_in
 def media(form_id: str, version: str, filename: str):
     """One media file of a form version (answers 404 for a missing one)."""
-    fv = _version(_visible_form(form_id), version)
+    fv = _version(visible_form_or_404(form_id), version)
     item = next((m for m in fv.media if m.filename == filename), None)
     if item is None:
         fail(404, f"问卷附件 {filename} 不存在")
@@ -110,7 +100,7 @@ def media(form_id: str, version: str, filename: str):
 
 
 @bp.route("/submission", methods=["HEAD"])
-@login_required
+@logged_in
 def submission_head():
     """OpenRosa pre-flight: 204 with the largest body we accept."""
     return openrosa_headers(Response(status=204))
@@ -118,7 +108,7 @@ def submission_head():
 
 @bp.post("/submission")
 @csrf.exempt
-@login_required
+@logged_in
 def submission():
     """Receive a submission: multipart with ``xml_submission_file`` and attachments.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template
 
 from fieldapp.config import ROOT
+from fieldapp.scope import public
 
 bp = Blueprint("pwa", __name__)
 
@@ -18,6 +19,7 @@ THEME = "#0b6e4f"
 
 
 @bp.get("/app")
+@public
 def shell():
     """The app shell: plain HTML that loads the phone app's modules."""
     resp = current_app.make_response(render_template("app/shell.html", theme=THEME))
@@ -26,6 +28,7 @@ def shell():
 
 
 @bp.get("/manifest.webmanifest")
+@public
 def manifest():
     """The web app manifest (W3C Web App Manifest): Chinese name, maskable icons."""
     resp = jsonify(
@@ -54,6 +57,7 @@ def manifest():
 
 
 @bp.get("/sw.js")
+@public
 def service_worker():
     """The service worker bundle, served from the root so its scope is the whole site."""
     body = (ROOT / "static" / "build" / "sw.js").read_bytes()

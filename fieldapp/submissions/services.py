@@ -1,4 +1,4 @@
-"""Receiving submissions (OpenRosa) and finding them within a user's scope."""
+"""Receiving submissions (OpenRosa) and counting them (who sees which: ``fieldapp.scope``)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import hashlib
 import mimetypes
 from dataclasses import dataclass
 
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, func, select
 
-from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
+from fieldapp.scope import can_fill, submissions_in_scope
 from fieldapp.submissions.models import Submission, SubmissionAttachment
 from fieldapp.submissions.parse import SubmissionError, project, read_envelope, repeat_counts
 from fieldapp.surveys.models import Form, FormVersion
-from fieldapp.surveys.services import can_fill, can_see
 
 
 @dataclass
@@ -120,34 +119,11 @@ def _attach(
     return added
 
 
-def scoped_submissions(user: User, form: Form | None = None) -> Select:
-    """A ``select(Submission)`` limited to what ``user`` may see, newest first.
-
-    Mediators see only their own submissions; every other role sees submissions made in
-    their home area or below, to forms they may see.
-    """
-    stmt = select(Submission).join(Area, Submission.area_id == Area.id)
-    if user.role == "mediator":
-        stmt = stmt.where(Submission.submitter_id == user.id)
-    else:
-        stmt = stmt.where(Area.path.startswith(user.area.path))
-    if form is not None:
-        if not can_see(user, form):
-            return stmt.where(false())
-        stmt = stmt.where(Submission.form_pk == form.id)
-    return stmt.order_by(Submission.received_at.desc(), Submission.id.desc())
-
-
 def count_stmt(stmt: Select) -> int:
     """How many rows a ``select(Submission)`` would return."""
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
 def count_scoped(user: User, form: Form | None = None) -> int:
-    """How many submissions ``scoped_submissions`` would return."""
-    return count_stmt(scoped_submissions(user, form))
-
-
-def get_scoped(user: User, instance_id: str) -> Submission | None:
-    """The submission with ``instance_id`` if ``user`` may see it, else ``None``."""
-    return db.session.scalar(scoped_submissions(user).where(Submission.instance_id == instance_id))
+    """How many submissions of ``form`` (or of all forms) ``user`` may see."""
+    return count_stmt(submissions_in_scope(user, form))

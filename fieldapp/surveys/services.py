@@ -1,4 +1,5 @@
-"""Publishing questionnaires: XLSForm in, XForm versions out; who may use which form."""
+"""Publishing questionnaires: XLSForm in, XForm versions out (who may use which form:
+``fieldapp.scope``)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from sqlalchemy import select
 
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
-from fieldapp.exports.identify import identifier_marks
 from fieldapp.extensions import db
+from fieldapp.scope import area_in_scope
+from fieldapp.surveys.identifiers import identifier_marks
 from fieldapp.surveys.models import Form, FormMedia, FormVersion
 from fieldapp.surveys.xform_schema import XFormSchemaError, data_questions, extract_schema
 
@@ -186,10 +188,10 @@ def import_xlsform(
     form_id, version = schema["form_id"], schema["version"]
     form = db.session.scalar(select(Form).where(Form.form_id == form_id))
     if form is not None:
-        if user is not None and not user.area.contains(form.area):
+        if user is not None and not area_in_scope(user, form.area):
             raise XLSFormError(f"问卷 {form_id} 已由其他区划发布，您无权更新")
         if area is not None and area.id != form.area_id:
-            if user is not None and not user.area.contains(area):
+            if user is not None and not area_in_scope(user, area):
                 raise XLSFormError(f"您无权把问卷发布到 {area.name}")
             notes.append(f"发布区划已由 {form.area.name} 改为 {area.name}")
             form.area = area
@@ -241,42 +243,6 @@ def import_xlsform(
     db.session.add(fv)
     db.session.flush()
     return ImportResult(fv, True, notes)
-
-
-def forms_to_fill(user: User) -> list[Form]:
-    """Forms ``user`` may fill in: those published to their home area or an area above it."""
-    codes = [c for c in user.area.path.split("/") if c]
-    stmt = (
-        select(Form)
-        .join(Area, Form.area_id == Area.id)
-        .where(Area.code.in_(codes))
-        .order_by(Form.title)
-    )
-    return list(db.session.scalars(stmt).unique())
-
-
-def forms_in_scope(user: User) -> list[Form]:
-    """Forms whose data ``user`` may see: fillable ones plus those published below them."""
-    if user.role == "mediator":
-        return forms_to_fill(user)
-    codes = [c for c in user.area.path.split("/") if c]
-    stmt = (
-        select(Form)
-        .join(Area, Form.area_id == Area.id)
-        .where(Area.code.in_(codes) | Area.path.startswith(user.area.path))
-        .order_by(Form.title)
-    )
-    return list(db.session.scalars(stmt).unique())
-
-
-def can_fill(user: User, form: Form) -> bool:
-    """True when ``user`` may submit to ``form`` (it is published at or above their area)."""
-    return form.area.contains(user.area)
-
-
-def can_see(user: User, form: Form) -> bool:
-    """True when ``user`` may see ``form`` and (some of) its data."""
-    return can_fill(user, form) or (user.role != "mediator" and user.area.contains(form.area))
 
 
 def get_form(form_id: str) -> Form | None:

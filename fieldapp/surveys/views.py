@@ -4,32 +4,30 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_login import current_user
 
-from fieldapp.areas.models import Area
-from fieldapp.areas.services import area_choices
-from fieldapp.auth.access import roles_required
-from fieldapp.errors import fail
+from fieldapp.areas.services import area_choices, get_area
 from fieldapp.extensions import db
+from fieldapp.scope import (
+    MEDIATOR,
+    PUBLISHERS,
+    forms_to_fill,
+    logged_in,
+    roles_required,
+    visible_form_or_404,
+)
 from fieldapp.submissions.services import count_scoped
 from fieldapp.surveys.forms import UploadForm
-from fieldapp.surveys.services import (
-    XLSFormError,
-    can_fill,
-    forms_to_fill,
-    get_form,
-    import_xlsform,
-)
+from fieldapp.surveys.services import XLSFormError, import_xlsform
 
 bp = Blueprint("surveys", __name__)
 
 
 @bp.get("/")
-@login_required
+@logged_in
 def index():
     """Home: mediators go to the offline app; others see the questionnaires of their area."""
-    if current_user.role == "mediator" and "online" not in request.args:
+    if current_user.role == MEDIATOR and "online" not in request.args:
         return redirect(url_for("pwa.shell"))
     forms = forms_to_fill(current_user)
     counts = {f.id: count_scoped(current_user, f) for f in forms}
@@ -38,12 +36,10 @@ def index():
 
 
 @bp.get("/surveys/<form_id>/fill")
-@login_required
+@logged_in
 def fill(form_id: str):
     """The fill page of a form's current version."""
-    form = get_form(form_id)
-    if form is None or not can_fill(current_user, form):
-        fail(404, _("找不到问卷 %(id)s，或您无权填写", id=form_id))
+    form = visible_form_or_404(form_id, fill=True)
     version = form.current
     return render_template(
         "surveys/fill.html",
@@ -59,13 +55,13 @@ def fill(form_id: str):
 
 
 @bp.route("/surveys/upload", methods=["GET", "POST"])
-@roles_required("admin", "researcher")
+@roles_required(*PUBLISHERS)
 def upload():
     """Publish an XLSForm (admin, researcher) to an area within the uploader's scope."""
     form = UploadForm()
     form.area.choices = area_choices(current_user)
     if form.validate_on_submit():
-        area = db.session.scalar(select(Area).where(Area.code == form.area.data))
+        area = get_area(form.area.data)
         file = form.xlsform.data
         media = [(m.filename, m.read()) for m in form.media.data or [] if m and m.filename]
         try:

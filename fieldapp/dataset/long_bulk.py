@@ -1,4 +1,4 @@
-"""The analysis tables of ``exports.dataset`` built many submissions at a time with
+"""The analysis tables of ``dataset.long`` built many submissions at a time with
 Polars: the same values ``dataset.rows`` gives one submission at a time (that stays the
 reference, and the fallback), as typed columns.
 
@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterator
 import polars as pl
 from sqlalchemy import Select
 
-from fieldapp.exports import bulk
-from fieldapp.exports.dataset import MAIN, MAIN_META, Table, Variable, long_dtype, rows
-from fieldapp.exports.identify import Deidentifier
-from fieldapp.exports.source import SubmissionRow, raw_batches
-from fieldapp.exports.table import merge_questions
+from fieldapp.dataset import bulk
+from fieldapp.dataset.identify import Deidentifier
+from fieldapp.dataset.long import MAIN, MAIN_META, Table, Variable, long_dtype, rows
+from fieldapp.dataset.source import SubmissionRow, raw_batches
+from fieldapp.dataset.wide import merge_questions
 
 _TZ_SUFFIX = r"(Z|[+-]\d{2}:?\d{2})$"
 

@@ -22,8 +22,8 @@ from datetime import datetime
 
 import polars as pl
 
-from fieldapp.exports.formula import excel_safe, excel_safe_column, may_be_formula
-from fieldapp.exports.table import Layout, Question
+from fieldapp.dataset.formula import excel_safe, excel_safe_column, may_be_formula
+from fieldapp.dataset.wide import Layout, Question
 
 
 class NotColumnar(ValueError):

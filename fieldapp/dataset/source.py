@@ -42,7 +42,7 @@ def raw_batches(stmt: Select, size: int = 5000) -> Iterator[list]:
     """The submissions ``stmt`` selects, oldest first, in lists of up to ``size`` rows
     ``(instance_id, version, username, area_code, area_name, received_at, data_json)``:
     answers as their JSON text and ``received_at`` as the driver gives it (text on
-    SQLite, an aware datetime on PostgreSQL), for ``exports.bulk`` to decode in bulk."""
+    SQLite, an aware datetime on PostgreSQL), for ``dataset.bulk`` to decode in bulk."""
     ids = stmt.with_only_columns(Submission.id).order_by(None)
     query = (
         select(

@@ -1,4 +1,4 @@
-"""The export queue: enqueue, claim, run, and the worker thread every app process runs.
+"""The export queue: enqueue, claim and run export jobs (run by ``fieldapp.worker``).
 
 The queue is the ``export_jobs`` table, so app processes on several hosts sharing one
 PostgreSQL share it. A job is claimed with a conditional UPDATE (it wins only if the row
@@ -26,21 +26,24 @@ from sqlalchemy import and_, or_, select, update
 
 from fieldapp.auth.models import User
 from fieldapp.exports.formats import ExportError
+from fieldapp.exports.models import DONE, FAILED, QUEUED, RUNNING, ExportJob
+from fieldapp.exports.request import ExportRequest, ExportRequestError
 from fieldapp.extensions import db
-from fieldapp.jobs.models import DONE, FAILED, QUEUED, RUNNING, ExportJob
 
 LEASE = timedelta(seconds=120)
 HEARTBEAT = 20  # seconds
 MAX_ATTEMPTS = 3
-POLL = 2.0  # seconds between looks at the queue when idle
 log = logging.getLogger(__name__)
 
 
-def enqueue(user: User, form, params: dict, total: int) -> ExportJob:
-    """Queue an export of ``form`` for ``user`` (flushed); ``params`` as in ``run_job``.
+def enqueue(request: ExportRequest, total: int) -> ExportJob:
+    """Queue ``request`` (flushed); ``total`` is its number of submissions.
 
     The same export asked for again while it is queued or running (a second click, a
     page reload) is the job already there, not a new one."""
+    user: User = request.person
+    form = request.form
+    params = request.params()
     pending = db.session.scalars(
         select(ExportJob).where(
             ExportJob.user_id == user.id,
@@ -94,7 +97,7 @@ def _set(job_id: int, **values) -> None:
 
 def run_job(app: Flask, job_id: int) -> None:
     """Run a claimed job: build its file with the requester's scope and filters."""
-    from fieldapp.exports.runner import run_export
+    from fieldapp.exports.services import write
 
     job = db.session.get(ExportJob, job_id)
     if job.attempts > MAX_ATTEMPTS:
@@ -125,7 +128,7 @@ def run_job(app: Flask, job_id: int) -> None:
             _set(job_id, progress=min(n / max(job.total, 1), 0.99), heartbeat_at=datetime.now(UTC))
 
     try:
-        path = run_export(app, job.user, job.form, job.params, folder, progress)
+        path = write(ExportRequest.from_params(job.user, job.form, job.params), folder, progress)
     except Exception as exc:  # noqa: BLE001 - any failure is the job's, shown to its owner
         log.exception("export job %s failed", job.token)
         db.session.rollback()
@@ -133,7 +136,7 @@ def run_job(app: Flask, job_id: int) -> None:
             job_id,
             status=FAILED,
             error=str(exc)
-            if isinstance(exc, ExportError)
+            if isinstance(exc, ExportError | ExportRequestError)
             else f"导出失败（{type(exc).__name__}），请稍后重新导出；如仍失败请联系管理员",
             finished_at=datetime.now(UTC),
         )
@@ -171,33 +174,12 @@ def remove_old_files(app: Flask) -> int:
     return removed
 
 
-_started: set[int] = set()
-_lock = threading.Lock()
+def run_next_export(app: Flask, worker: str) -> bool:
+    """The worker's entry for the export queue (``fieldapp.worker.KINDS``)."""
+    return run_next(app, worker)
 
 
-def ensure_worker(app: Flask) -> None:
-    """Start this process's worker thread once (no extra service to run)."""
-    if not app.config.get("EXPORT_WORKER_THREAD", True):
-        return
-    with _lock:
-        if os.getpid() in _started:
-            return
-        _started.add(os.getpid())
-    threading.Thread(target=_loop, args=(app,), name="export-worker", daemon=True).start()
-
-
-def _loop(app: Flask) -> None:
-    last_cleanup = 0.0
-    while True:
-        try:
-            with app.app_context():
-                busy = run_next(app)
-                if time.time() - last_cleanup > 600:
-                    remove_old_files(app)
-                    last_cleanup = time.time()
-                db.session.remove()
-        except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
-            log.exception("export worker")
-            busy = False
-        if not busy:
-            time.sleep(POLL)
+def clean_up(app: Flask, worker: str) -> bool:
+    """The worker's scheduled clean-up: old export files go (never busy)."""
+    remove_old_files(app)
+    return False

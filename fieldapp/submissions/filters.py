@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
+from fieldapp.scope import area_in_scope, areas_in_scope, within
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import Form, FormVersion
 
@@ -80,10 +81,9 @@ class SubmissionFilter:
             stmt = stmt.where(Submission.received_at < end)
         if self.area_code:
             area = db.session.scalar(select(Area).where(Area.code == self.area_code))
-            if area is None or not user.area.contains(area):
+            if area is None or not area_in_scope(user, area):
                 raise FilterError(f"区划 {self.area_code} 不在您的范围内")
-            sub_area = select(Area.id).where(Area.path.startswith(area.path))
-            stmt = stmt.where(Submission.area_id.in_(sub_area))
+            stmt = stmt.where(within(area, Submission.area_id))
         if self.version:
             stmt = stmt.where(
                 Submission.form_version_id.in_(
@@ -100,9 +100,7 @@ class SubmissionFilter:
 def filter_options(user: User, form: Form, scoped: Select) -> dict:
     """What the filter form offers: areas in ``user``'s subtree, the form's versions and
     the people who submitted within ``scoped``."""
-    areas = db.session.scalars(
-        select(Area).where(Area.path.startswith(user.area.path)).order_by(Area.path)
-    ).all()
+    areas = db.session.scalars(areas_in_scope(user)).all()
     submitters = db.session.execute(
         select(User.username, User.display_name)
         .where(User.id.in_(scoped.order_by(None).with_only_columns(Submission.submitter_id)))

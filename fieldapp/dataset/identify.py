@@ -11,60 +11,23 @@ A form marks its direct identifiers in a survey-sheet column ``fieldapp::identif
 
 A calculation that uses a marked answer (the record name ``meta/instanceName`` built from
 a name, say) is removed as well. Location answers (geopoint, geotrace, geoshape) are
-coarsened to 2 decimal places (about
-1 km) in every de-identified export. Only roles in ``IDENTIFYING_EXPORT_ROLES`` (default:
-admin, supervisor) may ask for identifying data; every export is audited either way.
+coarsened to 2 decimal places (about 1 km) in every de-identified export. Who may see
+identifying data is ``fieldapp.scope.may_identify``; the marks themselves are read when
+a form is published (``fieldapp.surveys.identifiers``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import os
 import re
 import secrets
-import warnings
 from pathlib import Path
 
-PSEUDONYM = "pseudonym"
-REMOVE = "remove"
-_KINDS = {
-    "pseudonym": PSEUDONYM,
-    "name": PSEUDONYM,
-    "remove": REMOVE,
-    "yes": REMOVE,
-    "true": REMOVE,
-    "1": REMOVE,
-}
+from fieldapp.surveys.identifiers import PSEUDONYM, REMOVE
+
 GEO_TYPES = {"geopoint", "geotrace", "geoshape"}
-
-
-def identifier_marks(xlsform: bytes, filename: str = "form.xlsx") -> dict[str, str]:
-    """Question name → ``pseudonym`` or ``remove``, from the ``fieldapp::identifier``
-    column of the survey sheet of an .xlsx or .xls file (``{}`` when there is none).
-
-    Read with pyxform's own sheet readers, so a column is seen exactly as pyxform sees
-    the rest of the form (values trimmed, header case kept; we compare it lower-cased).
-    """
-    from pyxform.xls2json_backends import xls_to_dict, xlsx_to_dict
-
-    reader = xls_to_dict if filename.lower().endswith(".xls") else xlsx_to_dict
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            sheets = reader(io.BytesIO(xlsform))
-    except Exception:  # noqa: BLE001 - damaged: pyxform already judged the file
-        return {}
-    survey = next((rows for name, rows in sheets.items() if name.strip().lower() == "survey"), None)
-    marks = {}
-    for row in survey or []:
-        cells = {str(k).strip().lower(): v for k, v in row.items()}
-        name, mark = cells.get("name"), cells.get("fieldapp::identifier")
-        kind = _KINDS.get(str(mark).strip().lower()) if name and mark is not None else None
-        if kind:
-            marks[str(name).strip()] = kind
-    return marks
 
 
 def with_derived(marks: dict[str, str], questions: list[dict]) -> dict[str, str]:
@@ -174,8 +137,19 @@ def coarsen_geo(value: str, places: int = 2) -> str:
     return ";".join(out)
 
 
-def may_export_identifying(role: str, allowed_roles) -> bool:
-    """True when ``role`` may ask for identifying data (config IDENTIFYING_EXPORT_ROLES)."""
-    if isinstance(allowed_roles, str):
-        allowed_roles = [r.strip() for r in allowed_roles.split(",")]
-    return role in allowed_roles
+def form_marks(form) -> dict[str, str]:
+    """Question name → ``pseudonym``/``remove`` over all of ``form``'s versions (a
+    ``surveys.models.Form``), with the calculations derived from marked answers
+    (``with_derived``)."""
+    marks: dict[str, str] = {}
+    for v in form.versions:
+        marks.update(v.schema.get("identifiers") or {})
+    return with_derived(marks, [q for v in form.versions for q in v.schema["questions"]])
+
+
+def deidentifier(form, identifying: bool, instance_path: str | Path) -> Deidentifier:
+    """Nothing changes when ``identifying``; else every version's identifier marks apply,
+    pseudonyms keyed with the key kept in ``instance_path``."""
+    if identifying:
+        return Deidentifier(None)
+    return Deidentifier(form_marks(form), pseudonym_key(instance_path))

@@ -19,11 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from fieldapp.exports.identify import Deidentifier
+from sqlalchemy import Select
+
+from fieldapp.dataset.identify import Deidentifier
+from fieldapp.dataset.source import largest_repeat_counts
 from fieldapp.i18n import N_
 from fieldapp.surveys.xform_schema import data_questions
+
+if TYPE_CHECKING:
+    from fieldapp.surveys.models import Form
 
 META_LABELS = [
     N_("提交编号"),
@@ -163,7 +170,7 @@ class Layout:
     """Column names and row cells for a set of questions and repeat counts.
 
     ``labels=True`` writes choice labels (in ``language``) instead of codes; ``deid``
-    removes, pseudonymises or coarsens identifying answers (see ``exports.identify``).
+    removes, pseudonymises or coarsens identifying answers (see ``dataset.identify``).
     """
 
     def __init__(
@@ -197,7 +204,7 @@ class Layout:
                 )
 
         # Worked out once per export: each question, its split choices and access paths
-        # (also what exports.bulk builds its columns from).
+        # (also what dataset.bulk builds its columns from).
         self.plan = [
             (q, self._split_choices(q), [steps for _, steps in _columns(q.parts, counts)])
             for q in self.questions
@@ -237,6 +244,23 @@ class Layout:
                     else:
                         cells.extend("" for _ in split)
         return cells
+
+
+def build_layout(
+    form: Form,
+    stmt: Select,
+    labels: bool = False,
+    language: str | None = None,
+    deid: Deidentifier | None = None,
+) -> Layout:
+    """Column layout for ``form`` over the submissions ``stmt`` selects; repeat widths
+    come from the stored repeat counts (one aggregate query)."""
+    questions = merge_questions(v.schema for v in reversed(form.versions))
+    counts = largest_repeat_counts(stmt)
+    keys = {"/".join(q.parts[: i + 1]) for q in questions for i in q.repeats}
+    return Layout(
+        questions, {k: counts.get(k, 0) for k in keys}, labels=labels, language=language, deid=deid
+    )
 
 
 def meta_cells(sub, tz: ZoneInfo) -> list[str]:

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from fieldapp.exports.identify import Deidentifier
-from fieldapp.exports.table import METADATA_LABELS, label_of, merge_questions
+from fieldapp.dataset.identify import Deidentifier
+from fieldapp.dataset.wide import METADATA_LABELS, label_of, merge_questions
 
 MAIN = "main"
 MAIN_META = [
@@ -197,7 +197,7 @@ def rows(
     deid: Deidentifier | None = None,
     tz: str = "Asia/Shanghai",
 ) -> Iterator[tuple[str, list]]:
-    """Yield (table key, row) for every submission (``exports.source.SubmissionRow``) and
+    """Yield (table key, row) for every submission (``dataset.source.SubmissionRow``) and
     every repeat instance in it."""
     deid = deid or Deidentifier(None)
     zone = ZoneInfo(tz)

@@ -1,0 +1,249 @@
+"""Who sees what: the one place for access rules.
+
+Every view, API endpoint, CLI command and export asks this module; nothing else writes a
+scope rule. The rules (DOMAIN.md, "Who uses it"):
+
+- Areas form a tree; a person belongs to one node (their home area) and sees that node
+  and everything below it, no more (``within``, ``area_in_scope``).
+- A form published to an area may be filled in by everyone in that area's subtree
+  (``can_fill``); viewers (admin, supervisor, researcher) also see the forms published
+  below them (``can_see``).
+- Mediators see only the submissions they sent themselves; viewers see every submission
+  made in their subtree, to forms they may see (``submissions_in_scope``).
+- Identifying data (names, phones, photos, exact locations) is shown to the roles in
+  ``IDENTIFYING_EXPORT_ROLES`` (default admin, supervisor), and to the person who
+  collected it (a mediator reading their own submissions); everyone else gets the
+  de-identified values of ``fieldapp.dataset.identify`` (``may_identify``).
+- The command line (``OPERATOR``) is the server's operator: full scope, audited as such.
+
+Endpoints declare their rule with ``public``, ``logged_in`` or ``roles_required``;
+a test walks the URL map and fails on an endpoint that declares none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, current_app
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import ColumnElement, Select, false, select, true
+
+from fieldapp.areas.models import Area
+from fieldapp.auth.models import ROLES, User
+from fieldapp.exports.models import ExportJob
+from fieldapp.extensions import db
+from fieldapp.submissions.models import Submission
+from fieldapp.surveys.models import Form
+
+ADMIN, SUPERVISOR, RESEARCHER, MEDIATOR = "admin", "supervisor", "researcher", "mediator"
+VIEWERS = (ADMIN, SUPERVISOR, RESEARCHER)  # see the data of their area and below
+PUBLISHERS = (ADMIN, RESEARCHER)  # publish XLSForms
+assert set(VIEWERS) | {MEDIATOR} == set(ROLES)
+
+
+class Operator:
+    """The person at the server's command line: sees everything (``fieldapp export``)."""
+
+    id = None
+    role = "operator"
+    username = "(命令行)"
+
+    def __repr__(self) -> str:
+        return "<Operator>"
+
+
+OPERATOR = Operator()
+Person = User | Operator
+
+
+# -- what an endpoint declares ------------------------------------------------------
+
+
+def _declare(view: Callable, rule: str) -> Callable:
+    view.access_rule = rule  # read by the URL-map test (tests/test_access_rules.py)
+    return view
+
+
+def public(view: Callable) -> Callable:
+    """Declare a view open to anyone (login page, app shell, manifest): it shows no data."""
+    return _declare(view, "public")
+
+
+def logged_in(view: Callable) -> Callable:
+    """Require a login (session or Bearer token); the view narrows by scope itself."""
+    return _declare(login_required(view), "logged_in")
+
+
+def roles_required(*roles: str) -> Callable[[Callable], Callable]:
+    """Require a login and one of ``roles`` (else 403)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {unknown}")
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return _declare(wrapped, "roles:" + ",".join(roles))
+
+    return decorator
+
+
+# -- areas -------------------------------------------------------------------------
+
+
+def within(who: Person | Area, area_column) -> ColumnElement[bool]:
+    """The clause "``area_column`` (a foreign key to ``areas.id``) is ``who``'s home
+    area (or the area ``who``) or lies below it", for any query of rows that belong to
+    an area."""
+    if who is OPERATOR:
+        return true()
+    root = who if isinstance(who, Area) else who.area
+    return area_column.in_(select(Area.id).where(Area.path.startswith(root.path)))
+
+
+def area_in_scope(person: Person, area: Area) -> bool:
+    """True when ``area`` is ``person``'s home area or lies below it."""
+    return person is OPERATOR or person.area.contains(area)
+
+
+def areas_in_scope(person: Person) -> Select:
+    """``select(Area)`` of ``person``'s home area and everything below, in tree order."""
+    stmt = select(Area).order_by(Area.path)
+    return stmt if person is OPERATOR else stmt.where(Area.path.startswith(person.area.path))
+
+
+# -- forms -------------------------------------------------------------------------
+
+
+def can_fill(person: Person, form: Form) -> bool:
+    """True when ``person`` may submit to ``form`` (it is published at or above their
+    home area)."""
+    return person is not OPERATOR and form.area.contains(person.area)
+
+
+def can_see(person: Person, form: Form) -> bool:
+    """True when ``person`` may see ``form`` and (some of) its data: they may fill it in,
+    or they are a viewer and it is published in their subtree."""
+    if person is OPERATOR:
+        return True
+    return can_fill(person, form) or (person.role in VIEWERS and area_in_scope(person, form.area))
+
+
+def _forms_above(person: User) -> ColumnElement[bool]:
+    codes = [c for c in person.area.path.split("/") if c]
+    return Area.code.in_(codes)
+
+
+def forms_to_fill(person: Person) -> list[Form]:
+    """Forms ``person`` may fill in: published to their home area or an area above it."""
+    if person is OPERATOR:
+        return []
+    stmt = select(Form).join(Area, Form.area_id == Area.id).where(_forms_above(person))
+    return list(db.session.scalars(stmt.order_by(Form.title)).unique())
+
+
+def forms_in_scope(person: Person) -> list[Form]:
+    """Forms whose data ``person`` may see: fillable ones plus, for viewers, those
+    published below them."""
+    if person is not OPERATOR and person.role not in VIEWERS:
+        return forms_to_fill(person)
+    stmt = select(Form).join(Area, Form.area_id == Area.id)
+    if person is not OPERATOR:
+        stmt = stmt.where(_forms_above(person) | within(person, Form.area_id))
+    return list(db.session.scalars(stmt.order_by(Form.title)).unique())
+
+
+def form_in_scope(person: Person, form_id: str, fill: bool = False) -> Form | None:
+    """The form with XForm id ``form_id`` if ``person`` may see it (``fill``: fill it
+    in), else ``None``."""
+    form = db.session.scalar(select(Form).where(Form.form_id == form_id))
+    if form is None or not (can_fill(person, form) if fill else can_see(person, form)):
+        return None
+    return form
+
+
+def visible_form_or_404(form_id: str, fill: bool = False) -> Form:
+    """The form ``form_id`` if the current user may see it (``fill``: fill it in); else
+    abort 404 with one message, so a form outside one's scope looks like no form."""
+    from fieldapp.errors import fail
+
+    form = form_in_scope(current_user, form_id, fill)
+    if form is None:
+        fail(404, _("找不到问卷 %(id)s，或您无权查看", id=form_id))
+    return form
+
+
+# -- submissions -------------------------------------------------------------------
+
+
+def submissions_in_scope(person: Person, form: Form | None = None) -> Select:
+    """``select(Submission)`` limited to what ``person`` may see, newest first: a
+    mediator's own submissions; a viewer's submissions made in their subtree; with
+    ``form``, only that form's (nothing when ``person`` may not see the form)."""
+    stmt = select(Submission)
+    if person is OPERATOR:
+        pass
+    elif person.role == MEDIATOR:
+        stmt = stmt.where(Submission.submitter_id == person.id)
+    else:
+        stmt = stmt.where(within(person, Submission.area_id))
+    if form is not None:
+        if not can_see(person, form):
+            return stmt.where(false())
+        stmt = stmt.where(Submission.form_pk == form.id)
+    return stmt.order_by(Submission.received_at.desc(), Submission.id.desc())
+
+
+def visible_submission_or_404(instance_id: str, message: str | None = None) -> Submission:
+    """The submission ``instance_id`` if the current user may see it; else abort 404."""
+    from fieldapp.errors import fail
+
+    sub = db.session.scalar(
+        submissions_in_scope(current_user).where(Submission.instance_id == instance_id)
+    )
+    if sub is None:
+        fail(404, message or _("找不到该提交，或您无权查看"))
+    return sub
+
+
+# -- export files -------------------------------------------------------------------
+
+
+def own_export_job_or_404(token: str) -> ExportJob:
+    """The export job ``token`` if the current user asked for it (only the requester
+    may see its progress or download its file); else abort 404."""
+    from fieldapp.errors import fail
+
+    job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
+    if job is None or job.user_id != current_user.id:
+        fail(404, _("找不到该导出任务（只有发起导出的人能查看和下载）"))
+    return job
+
+
+# -- identifying data ---------------------------------------------------------------
+
+
+def identifying_roles() -> list[str]:
+    """The roles of config ``IDENTIFYING_EXPORT_ROLES`` (comma-separated or a list)."""
+    roles = current_app.config["IDENTIFYING_EXPORT_ROLES"]
+    return [r.strip() for r in roles.split(",")] if isinstance(roles, str) else list(roles)
+
+
+def may_identify(person: Person, submission: Submission | None = None) -> bool:
+    """True when ``person`` may see identifying data as collected (names, phones,
+    photos, exact locations) rather than de-identified.
+
+    Two rules, side by side: the roles of ``IDENTIFYING_EXPORT_ROLES`` may, for any data
+    in their scope (table, exports, attachments); and whoever collected ``submission``
+    may see it as they sent it (the API gives a mediator their own submissions whole).
+    The operator at the command line asks for it explicitly (``--identifying``)."""
+    if person is OPERATOR or person.role in identifying_roles():
+        return True
+    return submission is not None and submission.submitter_id == person.id
