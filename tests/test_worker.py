@@ -1,0 +1,64 @@
+"""The one background worker: it runs every kind of background work (exports today),
+a failing kind does not stop the others, and no request starts it."""
+
+from __future__ import annotations
+
+from fieldapp import worker
+from tests.helpers import (
+    SCREENING,
+    api_token,
+    post_submission,
+    screening_answers,
+    submission_xml,
+    switch_user,
+)
+
+
+def test_the_worker_finishes_a_queued_export_and_then_rests(app, client, world, publish):
+    publish(SCREENING)
+    token = api_token(app, world.mediator)
+    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    assert post_submission(client, xml, token=token).status_code == 201
+    switch_user(client, world.researcher)
+    resp = client.get("/data/family_screening/export?format=xlsx&background=1")
+    job = resp.headers["Location"].rsplit("/", 1)[-1]
+    assert client.get(f"/data/exports/{job}.json").json["status"] == "queued"
+
+    worker.run(app, once=True)  # what `fieldapp jobs work --once` does
+
+    assert client.get(f"/data/exports/{job}.json").json["status"] == "done"
+
+
+def test_one_failing_kind_does_not_stop_the_others(app, monkeypatch):
+    done = []
+
+    def broken(app, name):
+        raise RuntimeError("database went away")
+
+    def healthy(app, name):
+        done.append(name)
+        return False
+
+    monkeypatch.setattr(
+        worker, "kinds", lambda: [worker.Kind("broken", broken), worker.Kind("ok", healthy)]
+    )
+    assert worker.turn(app, {}, name="test:1") is False
+    assert done == ["test:1"]
+
+
+def test_a_scheduled_kind_runs_at_most_as_often_as_it_says(app, monkeypatch):
+    runs = []
+    monkeypatch.setattr(
+        worker,
+        "kinds",
+        lambda: [worker.Kind("tidy", lambda app, name: runs.append(1) or False, every=600)],
+    )
+    last_run: dict[str, float] = {}
+    worker.turn(app, last_run)
+    worker.turn(app, last_run)
+    assert len(runs) == 1
+
+
+def test_no_request_starts_background_work(app):
+    hooks = [f for funcs in app.before_request_funcs.values() for f in funcs]
+    assert not [f for f in hooks if "worker" in f.__name__ or "worker" in (f.__doc__ or "")]
