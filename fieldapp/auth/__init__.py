@@ -1,1 +1,1 @@
-"""Login, logout, language, roles and API tokens."""
+"""Login, logout, language, users and API tokens (who may do what: ``fieldapp.scope``)."""

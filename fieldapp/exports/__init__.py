@@ -1,1 +1,1 @@
-"""Exports of submissions (CSV now; XLSX, SPSS, Stata and R later)."""
+"""The export feature: one checked request, the writers per format, pages, job queue."""

@@ -1,1 +1,1 @@
-"""Submissions: tables for supervisors and researchers, one submission, CSV download."""
+"""Submissions: receiving them (OpenRosa), filters, data pages (table, one, attachments)."""

@@ -1,1 +1,1 @@
-"""Questionnaires: list, fill in, publish (XLSForm upload)."""
+"""Questionnaires: publish (XLSForm upload, identifier marks), list, fill in."""

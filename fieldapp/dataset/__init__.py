@@ -1,0 +1,1 @@
+"""Answers to columns: source rows, wide/long layouts, bulk flattening, de-identification."""
