@@ -1,12 +1,18 @@
-"""Export speed and memory on generated data, against polars writing the same flat table.
+"""Export speed and memory on generated data, against baselines measured in the same run.
 
 Generates N submissions (default 100,000; also 10,000 to compare memory) of a 60-question
 form with a repeat of 1–6 household members, straight into a fresh SQLite database, then
 times each export format in its own process and reads that process's peak memory
-(``ru_maxrss``). The baseline is Polars writing the table our CSV export writes (the
-same columns and cells, already flat and in memory) in the same run. Targets (issue 4):
-CSV within 3× the baseline; peak memory that does not grow with row count (compare the
-two sizes).
+(``ru_maxrss``). Two baselines, in the same run:
+
+- ``rows`` (the one the CSV target is judged against, as decided for issue 4): reading
+  the same stored rows, decoding their answers (``json.loads``) and writing them as CSV
+  with Python's ``csv`` module, without any layout: what every export must at least do;
+- ``polars``: Polars writing the table our CSV export writes (same columns and cells,
+  already flat and in memory): a bare write, for reference.
+
+Targets (issue 4): CSV within 3× ``rows``; peak memory that does not grow with row
+count (compare the two sizes).
 
 Usage: .venv/bin/python bench/export.py [--rows 100000] [--small 10000]
        [--formats csv,xlsx,sav,dta]
@@ -28,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 QUESTIONS = 60
+BASELINES = ["rows", "polars"]  # see the module docstring
 CHOICES = ["a", "b", "c", "d"]
 
 
@@ -163,6 +170,24 @@ with app.app_context():
         frame = pl.read_csv(out / "ours.csv", infer_schema_length=0)
         t0 = time.perf_counter()
         frame.write_csv(out / "x.csv", line_terminator=chr(13) + chr(10))
+    elif fmt == "rows":
+        import csv
+        from fieldapp.dataset.source import raw_batches
+        def leaves(node):
+            if isinstance(node, dict):
+                for value in node.values():
+                    yield from leaves(value)
+            elif isinstance(node, list):
+                for item in node:
+                    yield from leaves(item)
+            else:
+                yield node
+        stmt = ExportRequest.make(OPERATOR, form, identifying=True).statement()
+        with (out / "x.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator=chr(13) + chr(10))
+            for batch in raw_batches(stmt):
+                for row in batch:
+                    writer.writerow([*row[:6], *leaves(json.loads(row[6]))])
     else:
         write(ExportRequest.make(OPERATOR, form, fmt, identifying=True), out)
     seconds = time.perf_counter() - t0
@@ -196,21 +221,21 @@ def main() -> None:
             t0 = time.perf_counter()
             url = populate(Path(tmp), n)
             print(f"{n:,} submissions generated in {time.perf_counter() - t0:.1f} s", flush=True)
-            results[n] = {f: measure(f, url, Path(tmp)) for f in ["polars", *formats]}
+            results[n] = {f: measure(f, url, Path(tmp)) for f in [*BASELINES, *formats]}
     big, small = results[args.rows], results[args.small]
-    base = big["polars"]["seconds"]
+    rows, bare = big["rows"]["seconds"], big["polars"]["seconds"]
     print(f"\n60-question form, repeat of 1–6 members; times for {args.rows:,} submissions")
     print(
-        f"{'format':8}{'seconds':>10}{'× polars':>10}{'peak MB':>10}"
+        f"{'format':8}{'seconds':>10}{'× rows':>10}{'× polars':>10}{'peak MB':>10}"
         f"{'peak MB @' + format(args.small, ','):>16}{'growth':>8}"
     )
-    for f in ["polars", *formats]:
+    for f in [*BASELINES, *formats]:
         r, s = big[f], small[f]
         print(
-            f"{f:8}{r['seconds']:>10.2f}{r['seconds'] / base:>10.2f}{r['peak_mb']:>10.0f}"
-            f"{s['peak_mb']:>16.0f}{r['peak_mb'] / s['peak_mb']:>8.2f}"
+            f"{f:8}{r['seconds']:>10.2f}{r['seconds'] / rows:>10.2f}{r['seconds'] / bare:>10.2f}"
+            f"{r['peak_mb']:>10.0f}{s['peak_mb']:>16.0f}{r['peak_mb'] / s['peak_mb']:>8.2f}"
         )
-    print("targets: csv ≤ 3.00 × polars; growth ≈ 1 (memory independent of row count)")
+    print("targets: csv ≤ 3.00 × rows; growth ≈ 1 (memory independent of row count)")
 
 
 if __name__ == "__main__":
