@@ -90,9 +90,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from flask_babel import get_locale, gettext
 
+    from fieldapp import scope
     from fieldapp.auth.models import ROLE_LABELS
 
     app.after_request(_security_headers)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "zh")
+    app.jinja_env.globals["scope"] = scope  # templates ask scope.is_viewer(current_user)…
     app.jinja_env.globals["role_label"] = lambda role: gettext(ROLE_LABELS.get(role, role))
     return app

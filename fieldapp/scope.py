@@ -95,6 +95,16 @@ def roles_required(*roles: str) -> Callable[[Callable], Callable]:
     return decorator
 
 
+def is_viewer(person: Person) -> bool:
+    """True when ``person`` sees the data of their subtree (a role of ``VIEWERS``)."""
+    return person is OPERATOR or person.role in VIEWERS
+
+
+def may_publish(person: Person) -> bool:
+    """True when ``person`` may publish XLSForms (a role of ``PUBLISHERS``)."""
+    return person is OPERATOR or person.role in PUBLISHERS
+
+
 # -- areas -------------------------------------------------------------------------
 
 
@@ -133,7 +143,7 @@ def can_see(person: Person, form: Form) -> bool:
     or they are a viewer and it is published in their subtree."""
     if person is OPERATOR:
         return True
-    return can_fill(person, form) or (person.role in VIEWERS and area_in_scope(person, form.area))
+    return can_fill(person, form) or (is_viewer(person) and area_in_scope(person, form.area))
 
 
 def _forms_above(person: User) -> ColumnElement[bool]:
@@ -152,7 +162,7 @@ def forms_to_fill(person: Person) -> list[Form]:
 def forms_in_scope(person: Person) -> list[Form]:
     """Forms whose data ``person`` may see: fillable ones plus, for viewers, those
     published below them."""
-    if person is not OPERATOR and person.role not in VIEWERS:
+    if not is_viewer(person):
         return forms_to_fill(person)
     stmt = select(Form).join(Area, Form.area_id == Area.id)
     if person is not OPERATOR:

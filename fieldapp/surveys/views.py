@@ -9,9 +9,9 @@ from flask_login import current_user
 from fieldapp.areas.services import area_choices, get_area
 from fieldapp.extensions import db
 from fieldapp.scope import (
-    MEDIATOR,
     PUBLISHERS,
     forms_to_fill,
+    is_viewer,
     logged_in,
     roles_required,
     visible_form_or_404,
@@ -27,7 +27,7 @@ bp = Blueprint("surveys", __name__)
 @logged_in
 def index():
     """Home: mediators go to the offline app; others see the questionnaires of their area."""
-    if current_user.role == MEDIATOR and "online" not in request.args:
+    if not is_viewer(current_user) and "online" not in request.args:
         return redirect(url_for("pwa.shell"))
     forms = forms_to_fill(current_user)
     counts = {f.id: count_scoped(current_user, f) for f in forms}
