@@ -196,8 +196,10 @@ def visible_form_or_404(form_id: str, fill: bool = False) -> Form:
 def submissions_in_scope(person: Person, form: Form | None = None) -> Select:
     """``select(Submission)`` limited to what ``person`` may see, newest first: a
     mediator's own submissions; a viewer's submissions made in their subtree; with
-    ``form``, only that form's (nothing when ``person`` may not see the form)."""
-    stmt = select(Submission)
+    ``form``, only that form's (nothing when ``person`` may not see the form). Only
+    current versions of real data: an edited submission's older versions and test
+    submissions to a draft form are left out."""
+    stmt = select(Submission).where(Submission.current.is_(True), Submission.test.is_(False))
     if person is OPERATOR:
         pass
     elif person.role == MEDIATOR:

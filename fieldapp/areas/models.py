@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.extensions import db
@@ -26,6 +26,8 @@ class Area(db.Model):
     level: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     path: Mapped[str] = mapped_column(String(400), index=True)
+    # A deactivated area keeps its data and users but takes no new users or areas.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     parent: Mapped[Area | None] = relationship(remote_side=[id])
 

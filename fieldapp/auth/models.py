@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.areas.models import Area
@@ -38,6 +39,11 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16))
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    # Set by a password reset (a one-time password): the next login must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     area: Mapped[Area] = relationship(lazy="joined")
@@ -62,6 +68,9 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "api": ``Authorization: Bearer`` on the API and OpenRosa; "collect": an ODK
+    # Collect app-user URL (``/key/<token>/…``), OpenRosa routes only.
+    purpose: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
 
     user: Mapped[User] = relationship()
 

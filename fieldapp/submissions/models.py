@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.areas.models import Area
@@ -38,6 +49,11 @@ class Submission(db.Model):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+    # False once an edit (``meta/deprecatedID``) replaced it: kept as history, out of
+    # tables, exports and the API.
+    current: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True)
+    # Sent to a draft form in test mode: kept apart from real data, discarded on publish.
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     form: Mapped[Form] = relationship()
     form_version: Mapped[FormVersion] = relationship()

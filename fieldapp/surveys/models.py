@@ -11,6 +11,9 @@ from fieldapp.areas.models import Area
 from fieldapp.auth.models import utcnow
 from fieldapp.extensions import db
 
+DRAFT, OPEN, CLOSED, ARCHIVED = "draft", "open", "closed", "archived"
+FORM_STATES = (DRAFT, OPEN, CLOSED, ARCHIVED)
+
 
 class Form(db.Model):
     """A questionnaire, known by its XForm id (``settings.form_id``).
@@ -25,6 +28,11 @@ class Form(db.Model):
     form_id: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    # draft (testable, not offered to the field), open, closed (no new filling; sends of
+    # drafts already on phones are accepted), archived (hidden from lists, data kept).
+    state: Mapped[str] = mapped_column(String(16), default=OPEN, server_default=OPEN, index=True)
+    # The draft's test link/QR code names this (unguessable; None once published).
+    draft_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     area: Mapped[Area] = relationship(lazy="joined")
