@@ -4,19 +4,18 @@ is set), the app built through the factory, a demo-like world of areas and users
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, delete, select, text
 
+import fieldapp.models  # noqa: F401  (every table in db.metadata, for the cleanup)
 from fieldapp import create_app
 from fieldapp.extensions import db, limiter
 from fieldapp.migrate import upgrade
-
-SHARED_FORMS = Path(__file__).resolve().parents[2] / "shared" / "forms"
-BUNDLED_FORMS = Path(__file__).resolve().parents[1] / "questionnaires"
-PASSWORD = "correct-horse-9"
+from tests.helpers import PASSWORD, api_token, form_schema, post_submission, submission_xml
 
 
 @pytest.fixture(scope="session")
@@ -85,34 +84,27 @@ def _base_world(app):
     return max_user
 
 
+WORLD_USERS = [name for name in World.__dataclass_fields__ if name != "password"]
+# The rows of the base world, by table; the cleanup deletes every other row of every table.
+WORLD_ROWS = {
+    "users": lambda table: table.c.username.in_(WORLD_USERS),
+    "areas": lambda table: table.c.code.like("3399%"),
+}
+
+
 @pytest.fixture(autouse=True)
 def _clean(request, app):
-    """Each test starts with the base world only (no forms, submissions, tokens, logs)."""
+    """Each test starts with the base world only: every table in db.metadata is emptied."""
     yield
     if "app" not in request.fixturenames and "world" not in request.fixturenames:
         return
-    from fieldapp import models as m
-
     with app.app_context():
         db.session.rollback()
-        for table in (
-            m.AuditEvent,
-            m.ExportJob,
-            m.SubmissionAttachment,
-            m.Submission,
-            m.FormMedia,
-            m.FormVersion,
-            m.Form,
-            m.ApiToken,
-            m.LoginSession,
-        ):
-            db.session.execute(delete(table))
-        db.session.execute(
-            delete(m.User).where(
-                m.User.username.not_in([u for u in World.__dataclass_fields__ if u != "password"])
-            )
-        )
-        db.session.execute(delete(m.Area).where(m.Area.code.not_like("3399%")))
+        for table in reversed(db.metadata.sorted_tables):  # rows that refer to others first
+            stmt = delete(table)
+            if table.name in WORLD_ROWS:
+                stmt = stmt.where(~WORLD_ROWS[table.name](table))
+            db.session.execute(stmt)
         db.session.commit()
     limiter.reset()
 
@@ -152,3 +144,31 @@ def publish(app, world):
             return result.form_version.form.form_id, result.form_version.version
 
     return _publish
+
+
+@pytest.fixture
+def submit(app, client, publish):
+    """Post answer sets to a form as phones do, each accepted; return their instance IDs."""
+    tokens: dict[str, str] = {}  # one API token per sender
+
+    def _submit(
+        form: Path | str,  # an XLSForm file (published first, to the city) or a form id
+        answers: Sequence[dict],  # one answer set per submission
+        by: str | Sequence[str] = World.mediator,  # one sender for all, or one per answer set
+        version: str | None = None,  # of a form id: the current version unless named
+    ) -> list[str]:
+        if isinstance(form, Path):
+            form, version = publish(form)
+        schema = form_schema(app, form, version)
+        senders = [by] * len(answers) if isinstance(by, str) else by
+        ids = []
+        for who, values in zip(senders, answers, strict=True):
+            if who not in tokens:
+                tokens[who] = api_token(app, who)
+            xml, iid = submission_xml(form, schema["version"], values, root=schema["root"])
+            resp = post_submission(client, xml, token=tokens[who])
+            assert resp.status_code == 201, resp.get_data(as_text=True)[:500]
+            ids.append(iid)
+        return ids
+
+    return _submit

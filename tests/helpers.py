@@ -1,13 +1,23 @@
-"""Small helpers that tests share: logging in, CSRF tokens, building submission XML."""
+"""Helpers that tests share: paths, logging in, building XLSForms and submission XML."""
 
 from __future__ import annotations
 
 import io
 import re
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from xml.sax.saxutils import escape
 
-from tests.conftest import BUNDLED_FORMS, PASSWORD
+import openpyxl
+
+from fieldapp.dataset.long import MAIN
+
+SHARED_FORMS = Path(__file__).resolve().parents[2] / "shared" / "forms"
+BUNDLED_FORMS = Path(__file__).resolve().parents[1] / "questionnaires"
+# Every real questionnaire: the ones from others (../shared/forms), then the bundled ones.
+ALL_FORMS = sorted(SHARED_FORMS.glob("*.xlsx")) + sorted(BUNDLED_FORMS.glob("*.xlsx"))
+PASSWORD = "correct-horse-9"
 
 
 def csrf_token(client, path: str = "/login") -> str:
@@ -140,3 +150,134 @@ def screening_answers(**changes) -> dict:
             node = node[p]
         node[leaf] = value
     return answers
+
+
+def form_schema(app, form_id: str, version: str | None = None) -> dict:
+    """The schema of a published form's version (its current one unless named)."""
+    from fieldapp.surveys.services import get_form
+
+    with app.app_context():
+        form = get_form(form_id)
+        if version is None:
+            return form.current.schema
+        return next(v for v in form.versions if v.version == version).schema
+
+
+def xlsform(
+    survey: list[list], choices: list[list] | None = None, settings: list[list] | None = None
+) -> bytes:
+    """An XLSForm workbook built in memory."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    for row in survey:
+        ws.append(row)
+    for title, rows in (("choices", choices), ("settings", settings)):
+        if rows:
+            sheet = wb.create_sheet(title)
+            for row in rows:
+                sheet.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+TEXT = '李梅, "甲"'
+ID_LIKE = re.compile(r"phone|number|tel|code|(^|_)id($|_)", re.I)
+NO_DATA = {"note", "calculate", "group", "repeat", "instance_id"}
+DATE, TIME = "2026-11-20", "09:30:00.000+08:00"
+DATETIME = f"{DATE}T{TIME}"
+
+
+@dataclass
+class Answer:
+    """One value sent: its question, path below the root and repeat instance numbers."""
+
+    q: dict
+    parts: list[str]
+    idx: tuple[int, ...]
+    value: str
+    repeats: set[int]  # indexes into ``parts`` that are repeats
+
+    def located(self, iid: str) -> tuple[str, str, str]:
+        """(long table key, row key, wide CSV column) where this value is exported."""
+        wide, numbers = [], iter(self.idx)
+        for i, part in enumerate(self.parts):
+            wide.append(f"{part}[{next(numbers)}]" if i in self.repeats else part)
+        if not self.repeats:
+            return MAIN, iid, "/".join(wide)
+        last = max(self.repeats) + 1
+        return "/".join(self.parts[:last]), "/".join([iid, *wide[:last]]), "/".join(wide)
+
+    @property
+    def choices(self) -> list[str]:
+        return [c["name"] for c in self.q["choices"]] if self.kind == "select_multiple" else []
+
+    @property
+    def kind(self) -> str:
+        return self.q["type"]
+
+    @property
+    def dt(self) -> str | None:
+        return self.q.get("data_type")
+
+
+def value_for(q: dict, idx: tuple[int, ...]) -> str | None:
+    """A plausible answer of the question's type (``None``: nothing to send)."""
+    kind, dt, tag = q["type"], q.get("data_type"), "".join(map(str, idx))
+    if kind in NO_DATA or q.get("readonly") or q.get("calculate") or dt == "binary":
+        return None
+    if kind in ("select_one", "select_multiple"):
+        if not q.get("choices_static") or not q.get("choices"):
+            return None
+        names = [c["name"] for c in q["choices"]]
+        return names[-1] if kind == "select_one" else f"{names[0]} {names[-1]}"
+    if kind == "integer" or dt == "int":
+        return f"4{tag}" if tag else "-3"
+    if kind == "decimal" or dt == "decimal":
+        return f"3.{tag}5"
+    if dt == "date":
+        return DATE
+    if dt == "time":
+        return TIME
+    if dt == "dateTime":
+        return DATETIME
+    if dt == "geopoint":
+        return "30.2741 120.1551 0 5"
+    if ID_LIKE.search(q["name"]) or kind == "phonenumber":
+        return f"0571123{tag}"
+    return f"{TEXT} {tag}".strip()
+
+
+def fill_every_question(schema: dict) -> tuple[dict, list[Answer]]:
+    """Answers for every question (two instances of every repeat) and the values sent."""
+    root = "/" + schema["root"]
+    repeats = set(schema["repeats"])
+    children: dict[str, list[dict]] = {}
+    for q in schema["questions"]:
+        children.setdefault(q["path"].rsplit("/", 1)[0], []).append(q)
+    sent: list[Answer] = []
+
+    def node(path: str, idx: tuple[int, ...]) -> dict:
+        out = {}
+        for q in children.get(path, []):
+            name = q["path"].rsplit("/", 1)[1]
+            if q["path"] == f"{root}/meta":
+                continue  # submission_xml writes meta/instanceID
+            if q["path"] in repeats:
+                out[name] = [node(q["path"], (*idx, n)) for n in (1, 2)]
+            elif q["type"] == "group":
+                if group := node(q["path"], idx):
+                    out[name] = group
+            elif (value := value_for(q, idx)) is not None:
+                out[name] = value
+                parts = q["path"][len(root) + 1 :].split("/")
+                reps = {
+                    i
+                    for i in range(len(parts) - 1)
+                    if f"{root}/{'/'.join(parts[: i + 1])}" in repeats
+                }
+                sent.append(Answer(q, parts, idx, value, reps))
+        return out
+
+    return node(root, ()), sent

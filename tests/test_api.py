@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import SCREENING, api_token, post_submission, screening_answers, submission_xml
+from tests.helpers import SCREENING, api_token, screening_answers
 
 
 def test_the_openapi_document_lists_every_endpoint(client):
@@ -36,14 +36,8 @@ def test_forms_and_their_schema(app, client, world, publish):
     assert [c["name"] for c in names["has_conflict"]["choices"]] == ["yes", "no"]
 
 
-def test_submissions_are_paginated(app, client, world, publish):
-    publish(SCREENING)
-    mediator = api_token(app, world.mediator)
-    for n in range(5):
-        xml, _ = submission_xml(
-            "family_screening", "2026112901", screening_answers(remarks=f"第{n}户")
-        )
-        assert post_submission(client, xml, token=mediator).status_code == 201
+def test_submissions_are_paginated(app, client, world, submit):
+    submit(SCREENING, [screening_answers(remarks=f"第{n}户") for n in range(5)])
     auth = {"Authorization": f"Bearer {api_token(app, world.supervisor)}"}
     page1 = client.get("/api/v1/forms/family_screening/submissions?per_page=2", headers=auth).json
     assert page1["count"] == 5 and len(page1["results"]) == 2 and page1["next"]
@@ -84,10 +78,8 @@ def test_me_tells_the_phone_who_it_is_and_what_to_fill(app, client, world, publi
     assert me["forms"][0]["hash"].startswith("md5:")
 
 
-def test_researchers_read_de_identified_data_through_the_api(app, client, world, publish):
-    publish(SCREENING)
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
-    post_submission(client, xml, token=api_token(app, world.mediator))
+def test_researchers_read_de_identified_data_through_the_api(app, client, world, submit):
+    submit(SCREENING, [screening_answers()])
     url = "/api/v1/forms/family_screening/submissions"
     research = client.get(
         url, headers={"Authorization": f"Bearer {api_token(app, world.researcher)}"}

@@ -16,12 +16,12 @@ from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import FormVersion
 from tests.helpers import (
+    ALL_FORMS,
     SCREENING,
-    api_token,
+    fill_every_question,
+    form_schema,
     login,
-    post_submission,
     screening_answers,
-    submission_xml,
 )
 
 URL = "/data/family_screening/dashboard"
@@ -39,7 +39,7 @@ def _member(relation: str, sex: str, age: str) -> dict:
 
 
 @pytest.fixture
-def households(app, client, world, publish):
+def households(app, world, submit):
     """Three households from three villages, received on three local days (Beijing time):
 
     - 和平社区 (mediator), 2026-11-20: members head ♀ 41 and child ♀ 15; conflict
@@ -48,7 +48,6 @@ def households(app, client, world, publish):
     - 柳树村 (mediator3, 西山县), 2026-11-22 01:00: head ♀ 30 and child ♂ 8; conflict
       "dv gambling"; risk medium; referral "police"
     """
-    publish(SCREENING)
     sent = [
         (world.mediator, screening_answers(), datetime(2026, 11, 20, 1, 0, tzinfo=UTC)),
         (
@@ -80,15 +79,13 @@ def households(app, client, world, publish):
             datetime(2026, 11, 21, 17, 0, tzinfo=UTC),
         ),
     ]
-    for who, answers, received in sent:
-        xml, iid = submission_xml("family_screening", "2026112901", answers)
-        resp = post_submission(client, xml, token=api_token(app, who))
-        assert resp.status_code == 201, resp.data
-        with app.app_context():
+    ids = submit(SCREENING, [answers for _, answers, _ in sent], by=[who for who, _, _ in sent])
+    with app.app_context():
+        for iid, (_, _, received) in zip(ids, sent, strict=True):
             db.session.execute(
                 update(Submission).where(Submission.instance_id == iid).values(received_at=received)
             )
-            db.session.commit()
+        db.session.commit()
     return world
 
 
@@ -366,22 +363,18 @@ def test_time_series_per_month_for_years_of_data():
     assert len(time_series(days, date(1, 1, 1), date(9999, 12, 31))["labels"]) == 27
 
 
-@pytest.mark.parametrize(
-    "path",
-    __import__("tests.test_export_readback", fromlist=["FORMS"]).FORMS,
-    ids=lambda p: p.name,
-)
-def test_bulk_aggregates_equal_the_row_by_row_ones(app, client, world, publish, monkeypatch, path):
+@pytest.mark.parametrize("path", ALL_FORMS, ids=lambda p: p.name)
+def test_bulk_aggregates_equal_the_row_by_row_ones(app, publish, submit, monkeypatch, path):
     """Every real form (repeats nested in repeats too) gets the same counts and summaries
     whether its batches are decoded in bulk or answer by answer."""
     from fieldapp.areas.services import get_area
     from fieldapp.dashboard.services import summarize
     from fieldapp.dataset import bulk
     from fieldapp.surveys.services import get_form
-    from tests.test_export_readback import publish_and_fill
 
-    form_id, *_ = publish_and_fill(app, client, world, publish, path)
-    publish_and_fill(app, client, world, publish, path)
+    form_id, _ = publish(path)
+    answers, _ = fill_every_question(form_schema(app, form_id))
+    submit(form_id, [answers, answers])
 
     def aggregates():
         with app.app_context():

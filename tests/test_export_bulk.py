@@ -12,8 +12,14 @@ from fieldapp.exports.csv_export import export_csv
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.services import get_form
-from tests.helpers import SCREENING, api_token, post_submission, screening_answers, submission_xml
-from tests.test_export_readback import FORMS as READBACK_FORMS
+from tests.helpers import (
+    ALL_FORMS,
+    SCREENING,
+    fill_every_question,
+    form_schema,
+    screening_answers,
+    xlsform,
+)
 
 TRICKY = [
     {},
@@ -38,13 +44,9 @@ TRICKY = [
 
 
 @pytest.fixture
-def screened(app, client, world, publish):
+def screened(submit):
     """The screening form with four submissions that stress quoting and blanks."""
-    publish(SCREENING)
-    token = api_token(app, world.mediator)
-    for changes in TRICKY:
-        xml, _ = submission_xml("family_screening", "2026112901", screening_answers(**changes))
-        assert post_submission(client, xml, token=token).status_code == 201
+    submit(SCREENING, [screening_answers(**changes) for changes in TRICKY])
 
 
 def _export(app, form_id: str, row_by_row: bool, monkeypatch, **options) -> bytes:
@@ -87,12 +89,10 @@ def test_bulk_csv_guards_formulas_and_keeps_leading_zeros(app, screened, monkeyp
 
 
 def test_versions_that_turn_a_question_into_a_group_still_export(
-    app, client, world, publish, tmp_path, monkeypatch
+    app, publish, submit, tmp_path, monkeypatch
 ):
     """No single schema fits "place" as text in v1 and a group in v2: the export goes
     row by row and loses nothing."""
-    from tests.test_surveys import xlsform
-
     v1 = tmp_path / "v1.xlsx"
     v1.write_bytes(
         xlsform(
@@ -114,10 +114,8 @@ def test_versions_that_turn_a_question_into_a_group_still_export(
     )
     publish(v1)
     publish(v2)
-    token = api_token(app, world.mediator)
-    for version, answers in [("1", {"place": "青石镇"}), ("2", {"place": {"town": "白沙镇"}})]:
-        xml, _ = submission_xml("moves", version, answers)
-        assert post_submission(client, xml, token=token).status_code == 201
+    submit("moves", [{"place": "青石镇"}], version="1")
+    submit("moves", [{"place": {"town": "白沙镇"}}], version="2")
     text = _export(app, "moves", False, monkeypatch, identifying=True, bom=False).decode()
     header, first, second = text.splitlines()[:3]
     assert header.endswith("place/town,place")  # the newest version's order first
@@ -161,12 +159,10 @@ def test_upgrading_counts_the_repeats_of_submissions_already_stored(tmp_path):
 
 @pytest.mark.parametrize("identifying", [True, False], ids=["identifying", "deidentified"])
 def test_answers_that_look_like_formulas_are_guarded_the_same_in_bulk(
-    app, client, world, publish, tmp_path, monkeypatch, identifying
+    app, submit, tmp_path, monkeypatch, identifying
 ):
     """Southern-hemisphere GPS starts with "-" (guarded), -5 is a number (not guarded),
     choice names that are negative numbers stay as they are."""
-    from tests.test_surveys import xlsform
-
     path = tmp_path / "guards.xlsx"
     path.write_bytes(
         xlsform(
@@ -182,15 +178,14 @@ def test_answers_that_look_like_formulas_are_guarded_the_same_in_bulk(
             settings=[["form_id", "version"], ["guards", "1"]],
         )
     )
-    publish(path)
-    token = api_token(app, world.mediator)
-    for answers in [
-        {"note_text": "-abc", "count": "-5", "spot": "-33.92 18.42 0 5", "sign": "-1"},
-        {"note_text": "=1+1", "count": "+7", "spot": "", "sign": "1", "signs": "-1 1"},
-        {"note_text": "", "count": "", "spot": "30.27 120.15 0 5", "sign": "", "signs": ""},
-    ]:
-        xml, _ = submission_xml("guards", "1", answers)
-        assert post_submission(client, xml, token=token).status_code == 201, answers
+    submit(
+        path,
+        [
+            {"note_text": "-abc", "count": "-5", "spot": "-33.92 18.42 0 5", "sign": "-1"},
+            {"note_text": "=1+1", "count": "+7", "spot": "", "sign": "1", "signs": "-1 1"},
+            {"note_text": "", "count": "", "spot": "30.27 120.15 0 5", "sign": "", "signs": ""},
+        ],
+    )
     options = {"identifying": identifying, "bom": False}
     fast = _export(app, "guards", False, monkeypatch, **options)
     slow = _export(app, "guards", True, monkeypatch, **options)
@@ -208,10 +203,10 @@ def _by_table(pairs) -> dict[str, list]:
     return out
 
 
-@pytest.mark.parametrize("path", READBACK_FORMS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_FORMS, ids=lambda p: p.name)
 @pytest.mark.parametrize("identifying", [True, False], ids=["identifying", "deidentified"])
 def test_bulk_analysis_tables_hold_exactly_the_row_by_row_values(
-    app, client, world, publish, path, identifying
+    app, publish, submit, path, identifying
 ):
     """XLSX, SPSS, Stata, R and long CSV read the same values whichever way a batch went;
     every real form (nested repeats included) goes in bulk."""
@@ -221,10 +216,10 @@ def test_bulk_analysis_tables_hold_exactly_the_row_by_row_values(
     from fieldapp.dataset.long import build_tables
     from fieldapp.dataset.long_bulk import _rows_of, as_rows, table_batches
     from fieldapp.dataset.source import raw_batches
-    from tests.test_export_readback import publish_and_fill
 
-    form_id, *_ = publish_and_fill(app, client, world, publish, path)
-    publish_and_fill(app, client, world, publish, path)  # two submissions
+    form_id, _ = publish(path)
+    answers, _ = fill_every_question(form_schema(app, form_id))
+    submit(form_id, [answers, answers])  # two submissions
     with app.app_context():
         form = get_form(form_id)
         versions = list(reversed(form.versions))

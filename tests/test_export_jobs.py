@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
+import pytest
 from sqlalchemy import select
 
 from fieldapp.exports.models import DONE, FAILED, RUNNING, ExportJob
@@ -22,14 +23,10 @@ from tests.helpers import (
 )
 
 
-def _three(app, client, world, publish):
-    publish(SCREENING)
-    token = api_token(app, world.mediator)
-    for n in range(3):
-        xml, _ = submission_xml(
-            "family_screening", "2026112901", screening_answers(remarks=f"第{n}户")
-        )
-        assert post_submission(client, xml, token=token).status_code == 201
+@pytest.fixture
+def three(submit):
+    """Three screening submissions from the 和平社区 mediator (remarks 第0户 … 第2户)."""
+    submit(SCREENING, [screening_answers(remarks=f"第{n}户") for n in range(3)])
 
 
 def _queued(client, url: str) -> str:
@@ -48,8 +45,7 @@ def _pretend(app, token: str, **fields) -> None:
         db.session.commit()
 
 
-def test_a_large_export_becomes_a_job_the_requester_downloads(app, client, world, publish):
-    _three(app, client, world, publish)
+def test_a_large_export_becomes_a_job_the_requester_downloads(app, client, world, three):
     switch_user(client, world.researcher)
     app.config["EXPORT_SYNC_MAX_ROWS"] = 2  # three submissions count as "large" here
     try:
@@ -78,8 +74,7 @@ def test_a_large_export_becomes_a_job_the_requester_downloads(app, client, world
     assert client.get(f"/data/exports/{token}").status_code == 404
 
 
-def test_a_job_interrupted_by_a_restart_is_done_again(app, client, world, publish):
-    _three(app, client, world, publish)
+def test_a_job_interrupted_by_a_restart_is_done_again(app, client, world, three):
     switch_user(client, world.researcher)
     token = _queued(client, "/data/family_screening/export.csv?background=1")
     stale = datetime.now(UTC) - timedelta(minutes=10)
@@ -93,8 +88,7 @@ def test_a_job_interrupted_by_a_restart_is_done_again(app, client, world, publis
     assert text.count("\r\n") == 4 and "第2户" in text
 
 
-def test_a_running_job_with_a_live_heartbeat_is_left_alone(app, client, world, publish):
-    _three(app, client, world, publish)
+def test_a_running_job_with_a_live_heartbeat_is_left_alone(app, client, world, three):
     switch_user(client, world.researcher)
     token = _queued(client, "/data/family_screening/export?format=sav&background=1")
     _pretend(app, token, status=RUNNING, heartbeat_at=datetime.now(UTC))
@@ -102,8 +96,7 @@ def test_a_running_job_with_a_live_heartbeat_is_left_alone(app, client, world, p
         assert run_next(app) is False
 
 
-def test_a_job_that_keeps_dying_stops_with_a_message(app, client, world, publish):
-    _three(app, client, world, publish)
+def test_a_job_that_keeps_dying_stops_with_a_message(app, client, world, three):
     switch_user(client, world.researcher)
     token = _queued(client, "/data/family_screening/export?format=dta&background=1")
     stale = datetime.now(UTC) - timedelta(minutes=10)
@@ -115,11 +108,10 @@ def test_a_job_that_keeps_dying_stops_with_a_message(app, client, world, publish
 
 
 def test_a_table_too_big_for_excel_fails_with_advice_not_a_crash(
-    app, client, world, publish, monkeypatch
+    app, client, world, three, monkeypatch
 ):
     from fieldapp.exports import formats
 
-    _three(app, client, world, publish)
     switch_user(client, world.researcher)
     monkeypatch.setattr(formats, "XLSX_MAX_ROWS", 3)  # Excel's 1,048,576, scaled down
     resp = client.get("/data/family_screening/export?format=xlsx")
@@ -132,13 +124,12 @@ def test_a_table_too_big_for_excel_fails_with_advice_not_a_crash(
     assert state["status"] == "failed" and "超过 Excel" in state["error"]
 
 
-def test_a_jobs_progress_is_written_while_its_export_is_still_reading(app, client, world, publish):
+def test_a_jobs_progress_is_written_while_its_export_is_still_reading(app, client, world, three):
     """On SQLite too (write-ahead log): while an export streams submissions on its
     connection, the worker records progress and phones keep submitting."""
     from fieldapp.exports.queue import _set
     from fieldapp.submissions.models import Submission
 
-    _three(app, client, world, publish)
     switch_user(client, world.researcher)
     app.config["EXPORT_SYNC_MAX_ROWS"] = 2
     try:
@@ -159,8 +150,7 @@ def test_a_jobs_progress_is_written_while_its_export_is_still_reading(app, clien
             assert len(rows.fetchall()) == 2
 
 
-def test_asking_again_for_a_running_export_shows_the_same_job(app, client, world, publish):
-    _three(app, client, world, publish)
+def test_asking_again_for_a_running_export_shows_the_same_job(app, client, world, three):
     switch_user(client, world.researcher)
     app.config["EXPORT_SYNC_MAX_ROWS"] = 2
     try:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
-from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
 
@@ -20,115 +18,14 @@ import pytest
 
 from fieldapp.dataset.long import MAIN, build_tables
 from fieldapp.exports.formats import file_stem, stat_names, value_codes
-from tests.conftest import BUNDLED_FORMS, SHARED_FORMS
-from tests.helpers import api_token, post_submission, submission_xml, switch_user
+from fieldapp.surveys.services import get_form
+from tests.helpers import ALL_FORMS, Answer, fill_every_question, switch_user
 
-FORMS = sorted(SHARED_FORMS.glob("*.xlsx")) + sorted(BUNDLED_FORMS.glob("*.xlsx"))
 FORMATS = ["csv", "csv-long", "r", "xlsx", "sav", "dta"]
 # (form file, format) → why it fails today (a product bug; see the report).
 KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
-TEXT = '李梅, "甲"'
-ID_LIKE = re.compile(r"phone|number|tel|code|(^|_)id($|_)", re.I)
-NO_DATA = {"note", "calculate", "group", "repeat", "instance_id"}
-DATE, TIME = "2026-11-20", "09:30:00.000+08:00"
-DATETIME = f"{DATE}T{TIME}"
-WALL_TIME = datetime(2026, 11, 20, 9, 30)  # what the long tables keep of DATETIME
-
-
-@dataclass
-class Answer:
-    """One value sent: its question, path below the root and repeat instance numbers."""
-
-    q: dict
-    parts: list[str]
-    idx: tuple[int, ...]
-    value: str
-    repeats: set[int]  # indexes into ``parts`` that are repeats
-
-    def located(self, iid: str) -> tuple[str, str, str]:
-        """(long table key, row key, wide CSV column) where this value is exported."""
-        wide, numbers = [], iter(self.idx)
-        for i, part in enumerate(self.parts):
-            wide.append(f"{part}[{next(numbers)}]" if i in self.repeats else part)
-        if not self.repeats:
-            return MAIN, iid, "/".join(wide)
-        last = max(self.repeats) + 1
-        return "/".join(self.parts[:last]), "/".join([iid, *wide[:last]]), "/".join(wide)
-
-    @property
-    def choices(self) -> list[str]:
-        return [c["name"] for c in self.q["choices"]] if self.kind == "select_multiple" else []
-
-    @property
-    def kind(self) -> str:
-        return self.q["type"]
-
-    @property
-    def dt(self) -> str | None:
-        return self.q.get("data_type")
-
-
-def value_for(q: dict, idx: tuple[int, ...]) -> str | None:
-    """A plausible answer of the question's type (``None``: nothing to send)."""
-    kind, dt, tag = q["type"], q.get("data_type"), "".join(map(str, idx))
-    if kind in NO_DATA or q.get("readonly") or q.get("calculate") or dt == "binary":
-        return None
-    if kind in ("select_one", "select_multiple"):
-        if not q.get("choices_static") or not q.get("choices"):
-            return None
-        names = [c["name"] for c in q["choices"]]
-        return names[-1] if kind == "select_one" else f"{names[0]} {names[-1]}"
-    if kind == "integer" or dt == "int":
-        return f"4{tag}" if tag else "-3"
-    if kind == "decimal" or dt == "decimal":
-        return f"3.{tag}5"
-    if dt == "date":
-        return DATE
-    if dt == "time":
-        return TIME
-    if dt == "dateTime":
-        return DATETIME
-    if dt == "geopoint":
-        return "30.2741 120.1551 0 5"
-    if ID_LIKE.search(q["name"]) or kind == "phonenumber":
-        return f"0571123{tag}"
-    return f"{TEXT} {tag}".strip()
-
-
-def fill(schema: dict) -> tuple[dict, list[Answer]]:
-    """Answers for every question (a nested dict for ``submission_xml``) and the list of
-    values sent."""
-    root = "/" + schema["root"]
-    repeats = set(schema["repeats"])
-    children: dict[str, list[dict]] = {}
-    for q in schema["questions"]:
-        children.setdefault(q["path"].rsplit("/", 1)[0], []).append(q)
-    sent: list[Answer] = []
-
-    def node(path: str, idx: tuple[int, ...]) -> dict:
-        out = {}
-        for q in children.get(path, []):
-            name = q["path"].rsplit("/", 1)[1]
-            if q["path"] == f"{root}/meta":
-                continue  # submission_xml writes meta/instanceID
-            if q["path"] in repeats:
-                out[name] = [node(q["path"], (*idx, n)) for n in (1, 2)]
-            elif q["type"] == "group":
-                if group := node(q["path"], idx):
-                    out[name] = group
-            elif (value := value_for(q, idx)) is not None:
-                out[name] = value
-                parts = q["path"][len(root) + 1 :].split("/")
-                reps = {
-                    i
-                    for i in range(len(parts) - 1)
-                    if f"{root}/{'/'.join(parts[: i + 1])}" in repeats
-                }
-                sent.append(Answer(q, parts, idx, value, reps))
-        return out
-
-    return node(root, ()), sent
+WALL_TIME = datetime(2026, 11, 20, 9, 30)  # what the long tables keep of helpers.DATETIME
 
 
 def expected(a: Answer, fmt: str, name: str, codes: dict) -> list[tuple[str, object]]:
@@ -206,22 +103,6 @@ def read_back(data: bytes, fmt: str, form_id: str, tables, tmp_path) -> dict[str
     return {k: keyed(rows, "instance_id" if k == MAIN else "_key") for k, rows in out.items()}
 
 
-def publish_and_fill(app, client, world, publish, path):
-    """Publish ``path``, send one fully filled submission; (form_id, iid, sent, tables)."""
-    from fieldapp.surveys.services import get_form
-
-    form_id, version = publish(path)
-    with app.app_context():
-        form = get_form(form_id)
-        schema = form.current.schema
-        tables = build_tables(list(reversed(form.versions)))
-    answers, sent = fill(schema)
-    xml, iid = submission_xml(form_id, version, answers, root=schema["root"])
-    resp = post_submission(client, xml, token=api_token(app, world.mediator))
-    assert resp.status_code == 201, resp.get_data(as_text=True)[:500]
-    return form_id, iid, sent, tables
-
-
 def download(client, form_id: str, fmt: str) -> bytes:
     url = f"/data/{quote(form_id)}/export"
     url += ".csv?identifying=1" if fmt == "csv" else f"?format={fmt}&identifying=1"
@@ -246,14 +127,22 @@ CASES = [
         if (path.name, fmt) in KNOWN_BUGS
         else [],
     )
-    for path in FORMS
+    for path in ALL_FORMS
     for fmt in FORMATS
 ]
 
 
 @pytest.mark.parametrize(("path", "fmt"), CASES)
-def test_every_export_reads_back_what_was_sent(app, client, world, publish, tmp_path, path, fmt):
-    form_id, iid, sent, tables = publish_and_fill(app, client, world, publish, path)
+def test_every_export_reads_back_what_was_sent(
+    app, client, world, publish, submit, tmp_path, path, fmt
+):
+    form_id, _ = publish(path)
+    with app.app_context():
+        form = get_form(form_id)
+        schema = form.current.schema
+        tables = build_tables(list(reversed(form.versions)))
+    answers, sent = fill_every_question(schema)
+    [iid] = submit(form_id, [answers])
     assert sent, "the form has questions to fill"
     switch_user(client, world.admin)
     back = read_back(download(client, form_id, fmt), fmt, form_id, tables, tmp_path)

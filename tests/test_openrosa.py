@@ -9,6 +9,7 @@ from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from tests.helpers import (
     SCREENING,
+    SHARED_FORMS,
     api_token,
     csrf_token,
     login,
@@ -190,8 +191,6 @@ def test_a_huge_upload_is_refused_with_413(app, client, world, publish):
 
 def test_attachments_are_kept_and_resent_parts_are_not_duplicated(app, client, world, publish):
     """A cut connection re-sends the same XML with the rest of the files: nothing doubles."""
-    from tests.conftest import SHARED_FORMS
-
     form_id, version = publish(SHARED_FORMS / "UCL_Biomass_Plot_Form.xlsx")
     token = api_token(app, world.mediator)
     answers = {"location": {"center_image": "plot.jpg"}}
@@ -298,8 +297,6 @@ def test_another_accounts_instance_id_is_a_conflict_that_says_so(app, client, wo
 
 
 def test_absurd_sizes_are_refused_with_a_message(app, client, world, publish):
-    from tests.conftest import SHARED_FORMS
-
     publish(SCREENING)
     answers = screening_answers()
     answers["household"]["household_members"] = answers["household"]["household_members"] * 251
@@ -317,7 +314,6 @@ def test_absurd_sizes_are_refused_with_a_message(app, client, world, publish):
 
 def test_attachments_are_downloaded_only_in_scope_and_audited(app, client, world, publish):
     from fieldapp.audit.models import AuditEvent
-    from tests.conftest import SHARED_FORMS
 
     form_id, version = publish(SHARED_FORMS / "UCL_Biomass_Plot_Form.xlsx")
     xml, iid = submission_xml(form_id, version, {"location": {"center_image": "plot.jpg"}})

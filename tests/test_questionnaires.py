@@ -16,7 +16,7 @@ from pyxform.xls2json_backends import md_to_dict, xlsx_to_dict
 from pyxform.xls2xform import convert
 from sqlalchemy import select
 
-from tests.conftest import BUNDLED_FORMS
+from tests.helpers import BUNDLED_FORMS
 
 SCRIPT = BUNDLED_FORMS.parent / "scripts" / "questionnaires.py"
 FORMS = sorted(p for p in BUNDLED_FORMS.glob("*.xlsx") if not p.name.startswith("~$"))

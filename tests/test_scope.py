@@ -6,32 +6,15 @@ from __future__ import annotations
 import pytest
 
 from fieldapp.extensions import db
-from tests.helpers import (
-    SCREENING,
-    api_token,
-    csrf_token,
-    login,
-    post_submission,
-    screening_answers,
-    submission_xml,
-)
+from tests.helpers import SCREENING, api_token, csrf_token, login, screening_answers
 
 
 @pytest.fixture
-def three_villages(app, client, world, publish):
+def three_villages(world, submit):
     """One submission from each demo village: 和平社区, 光明社区 (东城区), 柳树村 (西山县)."""
-    publish(SCREENING)
-    ids = {}
-    for who in (world.mediator, world.mediator2, world.mediator3):
-        token = api_token(app, who)
-        xml, iid = submission_xml(
-            "family_screening",
-            "2026112901",
-            screening_answers(remarks=f"户主-{who}"),
-        )
-        assert post_submission(client, xml, token=token).status_code == 201
-        ids[who] = iid
-    return ids
+    who = [world.mediator, world.mediator2, world.mediator3]
+    ids = submit(SCREENING, [screening_answers(remarks=f"户主-{w}") for w in who], by=who)
+    return dict(zip(who, ids, strict=True))
 
 
 def _as(client, username):

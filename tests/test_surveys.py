@@ -5,34 +5,12 @@ from __future__ import annotations
 
 import io
 
-import openpyxl
 import pytest
 from sqlalchemy import func, select
 
 from fieldapp.extensions import db
 from fieldapp.surveys.models import FormVersion
-from tests.conftest import BUNDLED_FORMS, SHARED_FORMS
-from tests.helpers import csrf_token, login
-
-
-def xlsform(
-    survey: list[list], choices: list[list] | None = None, settings: list[list] | None = None
-) -> bytes:
-    """An XLSForm workbook built in memory."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "survey"
-    for row in survey:
-        ws.append(row)
-    for title, rows in (("choices", choices), ("settings", settings)):
-        if rows:
-            sheet = wb.create_sheet(title)
-            for row in rows:
-                sheet.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
+from tests.helpers import BUNDLED_FORMS, SHARED_FORMS, csrf_token, login, xlsform
 
 GOOD = xlsform(
     [["type", "name", "label"], ["integer", "age", "年龄"]],

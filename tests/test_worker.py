@@ -4,21 +4,11 @@ a failing kind does not stop the others, and no request starts it."""
 from __future__ import annotations
 
 from fieldapp import worker
-from tests.helpers import (
-    SCREENING,
-    api_token,
-    post_submission,
-    screening_answers,
-    submission_xml,
-    switch_user,
-)
+from tests.helpers import SCREENING, screening_answers, switch_user
 
 
-def test_the_worker_finishes_a_queued_export_and_then_rests(app, client, world, publish):
-    publish(SCREENING)
-    token = api_token(app, world.mediator)
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
-    assert post_submission(client, xml, token=token).status_code == 201
+def test_the_worker_finishes_a_queued_export_and_then_rests(app, client, world, submit):
+    submit(SCREENING, [screening_answers()])
     switch_user(client, world.researcher)
     resp = client.get("/data/family_screening/export?format=xlsx&background=1")
     job = resp.headers["Location"].rsplit("/", 1)[-1]

@@ -22,7 +22,7 @@ from playwright.sync_api import (
 )
 from werkzeug.serving import make_server
 
-from tests.e2e.steps import snap
+from tests.e2e.steps import PHONE, snap
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,8 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1280, "height": 800}
 
 expect.set_options(timeout=10_000)
 

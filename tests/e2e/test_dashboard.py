@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.steps import log_in, snap
-from tests.helpers import SCREENING, api_token, post_submission, screening_answers, submission_xml
+from tests.helpers import SCREENING, screening_answers
 
 pytestmark = pytest.mark.e2e
 
@@ -22,26 +22,18 @@ PAINTED = """c => {
 }"""
 
 
-def _send_households(app, world) -> None:
-    client = app.test_client()
-    for who, changes in [
-        (world.mediator, {}),
-        (world.mediator2, {"risk.risk_level": "low", "situation.conflict_types": "gambling"}),
-        (world.mediator3, {"risk.risk_level": "serious", "risk.referral": "police shelter"}),
-    ]:
-        xml, _ = submission_xml("family_screening", "2026112901", screening_answers(**changes))
-        resp = post_submission(client, xml, token=api_token(app, who))
-        assert resp.status_code == 201, resp.data
-
-
 def _wait_for_charts(page: Page, total: int) -> None:
     expect(page.locator("#dashboard")).to_have_attribute("data-ready", "true")
     expect(page.locator("#dash-status")).to_have_text(f"共 {total} 份提交")
 
 
-def test_researcher_reads_the_dashboard_on_a_phone(app, world, publish, phone):
-    publish(SCREENING)
-    _send_households(app, world)
+def test_researcher_reads_the_dashboard_on_a_phone(world, submit, phone):
+    changes = {
+        world.mediator: {},
+        world.mediator2: {"risk.risk_level": "low", "situation.conflict_types": "gambling"},
+        world.mediator3: {"risk.risk_level": "serious", "risk.referral": "police shelter"},
+    }
+    submit(SCREENING, [screening_answers(**c) for c in changes.values()], by=list(changes))
     log_in(phone, world.researcher, world.password)
     phone.goto("/data/family_screening")
     phone.locator("#open-dashboard").click()

@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from tests.conftest import SHARED_FORMS
-from tests.e2e.conftest import DESKTOP
 from tests.e2e.steps import (
+    DESKTOP,
     count,
     csv_rows,
     download,
@@ -29,7 +28,7 @@ from tests.e2e.steps import (
     snap,
     tick,
 )
-from tests.helpers import SCREENING
+from tests.helpers import SCREENING, SHARED_FORMS
 
 pytestmark = pytest.mark.e2e
 

@@ -22,8 +22,14 @@ from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.services import get_form
 from tests.e2e.steps import count, fill, finalize, log_in, member, open_form, snap, tick
-from tests.helpers import SCREENING, api_token, post_submission, screening_answers, submission_xml
-from tests.test_surveys import xlsform
+from tests.helpers import (
+    SCREENING,
+    api_token,
+    post_submission,
+    screening_answers,
+    submission_xml,
+    xlsform,
+)
 
 pytestmark = pytest.mark.e2e
 
