@@ -11,6 +11,7 @@ import click
 
 from fieldapp import create_app
 from fieldapp.extensions import db
+from fieldapp.surveys import cli as surveys_cli
 
 
 def _app():
@@ -140,51 +141,7 @@ def jobs_work(once: bool) -> None:
     worker.run(_app(), once=once)
 
 
-@main.group()
-def forms() -> None:
-    """Manage questionnaires."""
-
-
-@forms.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--area",
-    "area_code",
-    default=None,
-    help="area to publish to (a new form: the root area; an existing one: where it is)",
-)
-@click.option(
-    "--media", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-def forms_import(file: Path, area_code, media) -> None:
-    """Publish an XLSForm FILE; exit 1 with pyxform's message when it is broken."""
-    from fieldapp.areas.services import AreaError, get_area
-    from fieldapp.surveys.services import XLSFormError, import_xlsform
-
-    app = _app()
-    with app.app_context():
-        try:
-            area = get_area(area_code) if area_code else None
-            result = import_xlsform(
-                file.read_bytes(),
-                file.name,
-                area,
-                None,
-                [(m.name, m.read_bytes()) for m in media],
-                max_bytes=app.config["MAX_XLSFORM_BYTES"],
-            )
-        except (XLSFormError, AreaError) as exc:
-            db.session.rollback()
-            click.echo(f"错误：{exc}", err=True)
-            sys.exit(1)
-        db.session.commit()
-        fv = result.form_version
-        for w in result.warnings:
-            click.echo(f"提示：{w}", err=True)
-        state = "已发布" if result.created else "已存在（内容相同），未更改"
-        click.echo(
-            f"{state}：{fv.form.form_id} 版本 {fv.version}（{fv.title}）→ {fv.form.area.name}"
-        )
+main.add_command(surveys_cli.forms)  # fieldapp forms …: fieldapp/surveys/cli.py
 
 
 @main.command("export")

@@ -132,6 +132,32 @@ def areas_in_scope(person: Person) -> Select:
 # -- forms -------------------------------------------------------------------------
 
 
+def may_manage_form(person: Person, form: Form) -> bool:
+    """True when ``person`` may change ``form``: publish new versions, change its state
+    (draft, open, closed, archived), add media. A publisher (``PUBLISHERS``) whose home
+    area is the form's area or above it; a form published above them is not theirs."""
+    return may_publish(person) and area_in_scope(person, form.area)
+
+
+def forms_to_manage(person: Person) -> list[Form]:
+    """Forms ``person`` may manage (``may_manage_form``), every state, by title."""
+    if not may_publish(person):
+        return []
+    stmt = select(Form).join(Area, Form.area_id == Area.id).where(within(person, Form.area_id))
+    return list(db.session.scalars(stmt.order_by(Form.title)).unique())
+
+
+def managed_form_or_404(form_id: str) -> Form:
+    """The form ``form_id`` if the current user may manage it; else abort 404 with the
+    one message of ``visible_form_or_404`` (a form outside one's reach looks like none)."""
+    from fieldapp.errors import fail
+
+    form = db.session.scalar(select(Form).where(Form.form_id == form_id))
+    if form is None or not may_manage_form(current_user, form):
+        fail(404, _("找不到问卷 %(id)s，或您无权查看", id=form_id))
+    return form
+
+
 def can_fill(person: Person, form: Form) -> bool:
     """True when ``person`` may submit to ``form`` (it is published at or above their
     home area)."""

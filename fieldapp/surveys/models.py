@@ -8,7 +8,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, LargeBinary, String, Text, Un
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.areas.models import Area
-from fieldapp.auth.models import utcnow
+from fieldapp.auth.models import User, utcnow
 from fieldapp.extensions import db
 
 DRAFT, OPEN, CLOSED, ARCHIVED = "draft", "open", "closed", "archived"
@@ -70,6 +70,7 @@ class FormVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     form: Mapped[Form] = relationship(back_populates="versions")
+    created_by: Mapped[User | None] = relationship()  # None: the command line
     media: Mapped[list[FormMedia]] = relationship(
         back_populates="form_version", order_by="FormMedia.filename", cascade="all, delete-orphan"
     )

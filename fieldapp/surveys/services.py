@@ -5,26 +5,36 @@ from __future__ import annotations
 
 import hashlib
 import io
-import mimetypes
 import re
 import tempfile
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
 from lxml import etree
 from pyxform.errors import PyXFormError
 from pyxform.xls2xform import convert
 from sqlalchemy import select
 
 from fieldapp.areas.models import Area
+from fieldapp.audit.services import record
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
-from fieldapp.scope import area_in_scope
+from fieldapp.scope import area_in_scope, may_manage_form
+from fieldapp.surveys.drafts import new_draft_token
 from fieldapp.surveys.identifiers import identifier_marks
-from fieldapp.surveys.models import Form, FormMedia, FormVersion
+from fieldapp.surveys.lifecycle import STATE_LABELS
+from fieldapp.surveys.media import (
+    MediaError,
+    check_media,
+    missing_media,
+    referenced_media,
+    store_media,
+)
+from fieldapp.surveys.models import ARCHIVED, CLOSED, DRAFT, Form, FormVersion
 from fieldapp.surveys.xform_schema import XFormSchemaError, data_questions, extract_schema
 
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # an .xlsx is a zip: refuse zip bombs before parsing
@@ -50,11 +60,13 @@ class XLSFormError(ValueError):
 
 @dataclass
 class ImportResult:
-    """What ``import_xlsform`` did: the version, whether it is new, and pyxform warnings."""
+    """What ``import_xlsform`` did: the version, whether it is new, warnings (pyxform's
+    and ours), and the media the version names that are not stored."""
 
     form_version: FormVersion
     created: bool
     warnings: list[str]
+    missing_media: list[str] = field(default_factory=list)
 
 
 def _locate(message: str, data: bytes) -> str:
@@ -145,12 +157,13 @@ def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
     except (XFormSchemaError, etree.XMLSyntaxError) as exc:
         raise XLSFormError(f"转换结果无法解析：{exc}") from exc
     _check_identity(schema)
-    schema["identifiers"] = identifier_marks(data, filename)
     if not [q for q in data_questions(schema) if q["type"] not in NON_QUESTION_TYPES]:
         raise XLSFormError("XLSForm 的 survey 表中没有任何题目")
     if not schema["version"]:
         xform, schema = _stamp_version(xform, datetime.now().strftime("%Y%m%d%H%M%S"))
         notes.append(f"settings 表没有 version，已自动设为 {schema['version']}")
+    schema["identifiers"] = identifier_marks(data, filename)
+    schema["media"] = referenced_media(xform)
     return xform, schema, notes
 
 
@@ -171,53 +184,81 @@ def import_xlsform(
     user: User | None = None,
     media: list[tuple[str, bytes]] | None = None,
     max_bytes: int = 10 * 1024 * 1024,
+    draft: bool = False,
+    via: str | None = None,
 ) -> ImportResult:
     """Publish an XLSForm as a new form version (flushed, not committed).
 
     ``area`` is where the form is published: a new form goes there (the root area when
     ``None``); for a form already published, another area moves it there, ``None``
-    keeps it. The same ``settings.version`` with the same XForm is a no-op
-    (``created=False``); the same version with other content, a form id published to an
-    area the importer cannot manage, or a media file name over 255 characters or with a
-    slash raises ``XLSFormError`` and changes nothing.
+    keeps it. ``user`` ``None`` is the server's operator (CLI, demo). ``draft`` makes a
+    new form a draft (tested through its test link, published later: see
+    ``fieldapp.surveys.lifecycle``); a new version keeps the form's state (one of an open
+    form reaches the field at once).
+
+    The same file, or the same ``settings.version`` with the same XForm, is stored once
+    (``created=False``); ``media`` given with it are stored on that version all the
+    same. Refused with ``XLSFormError``, changing nothing: the same version with other
+    content, a form the importer may not manage or an area outside their scope,
+    ``draft`` for a form already published, an unusable media file (name over 255
+    characters, a slash, empty). Media the form names but nobody gave are listed in
+    ``missing_media`` and warned about, not refused.
     """
-    for name, _ in media or []:
-        if not name or len(name) > 255 or "/" in name or "\\" in name:
-            raise XLSFormError(f"附件文件名不可用：{name[:100]}")
+    media = media or []
+    try:
+        check_media(media)
+    except MediaError as exc:
+        raise XLSFormError(str(exc)) from exc
+    via = via or ("web" if user is not None else "cli")
     xform, schema, notes = convert_xlsform(data, filename, max_bytes)
     form_id, version = schema["form_id"], schema["version"]
     form = db.session.scalar(select(Form).where(Form.form_id == form_id))
     if form is not None:
-        if user is not None and not area_in_scope(user, form.area):
+        if user is not None and not may_manage_form(user, form):
             raise XLSFormError(f"问卷 {form_id} 已由其他区划发布，您无权更新")
+        if draft and form.state != DRAFT:
+            raise XLSFormError(
+                _(
+                    "问卷 %(id)s 已发布（%(state)s），不能再存为草稿：新版本会直接沿用问卷的"
+                    "状态。若要先测试，请换一个 form_id 作为新问卷上传。",
+                    id=form_id,
+                    state=STATE_LABELS[form.state],
+                )
+            )
         if area is not None and area.id != form.area_id:
             if user is not None and not area_in_scope(user, area):
                 raise XLSFormError(f"您无权把问卷发布到 {area.name}")
             notes.append(f"发布区划已由 {form.area.name} 改为 {area.name}")
             form.area = area
-        same_file = next((v for v in form.versions if v.xlsform == data), None)
-        if same_file is not None:  # also covers files whose version we stamped
-            return ImportResult(same_file, False, notes)
-        existing = next((v for v in form.versions if v.version == version), None)
-        if existing is not None:
-            if existing.xform == xform:
-                if existing.schema.get("identifiers") != schema["identifiers"]:
-                    # Only fieldapp's own marks changed: the XForm, and so every phone's
-                    # copy, stays the same version.
-                    existing.schema = {**existing.schema, "identifiers": schema["identifiers"]}
-                    existing.xlsform = data
-                    notes.append("已更新身份信息标记（fieldapp::identifier）")
-                return ImportResult(existing, False, notes)
+        same = next((v for v in form.versions if v.xlsform == data), None)
+        same = same or next(
+            (v for v in form.versions if v.version == version and v.xform == xform), None
+        )
+        if same is None and any(v.version == version for v in form.versions):
             raise XLSFormError(
                 f"问卷 {form_id} 的版本 {version} 已发布且内容不同。请在 settings 表中修改 "
                 f"version（例如改为更大的日期编号）后再上传。"
             )
+        if same is not None:  # the same file covers files whose version we stamped
+            if same.version == version and same.schema.get("identifiers") != schema["identifiers"]:
+                # Only fieldapp's own marks changed: the XForm, and so every phone's
+                # copy, stays the same version.
+                same.schema = {**same.schema, "identifiers": schema["identifiers"]}
+                same.xlsform = data
+                notes.append("已更新身份信息标记（fieldapp::identifier）")
+            _media_on_existing(same, media, user, via, notes)
+            return ImportResult(same, False, notes, missing_media(same))
+        notes.extend(_state_notes(form))
     else:
         if area is None:
             area = db.session.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id))
         if area is None:
             raise XLSFormError("还没有任何区划：请先运行 fieldapp demo 或创建区划")
+        if user is not None and not area_in_scope(user, area):
+            raise XLSFormError(f"您无权把问卷发布到 {area.name}")
         form = Form(form_id=form_id, title=schema["title"] or form_id, area=area)
+        if draft:
+            form.state, form.draft_token = DRAFT, new_draft_token()
         db.session.add(form)
     form.title = schema["title"] or form_id
     fv = FormVersion(
@@ -231,18 +272,69 @@ def import_xlsform(
         xlsform_filename=filename,
         created_by_id=user.id if user else None,
     )
-    for name, content in media or []:
-        fv.media.append(
-            FormMedia(
-                filename=name,
-                data=content,
-                content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
-                md5=hashlib.md5(content).hexdigest(),
-            )
-        )
+    store_media(fv, media)
     db.session.add(fv)
     db.session.flush()
-    return ImportResult(fv, True, notes)
+    missing = missing_media(fv)
+    record(
+        user.id if user else None,
+        "form_publish",
+        f"form:{form_id}",
+        version=version,
+        draft=form.state == DRAFT,
+        state=form.state,
+        media=[m.filename for m in fv.media],
+        missing_media=missing,
+        via=via,
+    )
+    return ImportResult(fv, True, notes, missing)
+
+
+def _media_on_existing(
+    fv: FormVersion, media: list[tuple[str, bytes]], user: User | None, via: str, notes: list
+) -> None:
+    """Store media given with an unchanged form on that version (audited)."""
+    added, replaced = store_media(fv, media)
+    if not (added or replaced):
+        return
+    db.session.flush()
+    record(
+        user.id if user else None,
+        "form_media_add",
+        f"form:{fv.form.form_id}",
+        version=fv.version,
+        added=added,
+        replaced=replaced,
+        via=via,
+    )
+    notes.append(
+        _(
+            "问卷未变，附件已存入版本 %(v)s：%(names)s",
+            v=fv.version,
+            names="、".join(added + replaced),
+        )
+    )
+
+
+def _state_notes(form: Form) -> list[str]:
+    """What a new version of ``form`` means for the field, by the form's state."""
+    if form.state == DRAFT:
+        return [_("问卷仍是草稿：测试后在问卷页面点“发布”")]
+    if form.state == CLOSED:
+        return [_("问卷已关闭：新版本不会提供给填写，重新开放后才会")]
+    if form.state == ARCHIVED:
+        return [_("问卷已归档：新版本不会提供给填写")]
+    return []
+
+
+def missing_media_warning(missing: list[str]) -> str:
+    """The warning for a publish with media the form names but nobody gave."""
+    return _(
+        "缺少 %(n)s 个附件：%(names)s。手机上用到它们的图片、选项或数据将无法显示；"
+        "请在问卷页面补传（不必提高版本）。",
+        n=len(missing),
+        names="、".join(missing),
+    )
 
 
 def get_form(form_id: str) -> Form | None:
