@@ -448,8 +448,8 @@ def test_the_versions_table_shows_who_when_and_how_many(app, client, world, subm
 
     submit("family_screening", [screening_answers(), screening_answers()])
     page = client.get("/surveys/family_screening").get_data(as_text=True)
-    row = page.split('data-version="', 1)[1].split("</tr>", 1)[0]
-    assert "市妇联研究员" in row and "2 份" in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
+    row = page.split('data-version="', 1)[1].split("</li>", 1)[0]
+    assert "市妇联研究员" in row and "提交 2 份" in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
 
 
 # -- who may -------------------------------------------------------------------------

@@ -157,7 +157,9 @@ def change_state(form_id: str):
         db.session.rollback()
         return _detail(form, error=str(exc)), 400
     db.session.commit()
-    if change.before == DRAFT and change.after == OPEN:
+    if change.before == DRAFT and change.after == OPEN and not change.discarded:
+        flash(_("已发布：问卷已提供给填写，测试链接已失效"), "info")
+    elif change.before == DRAFT and change.after == OPEN:
         flash(
             _(
                 "已发布：问卷已提供给填写；删除了 %(n)s 份测试提交，测试链接已失效",
