@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from fieldapp.dataset import bulk
-from fieldapp.exports.csv_export import export_csv
+from fieldapp.exports.request import ExportRequest
+from fieldapp.exports.services import stream_csv
 from fieldapp.extensions import db
+from fieldapp.scope import OPERATOR
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.services import get_form
 from tests.helpers import (
@@ -57,11 +59,17 @@ def _export(app, form_id: str, row_by_row: bool, monkeypatch, **options) -> byte
                 raise bulk.NotColumnar("test")
 
             m.setattr(bulk, "answer_schema", refuse)
-        form = get_form(form_id)
-        stmt = select(Submission).where(Submission.form_pk == form.id)
-        return b"".join(
-            export_csv(form.id, stmt, instance_path=app.config["INSTANCE_PATH"], **options)
+        if "tz" in options:
+            m.setitem(app.config, "TIMEZONE", options["tz"])
+        request = ExportRequest.make(
+            OPERATOR,
+            get_form(form_id),
+            values="labels" if options.get("labels") else "codes",
+            language=options.get("language"),
+            bom=options.get("bom", True),
+            identifying=options.get("identifying", False),
         )
+        return b"".join(stream_csv(request))
 
 
 @pytest.mark.parametrize(

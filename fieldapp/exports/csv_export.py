@@ -7,7 +7,9 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
+from flask import current_app
 from sqlalchemy import Select
 
 from fieldapp.dataset import bulk
@@ -18,34 +20,52 @@ from fieldapp.dataset.wide import Layout, build_layout
 from fieldapp.extensions import db
 from fieldapp.surveys.models import Form
 
+if TYPE_CHECKING:
+    from fieldapp.exports.request import ExportRequest
+
 BOM = "\ufeff"
 
 
 def export_csv(
-    form_pk: int,
-    stmt: Select,
-    labels: bool = False,
-    language: str | None = None,
-    bom: bool = True,
-    tz: str = "Asia/Shanghai",
-    identifying: bool = False,
-    instance_path: str = "instance",
-    progress: Callable[[int], None] | None = None,
+    request: ExportRequest, progress: Callable[[int], None] | None = None
 ) -> Iterator[bytes]:
-    """Yield the UTF-8 CSV of the submissions ``stmt`` selects: the header, then one
-    chunk per batch of up to 10,000 submissions (memory stays bounded by the batch).
+    """The UTF-8 CSV of ``request`` (``exports.request.ExportRequest``): the header, then
+    one chunk per batch of up to 5,000 submissions (memory stays bounded by the batch).
 
-    The form is loaded by primary key when iteration starts, so the generator can be
-    streamed after the view's session has closed. ``bom`` prefixes UTF-8's byte order
-    mark so Excel shows Chinese; ``labels`` writes choice labels instead of codes; ``tz``
-    is the zone of ``received_at``. Unless ``identifying``, the form's identifier marks
-    apply (``dataset.identify``) with the pseudonym key kept in ``instance_path``.
+    What the stream needs is read now (the form's key, the statement, the settings), so
+    the chunks can be sent after the view's transaction has ended. ``request.bom``
+    prefixes UTF-8's byte order mark so Excel shows Chinese; ``request.labels`` writes
+    choice labels instead of codes; ``received_at`` is shown in config ``TIMEZONE``.
+    Unless ``request.identifying``, the form's identifier marks apply
+    (``dataset.identify``) with the pseudonym key kept in the instance folder.
     ``progress`` is called with the number of submissions written so far.
 
     Batches are flattened by ``dataset.bulk`` (Polars); a batch whose answers do not
     fit one schema (versions that changed a question into a group) goes row by row
     through ``Layout.row``, which gives the same cells.
     """
+    config = current_app.config
+    return _chunks(
+        request.form.id,
+        request.statement(),
+        request,
+        request.label_language,
+        config["TIMEZONE"],
+        config["INSTANCE_PATH"],
+        progress,
+    )
+
+
+def _chunks(
+    form_pk: int,
+    stmt: Select,
+    request: ExportRequest,
+    language: str | None,
+    tz: str,
+    instance_path: str,
+    progress: Callable[[int], None] | None,
+) -> Iterator[bytes]:
+    labels, bom, identifying = request.labels, request.bom, request.identifying
     form = db.session.get(Form, form_pk)
     deid = deidentifier(form, identifying, instance_path)
     layout = build_layout(form, stmt, labels, language, deid)

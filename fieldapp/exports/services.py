@@ -36,22 +36,10 @@ def audit(request: ExportRequest, rows: int | None = None, **details) -> None:
 def stream_csv(
     request: ExportRequest, progress: Callable[[int], None] | None = None
 ) -> Iterator[bytes]:
-    """The wide CSV of ``request`` as UTF-8 chunks (header first, then batches).
-
-    Everything the stream needs is read now, so the chunks can be sent after the view's
-    transaction has ended (``exports.csv_export.export_csv``)."""
-    config = current_app.config
-    return export_csv(
-        request.form.id,
-        request.statement(),
-        labels=request.labels,
-        language=request.label_language,
-        bom=request.bom,
-        tz=config["TIMEZONE"],
-        identifying=request.identifying,
-        instance_path=config["INSTANCE_PATH"],
-        progress=progress,
-    )
+    """The wide CSV of ``request`` as UTF-8 chunks, header first
+    (``exports.csv_export.export_csv``: everything it needs is read at the call, so the
+    chunks can be sent after the view's transaction has ended)."""
+    return export_csv(request, progress)
 
 
 def write(
