@@ -72,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp.auth.views import bp as auth_bp
     from fieldapp.dashboard.views import bp as dashboard_bp
     from fieldapp.exports.views import bp as exports_bp
+    from fieldapp.people.views import bp as people_bp
     from fieldapp.openrosa.views import bp as openrosa_bp
     from fieldapp.pwa.views import bp as pwa_bp
     from fieldapp.submissions.views import bp as submissions_bp
@@ -87,6 +88,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(people_bp)
 
     from flask_babel import get_locale, gettext
 

@@ -11,6 +11,7 @@ import click
 
 from fieldapp import create_app
 from fieldapp.extensions import db
+from fieldapp.people import cli as people_cli
 from fieldapp.surveys import cli as surveys_cli
 
 
@@ -78,34 +79,6 @@ def serve(bind: str, workers: int) -> None:
 
 
 @main.group()
-def users() -> None:
-    """Manage users."""
-
-
-@users.command("create")
-@click.argument("username")
-@click.option(
-    "--role", required=True, type=click.Choice(["admin", "supervisor", "mediator", "researcher"])
-)
-@click.option("--area", "area_code", required=True, help="home area code")
-@click.option("--name", "display_name", default=None)
-@click.password_option()
-def users_create(username, role, area_code, display_name, password) -> None:
-    """Create a user with a role and home area."""
-    from fieldapp.areas.services import AreaError, get_area
-    from fieldapp.auth.services import UserError, create_user
-
-    app = _app()
-    with app.app_context():
-        try:
-            create_user(username, password, role, get_area(area_code), display_name)
-        except (UserError, AreaError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        db.session.commit()
-    click.echo(f"已创建用户 {username}（{role}）")
-
-
-@main.group()
 def tokens() -> None:
     """Manage API tokens."""
 
@@ -142,6 +115,7 @@ def jobs_work(once: bool) -> None:
 
 
 main.add_command(surveys_cli.forms)  # fieldapp forms …: fieldapp/surveys/cli.py
+main.add_command(people_cli.users)  # fieldapp users …: fieldapp/people/cli.py
 
 
 @main.command("export")

@@ -4,6 +4,7 @@ from fieldapp.areas.models import Area
 from fieldapp.audit.models import AuditEvent
 from fieldapp.auth.models import ApiToken, LoginSession, User
 from fieldapp.exports.models import ExportJob
+from fieldapp.people.models import UserImport
 from fieldapp.submissions.models import Submission, SubmissionAttachment
 from fieldapp.surveys.models import Form, FormMedia, FormVersion
 
@@ -19,4 +20,5 @@ __all__ = [
     "Form",
     "FormMedia",
     "FormVersion",
+    "UserImport",
 ]

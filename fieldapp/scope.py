@@ -34,6 +34,7 @@ from fieldapp.areas.models import Area
 from fieldapp.auth.models import ROLES, User
 from fieldapp.exports.models import ExportJob
 from fieldapp.extensions import db
+from fieldapp.people.models import UserImport
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import Form
 
@@ -285,3 +286,119 @@ def may_identify(person: Person, submission: Submission | None = None) -> bool:
     if person is OPERATOR or person.role in identifying_roles():
         return True
     return submission is not None and submission.submitter_id == person.id
+
+
+# -- people (users) -----------------------------------------------------------------
+
+USER_MANAGERS = (ADMIN, SUPERVISOR)  # open the people pages (/admin/users)
+# The roles each manager may give, see and change: an admin every role, a supervisor
+# mediators only (issue 9, "People"); always within the manager's own subtree.
+_GRANTS = {ADMIN: (MEDIATOR, SUPERVISOR, RESEARCHER, ADMIN), SUPERVISOR: (MEDIATOR,)}
+
+
+def may_manage_people(person: Person) -> bool:
+    """True when ``person`` may open the people pages (a role of ``USER_MANAGERS``)."""
+    return person is OPERATOR or person.role in USER_MANAGERS
+
+
+def grantable_roles(person: Person) -> tuple[str, ...]:
+    """The roles ``person`` may give, and whose holders they may see and change: all for
+    an admin and the operator, ``mediator`` for a supervisor, none for anyone else."""
+    if person is OPERATOR:
+        return _GRANTS[ADMIN]
+    return _GRANTS.get(person.role, ())
+
+
+def may_grant_role(person: Person, role: str) -> bool:
+    """True when ``role`` is one of ``grantable_roles(person)`` (anywhere in reach)."""
+    return role in grantable_roles(person)
+
+
+def may_grant(person: Person, role: str, area: Area) -> bool:
+    """True when ``person`` may give ``role`` at ``area``: a role they may grant, at their
+    home area or below it (an admin of a district makes no city-level user)."""
+    return may_grant_role(person, role) and area_in_scope(person, area)
+
+
+def may_manage_user(person: Person, user: User) -> bool:
+    """True when ``person`` may see and change ``user`` (edit, deactivate, reset the
+    password): ``user`` holds a role ``person`` may grant, at an area in their subtree,
+    and is not ``person`` themselves (one's own password and language: the account page)."""
+    if person is not OPERATOR and user.id == person.id:
+        return False
+    return may_grant(person, user.role, user.area)
+
+
+def users_in_scope(person: Person, role: str | None = None) -> Select:
+    """``select(User)`` of the users ``person`` may see on the people pages: holders of a
+    role they may grant (``role``: of that one only) whose home area is in their subtree
+    (themselves included, shown but not changeable), ordered by area then username."""
+    roles = [r for r in grantable_roles(person) if role is None or r == role]
+    stmt = select(User).join(Area, User.area_id == Area.id)
+    stmt = stmt.where(User.role.in_(roles), within(person, User.area_id))
+    return stmt.order_by(Area.path, User.username)
+
+
+def managed_user_or_404(username: str) -> User:
+    """The user ``username`` if the current user may see them on the people pages (in
+    ``users_in_scope``); else abort 404 with one message, so a user out of reach looks
+    like no user."""
+    from fieldapp.errors import fail
+
+    user = db.session.scalar(users_in_scope(current_user).where(User.username == username))
+    if user is None:
+        fail(404, _("找不到用户 %(name)s，或您无权管理", name=username))
+    return user
+
+
+def may_set_up_phone(person: Person, user: User) -> bool:
+    """True when ``person`` may connect phones to ``user``'s account (ODK Collect
+    tokens, the phone app's QR code): their own, or a user they may manage
+    (``may_manage_user``: a supervisor for the mediators of their subtree)."""
+    if isinstance(person, User) and person.id == user.id:
+        return True
+    return may_manage_user(person, user)
+
+
+def phone_user_or_404(username: str) -> User:
+    """The user ``username`` if the current user may set up their phones
+    (``may_set_up_phone``); else abort 404, so a user out of reach looks like none."""
+    from fieldapp.errors import fail
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not may_set_up_phone(current_user, user):
+        fail(404, _("找不到用户 %(name)s，或您无权管理", name=username))
+    return user
+
+
+def own_user_import_or_404(token: str) -> UserImport:
+    """The pending user import ``token`` if the current user started it (only they hold
+    the key to its one-time passwords); else abort 404."""
+    from fieldapp.errors import fail
+
+    imp = db.session.scalar(select(UserImport).where(UserImport.token == token))
+    if imp is None or imp.actor_id != current_user.id:
+        fail(404, _("找不到该导入（只有发起导入的人能继续或打印）"))
+    return imp
+
+
+# Endpoints a person whose password was set by someone else (a new user, a reset) may
+# use before choosing their own: the change itself, logging out, the CSRF token the
+# phone app's logout needs; besides these, only public pages (they show no data).
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "auth.csrf_token"})
+
+
+def must_change_password_first(person, endpoint: str | None) -> bool:
+    """True when ``person`` (``current_user``) must change their one-time password before
+    ``endpoint`` may serve them: they are logged in (any way: session or token) with
+    ``must_change_password`` set, and ``endpoint`` is neither one of
+    ``PASSWORD_CHANGE_ENDPOINTS`` nor public. ``None`` (no route matched) is let through
+    to its 404."""
+    if not getattr(person, "is_authenticated", False) or person is OPERATOR:
+        return False
+    if not person.must_change_password or endpoint is None or endpoint == "static":
+        return False
+    if endpoint in PASSWORD_CHANGE_ENDPOINTS:
+        return False
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access_rule", None) != "public"

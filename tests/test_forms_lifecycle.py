@@ -407,6 +407,20 @@ def test_a_drafts_new_version_stays_a_draft_and_an_open_forms_new_version_is_pub
     assert _form(app, "tiny")["state"] == "open"  # published directly, as before states
 
 
+def test_a_draft_given_up_is_archived_without_its_test_data(
+    app, world, runner, monkeypatch, tmp_path
+):
+    path = tmp_path / "tiny.xlsx"
+    path.write_bytes(TINY)
+    assert _cli(app, runner, monkeypatch, "import", path, "--draft").exit_code == 0
+    _submission(app, "tiny", test=True, with_file=True)
+    result = _cli(app, runner, monkeypatch, "state", "tiny", "archived")
+    assert result.exit_code == 0 and "删除测试提交 1 份" in result.output
+    assert _form(app, "tiny")["state"] == "archived" and _form(app, "tiny")["token"] is None
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Submission.id))) == 0
+
+
 def test_state_moves_and_refusals_in_the_browser(app, client, world):
     login(client, world.admin)
     _upload(client, TINY, "tiny.xlsx")
@@ -449,7 +463,11 @@ def test_the_versions_table_shows_who_when_and_how_many(app, client, world, subm
     submit("family_screening", [screening_answers(), screening_answers()])
     page = client.get("/surveys/family_screening").get_data(as_text=True)
     row = page.split('data-version="', 1)[1].split("</li>", 1)[0]
-    assert "市妇联研究员" in row and "提交 2 份" in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
+    assert (
+        "市妇联研究员" in row
+        and "提交 2 份" in row
+        and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
+    )
 
 
 # -- who may -------------------------------------------------------------------------

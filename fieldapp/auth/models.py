@@ -44,6 +44,9 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false()
     )
+    # The UI language the person chose on their account page ("zh", "en"; None: the
+    # browser's); the login puts it in the session.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     area: Mapped[Area] = relationship(lazy="joined")

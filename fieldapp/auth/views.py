@@ -1,18 +1,28 @@
-"""Login, logout and the language switch."""
+"""Login, logout, the language switch, and one's own account (password, language)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from fieldapp.auth.forms import LoginForm
-from fieldapp.auth.services import authenticate, end_session, start_session
+from fieldapp.audit.services import record
+from fieldapp.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
+from fieldapp.auth.services import (
+    UserError,
+    change_own_password,
+    end_session,
+    set_language_choice,
+    sign_in,
+    start_session,
+)
+from fieldapp.errors import JSON, OPENROSA, error_kind, error_response
 from fieldapp.extensions import db, limiter
-from fieldapp.scope import logged_in, public
+from fieldapp.scope import logged_in, must_change_password_first, public
 
 bp = Blueprint("auth", __name__)
 
@@ -44,14 +54,15 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data.strip(), form.password.data)
+        attempt = sign_in(form.username.data.strip(), form.password.data)
+        user = attempt.user
         if user is None:
-            flash(_("用户名或密码不正确"), "error")
+            flash(attempt.refusal, "error")
         else:
             lang = session.get("lang")
             session.clear()  # no session fixation: a fresh session for the new login
-            if lang:
-                session["lang"] = lang
+            if user.language or lang:  # the account page's choice, else this browser's
+                session["lang"] = user.language or lang
             login_user(user)
             session["sid"] = start_session(user)
             session.permanent = True
@@ -88,3 +99,69 @@ def set_language(lang: str):
 def csrf_token():
     """A fresh CSRF token for a page whose token no longer matches the session."""
     return jsonify(token=generate_csrf())
+
+
+# -- one's own account ---------------------------------------------------------------
+
+
+@bp.before_app_request
+def password_change_first():
+    """Someone whose password was set by another (a new user, a reset) chooses their own
+    before anything else (``scope.must_change_password_first``): pages go to the change
+    page, the JSON API and OpenRosa answer 403 with a message (the phone app shows it
+    with a link to the change page)."""
+    if not must_change_password_first(current_user, request.endpoint):
+        return None
+    url = url_for("auth.change_password")
+    message = _(
+        "请先修改密码：您的密码是别人为您设置的一次性密码，设置自己的新密码后才能继续使用。"
+    )
+    kind = error_kind()
+    if kind == JSON:
+        body = {"status": 403, "message": message, "code": "password_change_required"}
+        return jsonify(error={**body, "change_password_url": url}), 403
+    if kind == OPENROSA or request.method not in ("GET", "HEAD"):
+        return error_response(403, message)
+    return redirect(url_for("auth.change_password", next=request.full_path.rstrip("?")))
+
+
+@bp.get("/account")
+@logged_in
+def account():
+    """My account: who I am, my language, a link to change my password."""
+    form = LanguageForm(language=current_user.language or str(get_locale() or "zh"))
+    return render_template("auth/account.html", form=form)
+
+
+@bp.post("/account/language")
+@logged_in
+def account_language():
+    """Keep my UI language (for every later login too)."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        set_language_choice(current_user, form.language.data)
+        session["lang"] = form.language.data
+        db.session.commit()
+        flash(_("界面语言已保存"), "info")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@logged_in
+def change_password():
+    """Change my password (the current one first); required after a one-time password."""
+    form = ChangePasswordForm()
+    forced = current_user.must_change_password
+    if form.validate_on_submit():
+        try:
+            change_own_password(current_user, form.current.data, form.new.data, session.get("sid"))
+        except UserError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return render_template("auth/password.html", form=form, forced=forced), 400
+        record(current_user.id, "password_change", f"user:{current_user.username}", forced=forced)
+        db.session.commit()
+        flash(_("密码已修改"), "info")
+        return redirect(_safe_next(request.args.get("next")))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form, forced=forced), status

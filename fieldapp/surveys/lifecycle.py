@@ -8,10 +8,12 @@ States (``Form.state``):
 - ``closed``: not offered for new filling; drafts already on phones may still be sent;
 - ``archived``: hidden from the lists; its data is kept and stays exportable.
 
-Moves (``TRANSITIONS``): draft → open ("发布", discards the test submissions and ends
-the test link) or archived; open ↔ closed; open or closed → archived; archived →
-closed (restored without being offered again until reopened). Only people who may
-manage the form (``scope.may_manage_form``) change it; every change is audited.
+Moves (``TRANSITIONS``): draft → open ("发布") or archived (given up), either way
+discarding its test submissions and ending its test link; open ↔ closed; open or
+closed → archived; archived → closed (restored without being offered again until
+reopened). Only people who may manage the form (``scope.may_manage_form``) change it;
+every change is audited. (ODK Central's draft/open/closing/closed, where publishing a
+draft also drops its test submissions.)
 
 A new version of a form keeps the form's state: a new version of an open form is
 published to the field at once (as before states existed); one of a draft stays a
@@ -62,9 +64,10 @@ def _actor(person: Person) -> int | None:
 def set_state(form: Form, state: str, person: Person, via: str = "web") -> StateChange:
     """Move ``form`` to ``state`` (flushed, not committed; audited as ``form_state``).
 
-    Opening a form discards its test submissions with their attachments and clears its
-    draft token. Raises ``FormStateError`` for a person who may not manage the form, an
-    unknown state or a move not in ``TRANSITIONS``; nothing changes then.
+    A draft that moves on (published, or archived unpublished) loses its test
+    submissions with their attachments and its draft token. Raises ``FormStateError``
+    for a person who may not manage the form, an unknown state or a move not in
+    ``TRANSITIONS``; nothing changes then.
     """
     if not may_manage_form(person, form):
         raise FormStateError(_("您无权更改问卷 %(id)s", id=form.form_id))
@@ -82,7 +85,7 @@ def set_state(form: Form, state: str, person: Person, via: str = "web") -> State
             )
         )
     discarded = 0
-    if state == OPEN:
+    if before == DRAFT:  # the test is over: its data and link go
         discarded = discard_test_submissions(form)
         form.draft_token = None
     form.state = state
