@@ -31,6 +31,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, Select, false, select, true
 
 from fieldapp.areas.models import Area
+from fieldapp.audit.models import AuditEvent
 from fieldapp.auth.models import ROLES, User
 from fieldapp.exports.models import ExportJob
 from fieldapp.extensions import db
@@ -264,6 +265,35 @@ def own_export_job_or_404(token: str) -> ExportJob:
     if job is None or job.user_id != current_user.id:
         fail(404, _("找不到该导出任务（只有发起导出的人能查看和下载）"))
     return job
+
+
+# -- the audit log (issue 9, "Audit log") --------------------------------------------
+
+AUDITORS = (ADMIN,)  # read and export the audit log (/admin/audit)
+
+
+def may_read_audit_log(person: Person) -> bool:
+    """True when ``person`` may open the audit log (a role of ``AUDITORS``)."""
+    return person is OPERATOR or person.role in AUDITORS
+
+
+def audit_events_in_scope(person: Person) -> Select:
+    """``select(AuditEvent)`` of the events ``person`` may read, newest first (by id).
+
+    An auditor reads the events of every user whose home area is in their subtree
+    (themselves included). Events with no user (the command line's operator, a failed
+    sign-in with an unknown username) belong to no subtree: only an auditor at the top
+    of the tree (a home area with no parent, the city) reads them, since the operator
+    acts city-wide and a mistyped username may be someone's password. Others: nothing."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if person is OPERATOR:
+        return stmt
+    if not may_read_audit_log(person):
+        return stmt.where(false())
+    of_users = AuditEvent.user_id.in_(select(User.id).where(within(person, User.area_id)))
+    if person.area.parent_id is None:
+        return stmt.where(of_users | AuditEvent.user_id.is_(None))
+    return stmt.where(of_users)
 
 
 # -- identifying data ---------------------------------------------------------------

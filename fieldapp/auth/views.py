@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from fieldapp.audit.services import record
+from fieldapp.audit.services import record, record_failed_login
 from fieldapp.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from fieldapp.auth.services import (
     UserError,
@@ -57,6 +57,8 @@ def login():
         attempt = sign_in(form.username.data.strip(), form.password.data)
         user = attempt.user
         if user is None:
+            record_failed_login(form.username.data.strip())  # the name tried, no password
+            db.session.commit()
             flash(attempt.refusal, "error")
         else:
             lang = session.get("lang")
@@ -66,6 +68,7 @@ def login():
             login_user(user)
             session["sid"] = start_session(user)
             session.permanent = True
+            record(user.id, "login", f"user:{user.username}")
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
@@ -77,6 +80,8 @@ def login():
 @public
 def logout():
     """Log out (POST with a CSRF token, so that no other site can log you out)."""
+    if current_user.is_authenticated:
+        record(current_user.id, "logout", f"user:{current_user.username}")
     end_session(session.get("sid"))  # a copy of the old cookie logs no one in
     db.session.commit()
     logout_user()

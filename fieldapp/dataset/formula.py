@@ -1,6 +1,11 @@
 """Spreadsheet formula guard (OWASP "CSV injection"): text that Excel or LibreOffice
 would run as a formula gets a leading apostrophe; numbers such as ``-5`` stay as they are.
-One rule, for single cells and for Polars columns."""
+One rule, for single cells and for Polars columns.
+
+Risky text starts with ``= + - @``, or with a tab or carriage return (OWASP's list);
+also when blanks (space, line break, ideographic space U+3000) come first, which a
+spreadsheet may strip before it reads the cell, and with the full-width ``＝ ＋ － ＠``
+that a Chinese input method types and some spreadsheets read as their ASCII forms."""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ import re
 
 import polars as pl
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Written with escapes that Python's re and Polars' (Rust) regex read alike; \uff1d,
+# \uff0b, \uff0d, \uff20 are ＝ ＋ － ＠, \u3000 the ideographic space.
+_RISKY = r"^([\t\r]|[ \t\r\n\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20])"
+_RISKY_RE = re.compile(_RISKY)
 _NUMBER = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
 _NUMBER_RE = re.compile(_NUMBER)
 
@@ -17,18 +25,23 @@ _NUMBER_RE = re.compile(_NUMBER)
 _SAFE_DATA_TYPES = {"int", "decimal", "date", "dateTime", "time"}
 
 
+def looks_like_formula(text: str) -> bool:
+    """True when a spreadsheet might read ``text`` as a formula (the rule above),
+    numbers included."""
+    return bool(_RISKY_RE.match(text))
+
+
 def excel_safe(cell: str) -> str:
-    """``cell`` made inert: a leading ``'`` when it starts with ``= + - @`` (or tab/CR)
-    and is not a number."""
-    if cell and cell.startswith(FORMULA_START) and not _NUMBER_RE.fullmatch(cell):
+    """``cell`` made inert: a leading ``'`` when it looks like a formula
+    (``looks_like_formula``) and is not a number."""
+    if cell and _RISKY_RE.match(cell) and not _NUMBER_RE.fullmatch(cell):
         return "'" + cell
     return cell
 
 
 def excel_safe_column(column: pl.Expr) -> pl.Expr:
     """``excel_safe`` for every value of a text column (nulls stay null)."""
-    start = "^[" + re.escape("".join(FORMULA_START)) + "]"
-    risky = column.str.contains(start) & ~column.str.contains(f"^{_NUMBER}$")
+    risky = column.str.contains(_RISKY) & ~column.str.contains(f"^{_NUMBER}$")
     return pl.when(risky).then(pl.lit("'") + column).otherwise(column)
 
 
@@ -41,5 +54,5 @@ def may_be_formula(q: dict) -> bool:
     if q["type"] == "select_one" and q.get("choices_static"):
         return any(excel_safe(n) != n for n in names)
     if q["type"] == "select_multiple" and q.get("choices_static"):  # "-1 1" is no number
-        return any(n.startswith(FORMULA_START) for n in names)
+        return any(looks_like_formula(n) for n in names)
     return True

@@ -1,0 +1,49 @@
+"""What the log page and its export call each action (``AuditEvent.action``).
+
+A feature that records a new action adds its name here; an action missing here is
+shown as it is recorded."""
+
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from fieldapp.i18n import N_
+
+ACTION_LABELS = {
+    "login": N_("登录"),
+    "login_failed": N_("登录失败"),
+    "logout": N_("退出登录"),
+    "view_table": N_("查看数据表"),
+    "view_submission": N_("查看提交详情"),
+    "download_attachment": N_("下载附件"),
+    "view_dashboard": N_("查看图表分析"),
+    "api_submissions": N_("通过 API 读取提交"),
+    "export": N_("导出数据"),
+    "download_export": N_("下载导出文件"),
+    "audit_export": N_("导出审计日志"),
+    "edit_submission": N_("修改提交"),
+    "user_create": N_("创建用户"),
+    "user_update": N_("修改用户"),
+    "user_deactivate": N_("停用用户"),
+    "user_reactivate": N_("恢复用户"),
+    "users_import": N_("批量导入用户"),
+    "password_reset": N_("重置密码"),
+    "password_change": N_("修改本人密码"),
+    "create_collect_token": N_("创建 Collect 令牌"),
+    "revoke_collect_token": N_("撤销 Collect 令牌"),
+    "area_create": N_("新增区划"),
+    "area_rename": N_("区划改名"),
+    "area_move": N_("移动区划"),
+    "area_deactivate": N_("停用区划"),
+    "area_reactivate": N_("恢复区划"),
+    "area_delete": N_("删除区划"),
+    "form_publish": N_("发布问卷"),
+    "form_state": N_("更改问卷状态"),
+    "form_media_add": N_("添加问卷媒体文件"),
+}
+
+
+def action_label(action: str) -> str:
+    """The action's name in the UI language, or ``action`` itself when it has none."""
+    label = ACTION_LABELS.get(action)
+    return gettext(label) if label else action
