@@ -69,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from fieldapp import errors, loaders
     from fieldapp.api.views import bp as api_bp
+    from fieldapp.areas.views import bp as areas_bp
     from fieldapp.audit.views import bp as audit_bp
     from fieldapp.auth.views import bp as auth_bp
     from fieldapp.dashboard.views import bp as dashboard_bp
@@ -89,6 +90,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(areas_bp)  # /admin/areas
     app.register_blueprint(audit_bp)  # /admin/audit
     app.register_blueprint(people_bp)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from fieldapp import create_app
+from fieldapp.areas import cli as areas_cli
 from fieldapp.extensions import db
 from fieldapp.people import cli as people_cli
 from fieldapp.surveys import cli as surveys_cli
@@ -115,6 +116,7 @@ def jobs_work(once: bool) -> None:
 
 
 main.add_command(surveys_cli.forms)  # fieldapp forms …: fieldapp/surveys/cli.py
+main.add_command(areas_cli.areas)  # fieldapp areas import|list: fieldapp/areas/cli.py
 main.add_command(people_cli.users)  # fieldapp users …: fieldapp/people/cli.py
 
 

@@ -131,6 +131,77 @@ def areas_in_scope(person: Person) -> Select:
     return stmt if person is OPERATOR else stmt.where(Area.path.startswith(person.area.path))
 
 
+def path_in_scope(person: Person, path: str) -> bool:
+    """True when the materialised ``path`` (of an area about to be made: an import)
+    lies in ``person``'s subtree."""
+    return person is OPERATOR or path.startswith(person.area.path)
+
+
+def visible_area_or_404(code: str) -> Area:
+    """The area ``code`` if it is in the current user's subtree; else abort 404 with one
+    message, so an area outside one's scope looks like no area."""
+    from fieldapp.errors import fail
+
+    area = db.session.scalar(areas_in_scope(current_user).where(Area.code == code))
+    if area is None:
+        fail(404, _("找不到区划 %(code)s，或它不在您的管辖范围内", code=code))
+    return area
+
+
+# -- changing the area tree (issue 9, "Areas") ----------------------------------------
+# Admins manage their subtree: import, add any level, rename, move, deactivate, delete
+# empty leaves; but their own home area keeps its place and stays active (that is for
+# whoever is above them). Supervisors set up the villages of their subtree (a new
+# village's mediators are theirs to create): they add and rename villages, nothing more.
+
+AREA_EDITORS = (ADMIN, SUPERVISOR)  # open the area pages (/admin/areas)
+AREA_MANAGERS = (ADMIN,)  # import, move, deactivate, delete; add and rename any level
+
+
+def may_edit_areas(person: Person) -> bool:
+    """True when ``person`` may open the area pages (a role of ``AREA_EDITORS``)."""
+    return person is OPERATOR or person.role in AREA_EDITORS
+
+
+def may_manage_areas(person: Person) -> bool:
+    """True when ``person`` may import areas and restructure their subtree (a role of
+    ``AREA_MANAGERS``; the operator at the command line)."""
+    return person is OPERATOR or person.role in AREA_MANAGERS
+
+
+def may_add_area(person: Person, parent: Area | None, level: str) -> bool:
+    """True when ``person`` may add an area of ``level`` under ``parent``: a manager in
+    their subtree; a supervisor a village under a town of theirs. A new top-level area
+    (``parent`` None) is the operator's alone."""
+    if person is OPERATOR:
+        return True
+    if parent is None or not area_in_scope(person, parent):
+        return False
+    return may_manage_areas(person) or (person.role == SUPERVISOR and level == "village")
+
+
+def may_rename_area(person: Person, area: Area) -> bool:
+    """True when ``person`` may rename ``area``: a manager, any area of their subtree
+    (their home area included); a supervisor, a village of theirs."""
+    if not area_in_scope(person, area):
+        return False
+    return may_manage_areas(person) or (person.role == SUPERVISOR and area.level == "village")
+
+
+def may_restructure_area(person: Person, area: Area) -> bool:
+    """True when ``person`` may move, deactivate, reactivate or delete ``area``: a
+    manager, for an area strictly below their home area."""
+    if person is OPERATOR:
+        return True
+    return may_manage_areas(person) and area_in_scope(person, area) and area.id != person.area_id
+
+
+def may_move_area(person: Person, area: Area, new_parent: Area) -> bool:
+    """True when ``person`` may put ``area`` under ``new_parent``: they may restructure
+    it and ``new_parent`` is in their subtree too (nothing leaves it, nothing enters)."""
+    return may_restructure_area(person, area) and area_in_scope(person, new_parent)
+
+
 # -- forms -------------------------------------------------------------------------
 
 
