@@ -67,7 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
-    from fieldapp import errors, loaders
+    from fieldapp import errors, loaders, openrosa
     from fieldapp.api.views import bp as api_bp
     from fieldapp.areas.views import bp as areas_bp
     from fieldapp.audit.views import bp as audit_bp
@@ -86,12 +86,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(surveys_bp)
     app.register_blueprint(submissions_bp)
     app.register_blueprint(dashboard_bp)
-    app.register_blueprint(openrosa_bp)
+    openrosa.register(app)  # at /, /key/<token>/ (ODK Collect), /test/<draft_token>/
+    app.register_blueprint(phones_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(areas_bp)  # /admin/areas
-    app.register_blueprint(audit_bp)  # /admin/audit
     app.register_blueprint(people_bp)
 
     from flask_babel import get_locale, gettext

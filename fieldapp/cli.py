@@ -86,19 +86,84 @@ def tokens() -> None:
 
 @tokens.command("create")
 @click.argument("username")
-@click.option("--name", default="", help="what the token is for")
-def tokens_create(username, name) -> None:
-    """Create an API token for USERNAME and print it once."""
+@click.option("--name", default="", help="what the token is for (with --collect: whose phone)")
+@click.option(
+    "--collect",
+    is_flag=True,
+    help="an ODK Collect app-user token: works only in the URL <server>/key/<token>",
+)
+@click.option(
+    "--server",
+    default=None,
+    help="with --collect: the server's address as phones reach it (https://…); prints the "
+    "Collect URL and its settings QR code",
+)
+def tokens_create(username, name, collect, server) -> None:
+    """Create a token for USERNAME and print it once (a Bearer token; --collect: an
+    ODK Collect app-user token)."""
     from fieldapp.auth.services import UserError, create_token, get_user
+    from fieldapp.phones import services as phones
+    from fieldapp.scope import OPERATOR
 
     app = _app()
     with app.app_context():
         try:
-            secret = create_token(get_user(username), name)
-        except UserError as exc:
+            user = get_user(username)
+            if collect:
+                secret, token = phones.create_collect_token(OPERATOR, user, name or "ODK Collect")
+            else:
+                secret = create_token(user, name)
+        except (UserError, phones.PhoneError) as exc:
             raise click.ClickException(str(exc)) from exc
         db.session.commit()
-    click.echo(secret)
+        click.echo(secret)
+        if collect and server:
+            link = phones.collect_link(user, token, secret, server)
+            click.echo(link.server_url)
+            _print_qr(link.payload)
+
+
+def _print_qr(text: str) -> None:
+    import segno
+
+    segno.make(text, error="m").terminal(compact=True)
+
+
+@tokens.command("list")
+@click.argument("username")
+def tokens_list(username) -> None:
+    """List USERNAME's ODK Collect tokens that still work (id, name, created, last used)."""
+    from fieldapp.auth.services import UserError, get_user
+    from fieldapp.phones import services as phones
+
+    app = _app()
+    with app.app_context():
+        try:
+            found = phones.collect_tokens(get_user(username))
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+        for t in found:
+            used = t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "-"
+            click.echo(f"{t.id}\t{t.name}\t{t.created_at.isoformat(timespec='minutes')}\t{used}")
+
+
+@tokens.command("revoke")
+@click.argument("username")
+@click.argument("token_id", type=int)
+def tokens_revoke(username, token_id) -> None:
+    """Revoke USERNAME's ODK Collect token TOKEN_ID (see ``tokens list``)."""
+    from fieldapp.auth.services import UserError, get_user
+    from fieldapp.phones import services as phones
+    from fieldapp.scope import OPERATOR
+
+    app = _app()
+    with app.app_context():
+        try:
+            token = phones.revoke_collect_token(OPERATOR, get_user(username), token_id)
+        except (UserError, phones.PhoneError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        click.echo(f"revoked {token.id} {token.name}")
 
 
 @main.group()
@@ -116,7 +181,6 @@ def jobs_work(once: bool) -> None:
 
 
 main.add_command(surveys_cli.forms)  # fieldapp forms …: fieldapp/surveys/cli.py
-main.add_command(areas_cli.areas)  # fieldapp areas import|list: fieldapp/areas/cli.py
 main.add_command(people_cli.users)  # fieldapp users …: fieldapp/people/cli.py
 
 

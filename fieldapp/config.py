@@ -56,6 +56,9 @@ def load_config(test_config: dict | None = None) -> dict:
         # Exports of more submissions than this run as background jobs (progress bar).
         "EXPORT_SYNC_MAX_ROWS": 2000,
         "EXPORT_KEEP_HOURS": 24,
+        # How many proxies in front of the app to trust for X-Forwarded-For/-Proto/-Host
+        # (werkzeug ProxyFix): 1 behind one TLS-terminating nginx. 0: trust none.
+        "PROXY_FIX": 0,
         "WORKER_THREAD": True,  # each app process runs the background worker (fieldapp.worker)
         "LANGUAGES": ["zh", "en"],
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -77,6 +80,7 @@ def load_config(test_config: dict | None = None) -> dict:
                     "SESSION_HOURS",
                     "EXPORT_SYNC_MAX_ROWS",
                     "EXPORT_KEEP_HOURS",
+                    "PROXY_FIX",
                 }
                 else env
             )

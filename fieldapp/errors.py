@@ -26,7 +26,12 @@ from werkzeug.exceptions import HTTPException
 from fieldapp.extensions import db, login_manager
 
 JSON, OPENROSA, HTML = "json", "openrosa", "html"
-BLUEPRINT_KINDS = {"api": JSON, "openrosa": OPENROSA}
+BLUEPRINT_KINDS = {
+    "api": JSON,
+    "openrosa": OPENROSA,
+    "openrosa_key": OPENROSA,
+    "openrosa_test": OPENROSA,
+}
 
 
 def json_errors(view):

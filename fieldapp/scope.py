@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, current_app
+from flask import abort, current_app, g
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, Select, false, select, true
@@ -57,7 +57,25 @@ class Operator:
 
 
 OPERATOR = Operator()
-Person = User | Operator
+
+
+class DraftTester:
+    """Whoever holds a draft form's test link (``/test/<draft_token>/``, as ODK Central's
+    draft test token): may download and fill in that draft only and sees no data; what
+    they send is test data (``Submission.test``), sent by no user."""
+
+    id = None
+    role = "draft_tester"
+    username = "(草稿测试)"
+
+    def __init__(self, form: Form):
+        self.form = form
+
+    def __repr__(self) -> str:
+        return f"<DraftTester {self.form.form_id}>"
+
+
+Person = User | Operator | DraftTester
 
 
 # -- what an endpoint declares ------------------------------------------------------
@@ -95,6 +113,29 @@ def roles_required(*roles: str) -> Callable[[Callable], Callable]:
         return _declare(wrapped, "roles:" + ",".join(roles))
 
     return decorator
+
+
+def token_route(view: Callable) -> Callable:
+    """Declare a route of phones and test links (the OpenRosa API, a draft's test fill
+    page). Its caller (``caller()``) is found by the way the request came in
+    (``fieldapp.openrosa.auth``): at ``/``, a logged-in user (session, Bearer token, or
+    HTTP Basic over HTTPS); under ``/key/<token>/``, the user of an ODK Collect app-user
+    token; under ``/test/<draft_token>/``, the ``DraftTester`` of that draft. Nobody:
+    401 with a challenge, 403 for a dead app-user token, 404 for an unknown draft."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        from fieldapp.openrosa.auth import authenticate
+
+        g.token_caller = authenticate()
+        return view(*args, **kwargs)
+
+    return _declare(wrapped, "token")
+
+
+def caller() -> Person:
+    """Who called a ``token_route``: a ``User`` or a ``DraftTester``."""
+    return g.token_caller
 
 
 def is_viewer(person: Person) -> bool:
@@ -231,6 +272,19 @@ def managed_form_or_404(form_id: str) -> Form:
     return form
 
 
+# Which states a form is filled in (issue 9; ODK Central's open/closing/closed): the
+# field is offered open forms only; a closed form still accepts what phones filled in
+# before it closed; a draft takes test data through its test link only; an archived
+# form takes nothing.
+OFFERED_STATES = (OPEN,)
+ACCEPTING_STATES = (OPEN, CLOSED)
+
+
+def _published_for(person: Person, form: Form) -> bool:
+    """The form is published at or above ``person``'s home area (any state)."""
+    return isinstance(person, User) and form.area.contains(person.area)
+
+
 def can_fill(person: Person, form: Form) -> bool:
     """True when ``person`` may submit to ``form`` (it is published at or above their
     home area)."""
@@ -238,11 +292,14 @@ def can_fill(person: Person, form: Form) -> bool:
 
 
 def can_see(person: Person, form: Form) -> bool:
-    """True when ``person`` may see ``form`` and (some of) its data: they may fill it in,
-    or they are a viewer and it is published in their subtree."""
+    """True when ``person`` may see ``form`` and (some of) its data: it is published for
+    them (whatever its state: data stay visible when a form closes or is archived), or
+    they are a viewer and it is published in their subtree."""
     if person is OPERATOR:
         return True
-    return can_fill(person, form) or (is_viewer(person) and area_in_scope(person, form.area))
+    if isinstance(person, DraftTester):
+        return False
+    return _published_for(person, form) or (is_viewer(person) and area_in_scope(person, form.area))
 
 
 def _forms_above(person: User) -> ColumnElement[bool]:
@@ -251,20 +308,29 @@ def _forms_above(person: User) -> ColumnElement[bool]:
 
 
 def forms_to_fill(person: Person) -> list[Form]:
-    """Forms ``person`` may fill in: published to their home area or an area above it."""
+    """Forms offered to ``person`` for new filling (form list, phone app): open forms
+    published to their home area or an area above it; a draft tester's draft."""
+    if isinstance(person, DraftTester):
+        return [person.form] if person.form.state == DRAFT else []
     if person is OPERATOR:
         return []
-    stmt = select(Form).join(Area, Form.area_id == Area.id).where(_forms_above(person))
+    stmt = (
+        select(Form)
+        .join(Area, Form.area_id == Area.id)
+        .where(_forms_above(person), Form.state.in_(OFFERED_STATES))
+    )
     return list(db.session.scalars(stmt.order_by(Form.title)).unique())
 
 
 def forms_in_scope(person: Person) -> list[Form]:
-    """Forms whose data ``person`` may see: fillable ones plus, for viewers, those
-    published below them."""
-    if not is_viewer(person):
-        return forms_to_fill(person)
+    """Forms whose data ``person`` may see, whatever their state: those published for
+    them plus, for viewers, those published below them."""
+    if isinstance(person, DraftTester):
+        return []
     stmt = select(Form).join(Area, Form.area_id == Area.id)
-    if person is not OPERATOR:
+    if not is_viewer(person):
+        stmt = stmt.where(_forms_above(person))
+    elif person is not OPERATOR:
         stmt = stmt.where(_forms_above(person) | within(person, Form.area_id))
     return list(db.session.scalars(stmt.order_by(Form.title)).unique())
 
@@ -323,6 +389,8 @@ def visible_submission_or_404(instance_id: str, message: str | None = None) -> S
         fail(404, message or _("找不到该提交，或您无权查看"))
     return sub
 
+    elif isinstance(person, DraftTester):
+        stmt = stmt.where(false())  # test data is for the draft's own pages
 
 # -- export files -------------------------------------------------------------------
 
@@ -334,6 +402,24 @@ def own_export_job_or_404(token: str) -> ExportJob:
 
     job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
     if job is None or job.user_id != current_user.id:
+def may_replace(person: Person, old: Submission, form: Form) -> bool:
+    """True when ``person`` may send an edit (``meta/deprecatedID``) that replaces
+    ``old``, a submission of ``form``: they may submit to the form (``can_fill``) and may
+    see ``old`` (a mediator their own submissions, a viewer those made in their subtree);
+    a draft tester, the test data of their draft only. ODK Central asks only the first
+    (``submission.create``); seeing it too keeps a mediator from overwriting a
+    colleague's household."""
+    if old.form_pk != form.id or not can_fill(person, form):
+        return False
+    if isinstance(person, DraftTester):
+        return old.test
+    if old.test:
+        return False
+    if person.role == MEDIATOR:
+        return old.submitter_id == person.id
+    return area_in_scope(person, old.area)
+
+
         fail(404, _("找不到该导出任务（只有发起导出的人能查看和下载）"))
     return job
 
@@ -386,7 +472,7 @@ def may_identify(person: Person, submission: Submission | None = None) -> bool:
     The operator at the command line asks for it explicitly (``--identifying``)."""
     if person is OPERATOR or person.role in identifying_roles():
         return True
-    return submission is not None and submission.submitter_id == person.id
+    return submission is not None and person.id is not None and submission.submitter_id == person.id
 
 
 # -- people (users) -----------------------------------------------------------------

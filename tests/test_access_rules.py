@@ -37,6 +37,24 @@ def test_every_endpoint_declares_its_access_rule(app):
     assert undeclared == [], "declare with scope.public, scope.logged_in or scope.roles_required"
 
 
+def test_token_routes_are_the_openrosa_api_and_the_draft_test_page(app):
+    """``scope.token_route`` (a caller by session, Bearer, Basic over HTTPS, app-user key
+    or draft test token) is declared by the OpenRosa routes, served at /, /key/<token>/
+    and /test/<draft_token>/, and the draft's test fill page; by nothing else."""
+    token_routes = {rule.rule for rule, view in _endpoints(app) if view.access_rule == "token"}
+    openrosa = {
+        rule.rule
+        for rule, _ in _endpoints(app)
+        if rule.endpoint.split(".")[0].startswith("openrosa")
+    }
+    assert token_routes == openrosa | {"/test/<draft_token>/fill"}
+    assert {r for r in token_routes if r.startswith("/key/<token>/")} == {
+        "/key/<token>" + r
+        for r in openrosa
+        if r.startswith("/formList") or r.startswith("/forms/") or r == "/submission"
+    }
+
+
 def test_only_pages_without_data_are_public(app):
     public = {rule.endpoint for rule, view in _endpoints(app) if view.access_rule == "public"}
     assert public == PUBLIC
@@ -52,6 +70,8 @@ def _sample_url(rule, form_id: str) -> str:
         "instance_id": "uuid:00000000-0000-0000-0000-000000000000",
         "filename": "x.jpg",
         "token": "no-such-job",
+        "draft_token": "no-such-draft",
+        "token_id": "1",
         "lang": "zh",
     }
     url = rule.rule

@@ -205,7 +205,9 @@ def test_attachments_are_kept_and_resent_parts_are_not_duplicated(app, client, w
     assert (
         post_submission(client, xml, files={"plot.jpg": b"other"}, token=token).status_code == 409
     )
-    assert post_submission(client, xml, files={"evil.sh": b"x"}, token=token).status_code == 400
+    # Collect sends every file of the instance folder: one the XML does not name is
+    # ignored, not stored and not a refusal.
+    assert post_submission(client, xml, files={"evil.sh": b"x"}, token=token).status_code == 201
     with app.app_context():
         sub = db.session.scalar(select(Submission))
         assert [a.filename for a in sub.attachments] == ["plot.jpg"]
@@ -273,19 +275,58 @@ def test_the_same_questionnaire_sent_twice_at_once_is_stored_once(app, world, pu
     assert _count(app) == 1
 
 
-def test_an_edit_names_the_submission_it_replaces(app, client, world, publish):
+def _edit_of(old: str, **changes) -> tuple[bytes, str]:
+    """An edit of submission ``old`` (a new instance ID naming it as ``deprecatedID``)."""
+    xml, new = submission_xml("family_screening", "2026112901", screening_answers(**changes))
+    return xml.replace(
+        b"</instanceID>", f"</instanceID><deprecatedID>{old}</deprecatedID>".encode()
+    ), new
+
+
+def test_an_edit_replaces_the_submission_it_names_and_keeps_it_as_history(
+    app, client, world, publish
+):
     publish(SCREENING)
     token = api_token(app, world.mediator)
     xml, old = submission_xml("family_screening", "2026112901", screening_answers())
     assert post_submission(client, xml, token=token).status_code == 201
-    edited, new = submission_xml("family_screening", "2026112901", screening_answers())
-    edited = edited.replace(
-        b"</instanceID>", f"</instanceID><deprecatedID>{old}</deprecatedID>".encode()
-    )
-    assert post_submission(client, edited, token=token).status_code == 201
+    edited, new = _edit_of(old, **{"household_info.household_head": "李梅（改）"})
+    resp = post_submission(client, edited, token=token)
+    assert resp.status_code == 201 and "已保存修改" in resp.get_data(as_text=True)
     with app.app_context():
-        stored = db.session.scalar(select(Submission).where(Submission.instance_id == new))
-        assert stored.deprecated_id == old
+        rows = {s.instance_id: s for s in db.session.scalars(select(Submission))}
+        assert rows[new].deprecated_id == old and rows[new].current
+        assert not rows[old].current  # kept, out of tables, exports and the API
+    body = client.get(
+        "/api/v1/forms/family_screening/submissions", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert [r["instance_id"] for r in body["results"]] == [new]
+    assert body["results"][0]["data"]["household_info"]["household_head"] == "李梅（改）"
+    # The same edit again is a harmless re-send; an edit of the old version is refused.
+    assert post_submission(client, edited, token=token).headers.get("X-Fieldapp-Duplicate") == "1"
+    stale, _ = _edit_of(old)
+    resp = post_submission(client, stale, token=token)
+    assert resp.status_code == 409 and "旧版本" in resp.get_data(as_text=True)
+    assert _count(app) == 2
+
+
+def test_an_edit_of_what_one_may_not_see_or_of_nothing_is_refused(app, client, world, publish):
+    """Central lets anyone who may submit edit; we also ask that they may see it."""
+    publish(SCREENING)
+    xml, old = submission_xml("family_screening", "2026112901", screening_answers())
+    assert post_submission(client, xml, token=api_token(app, world.mediator)).status_code == 201
+    edited, _ = _edit_of(old)
+    resp = post_submission(client, edited, token=api_token(app, world.mediator2))  # a colleague
+    assert resp.status_code == 403 and "无权修改" in resp.get_data(as_text=True)
+    resp = post_submission(client, edited, token=api_token(app, world.mediator3))  # other district
+    assert resp.status_code == 403
+    nowhere, _ = _edit_of("uuid:00000000-0000-0000-0000-000000000000")
+    resp = post_submission(client, nowhere, token=api_token(app, world.mediator))
+    assert resp.status_code == 404 and "不在服务器上" in resp.get_data(as_text=True)
+    assert _count(app) == 1
+    # The supervisor of the district sees it, may fill the form: may edit.
+    resp = post_submission(client, edited, token=api_token(app, world.supervisor))
+    assert resp.status_code == 201
 
 
 def test_another_accounts_instance_id_is_a_conflict_that_says_so(app, client, world, publish):

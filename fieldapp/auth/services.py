@@ -19,6 +19,7 @@ from fieldapp.auth.models import ROLES, ApiToken, LoginSession, User, utcnow
 from fieldapp.extensions import db
 
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+TOKEN_PURPOSES = ("api", "collect")  # ApiToken.purpose
 MOBILE = re.compile(r"1[3-9][0-9]{9}")  # a mainland China mobile number, 11 digits
 MIN_PASSWORD = 8
 # One-time passwords are read off paper and typed on phones: lower case and digits,
@@ -209,21 +210,28 @@ def change_own_password(user: User, current: str, new: str, keep_sid: str | None
     end_sessions(user, keep_sid=keep_sid)
 
 
-def create_token(user: User, name: str = "") -> str:
-    """Create an API token for ``user``; return the secret (shown once, stored hashed)."""
+def create_token(user: User, name: str = "", purpose: str = "api") -> str:
+    """Create a token for ``user``; return the secret (shown once, stored as SHA-256).
+
+    ``purpose`` "api": ``Authorization: Bearer`` on the JSON API and OpenRosa; "collect":
+    an ODK Collect app-user URL (``/key/<secret>/``), OpenRosa routes only."""
+    if purpose not in TOKEN_PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose}")
     secret = secrets.token_urlsafe(32)
-    db.session.add(
-        ApiToken(user=user, name=name, token_hash=hashlib.sha256(secret.encode()).hexdigest())
-    )
+    db.session.add(ApiToken(user=user, name=name, token_hash=_sha256(secret), purpose=purpose))
     db.session.flush()
     return secret
 
 
-def user_for_token(secret: str) -> User | None:
-    """The active user owning the unrevoked token ``secret``, or ``None``."""
-    digest = hashlib.sha256(secret.encode()).hexdigest()
+def user_for_token(secret: str, purpose: str = "api") -> User | None:
+    """The active user owning the unrevoked token ``secret`` made for ``purpose``, or
+    ``None`` (a Collect token is no Bearer token, nor the other way round)."""
     token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked.is_(False))
+        select(ApiToken).where(
+            ApiToken.token_hash == _sha256(secret),
+            ApiToken.revoked.is_(False),
+            ApiToken.purpose == purpose,
+        )
     )
     if token is None or not token.user.active:
         return None

@@ -9,10 +9,20 @@ from flask import Response, current_app
 OPENROSA_NS = "http://openrosa.org/http/response"
 
 
+def accept_content_length(max_body: int) -> int:
+    """The ``X-OpenRosa-Accept-Content-Length`` for a largest request body of
+    ``max_body`` bytes. ODK Collect splits an upload by the sizes of its files alone
+    (OkHttpConnection.uploadSubmissionAndFiles), not counting the multipart framing, so
+    we ask for a little less than we take: 64 KiB, or a tenth of a small limit."""
+    return max_body - min(64 * 1024, max_body // 10)
+
+
 def openrosa_headers(resp: Response) -> Response:
     """Add ``X-OpenRosa-Version`` and ``X-OpenRosa-Accept-Content-Length`` (bytes)."""
     resp.headers["X-OpenRosa-Version"] = "1.0"
-    resp.headers["X-OpenRosa-Accept-Content-Length"] = str(current_app.config["MAX_CONTENT_LENGTH"])
+    resp.headers["X-OpenRosa-Accept-Content-Length"] = str(
+        accept_content_length(current_app.config["MAX_CONTENT_LENGTH"])
+    )
     return resp
 
 

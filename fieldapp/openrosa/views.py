@@ -1,19 +1,27 @@
-"""OpenRosa endpoints. Auth: the browser session (with CSRF on POST) or a Bearer token."""
+"""OpenRosa endpoints: form list, XForm, manifest, media, HEAD and POST submission.
+
+One blueprint, served three ways (``fieldapp.openrosa.register``; who the caller is:
+``fieldapp.openrosa.auth``): at ``/`` for logged-in users, under ``/key/<token>/`` for
+ODK Collect app-user URLs, under ``/test/<draft_token>/`` for a draft's test link. URLs
+the responses name (download, manifest, media) stay under the prefix they were asked by.
+"""
 
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, current_app, request, url_for
-from flask_login import current_user
+from flask import Blueprint, Response, current_app, g, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from fieldapp.auth.models import User
 from fieldapp.errors import fail
 from fieldapp.extensions import csrf, db
 from fieldapp.loaders import bearer_secret
+from fieldapp.openrosa.auth import challenge
 from fieldapp.openrosa.responses import openrosa_headers, openrosa_message
-from fieldapp.scope import forms_to_fill, logged_in, visible_form_or_404
+from fieldapp.scope import caller, form_in_scope, forms_to_fill, token_route
 from fieldapp.submissions.parse import SubmissionError
 from fieldapp.submissions.services import receive_submission
 from fieldapp.surveys.models import Form, FormVersion
@@ -21,6 +29,32 @@ from fieldapp.surveys.models import Form, FormVersion
 bp = Blueprint("openrosa", __name__)
 
 XML = "text/xml; charset=utf-8"
+PREFIX_ARGS = ("token", "draft_token")  # the path arguments of /key/ and /test/
+
+
+@bp.url_value_preprocessor
+def _take_prefix(endpoint: str | None, values: dict | None) -> None:
+    """Keep the /key/ or /test/ token apart from the view's arguments."""
+    if values and "token" in values:
+        g.app_key = values.pop("token")
+    if values and "draft_token" in values:
+        g.draft_token = values.pop("draft_token")
+
+
+@bp.url_defaults
+def _keep_prefix(endpoint: str, values: dict) -> None:
+    """URLs built for this blueprint stay under the prefix of the request."""
+    for arg, key in (("token", "app_key"), ("draft_token", "draft_token")):
+        if key in g and current_app.url_map.is_endpoint_expecting(endpoint, arg):
+            values.setdefault(arg, g.get(key))
+
+
+@bp.after_request
+def _challenge(resp: Response) -> Response:
+    """A 401 says how to authenticate (``auth.challenge``)."""
+    if resp.status_code == 401:
+        resp.headers["WWW-Authenticate"] = challenge()
+    return resp
 
 
 def _xml(body: str) -> Response:
@@ -29,32 +63,39 @@ def _xml(body: str) -> Response:
     )
 
 
+def _fillable(form_id: str) -> Form:
+    form = form_in_scope(caller(), form_id, fill=True)
+    if form is None:
+        fail(404, _("找不到问卷 %(id)s，或您无权查看", id=form_id))
+    return form
+
+
 def _version(form: Form, version: str | None) -> FormVersion:
     if version is None:
         return form.current
     fv = next((v for v in form.versions if v.version == version), None)
     if fv is None:
-        fail(404, f"问卷 {form.form_id} 没有版本 {version}")
+        fail(404, _("问卷 %(id)s 没有版本 %(v)s", id=form.form_id, v=version))
     return fv
 
 
 @bp.get("/formList")
-@logged_in
+@token_route
 def form_list():
-    """The OpenRosa XForms list: forms the caller may fill in, current versions."""
+    """The OpenRosa XForms list (docs.getodk.org/openrosa-form-list): the forms offered
+    to the caller (``scope.forms_to_fill``: open ones; a test link's draft), current
+    versions, with a manifest URL when the version has media."""
     items = []
-    for form in forms_to_fill(current_user):
+    for form in forms_to_fill(caller()):
         fv = form.current
+        args = {"form_id": form.form_id, "version": fv.version, "_external": True}
         manifest = (
-            f"<manifestUrl>{escape(url_for('.manifest', form_id=form.form_id, version=fv.version, _external=True))}</manifestUrl>"  # noqa: E501
-            if fv.media
-            else ""
+            f"<manifestUrl>{escape(url_for('.manifest', **args))}</manifestUrl>" if fv.media else ""
         )
         items.append(
             f"<xform><formID>{escape(form.form_id)}</formID><name>{escape(fv.title)}</name>"
             f"<version>{escape(fv.version)}</version><hash>md5:{fv.md5}</hash>"
-            f"<downloadUrl>{escape(url_for('.xform', form_id=form.form_id, version=fv.version, _external=True))}</downloadUrl>"  # noqa: E501
-            f"{manifest}</xform>"
+            f"<downloadUrl>{escape(url_for('.xform', **args))}</downloadUrl>{manifest}</xform>"
         )
     return _xml(
         '<xforms xmlns="http://openrosa.org/xforms/xformsList">' + "".join(items) + "</xforms>"
@@ -63,20 +104,20 @@ def form_list():
 
 @bp.get("/forms/<form_id>/form.xml")
 @bp.get("/forms/<form_id>/versions/<version>/form.xml")
-@logged_in
+@token_route
 def xform(form_id: str, version: str | None = None):
     """A form version's XForm XML (the current version without ``version``)."""
-    fv = _version(visible_form_or_404(form_id), version)
+    fv = _version(_fillable(form_id), version)
     resp = openrosa_headers(Response(fv.xform, content_type=XML))
     resp.headers["ETag"] = f'"{fv.md5}"'
     return resp
 
 
 @bp.get("/forms/<form_id>/versions/<version>/manifest")
-@logged_in
+@token_route
 def manifest(form_id: str, version: str):
     """The OpenRosa manifest of a form version's media files."""
-    fv = _version(visible_form_or_404(form_id), version)
+    fv = _version(_fillable(form_id), version)
     files = "".join(
         f"<mediaFile><filename>{escape(m.filename)}</filename><hash>md5:{m.md5}</hash>"
         f"<downloadUrl>{escape(url_for('.media', form_id=form_id, version=version, filename=m.filename, _external=True))}</downloadUrl></mediaFile>"  # noqa: E501
@@ -86,13 +127,13 @@ def manifest(form_id: str, version: str):
 
 
 @bp.get("/forms/<form_id>/versions/<version>/media/<filename>")
-@logged_in
+@token_route
 def media(form_id: str, version: str, filename: str):
     """One media file of a form version (answers 404 for a missing one)."""
-    fv = _version(visible_form_or_404(form_id), version)
+    fv = _version(_fillable(form_id), version)
     item = next((m for m in fv.media if m.filename == filename), None)
     if item is None:
-        fail(404, f"问卷附件 {filename} 不存在")
+        fail(404, _("问卷附件 %(name)s 不存在", name=filename))
     resp = Response(item.data, content_type=item.content_type)
     resp.headers["ETag"] = f'"{item.md5}"'
     resp.headers["Content-Security-Policy"] = "sandbox"  # uploaded files never run as pages
@@ -100,46 +141,59 @@ def media(form_id: str, version: str, filename: str):
 
 
 @bp.route("/submission", methods=["HEAD"])
-@logged_in
+@token_route
 def submission_head():
-    """OpenRosa pre-flight: 204 with the largest body we accept."""
+    """OpenRosa pre-flight: 204 with the largest body we accept (Collect splits larger
+    uploads over several POSTs)."""
     return openrosa_headers(Response(status=204))
+
+
+def _session_caller() -> bool:
+    """The caller was logged in by the browser session (which needs a CSRF token)."""
+    return (
+        request.blueprint == "openrosa"
+        and bearer_secret(request) is None
+        and not request.headers.get("Authorization", "").lower().startswith("basic ")
+    )
 
 
 @bp.post("/submission")
 @csrf.exempt
-@logged_in
+@token_route
 def submission():
-    """Receive a submission: multipart with ``xml_submission_file`` and attachments.
+    """Receive a submission: multipart with ``xml_submission_file`` and attachments
+    (one part per file, named as in the XML; ``*isIncomplete*`` marks a split upload's
+    parts but the last, which need nothing special: each part stores what it brings).
 
     201 when stored, 201 with ``X-Fieldapp-Duplicate: 1`` when this exact submission was
     stored before; 400/403/404/409/413 with an OpenRosa error message and nothing stored.
     """
-    if bearer_secret(request) is None:
+    if _session_caller():
         csrf.protect()  # a browser session must prove the page is ours
     try:
         files = request.files
         xml_file = files.get("xml_submission_file")
     except RequestEntityTooLarge:
-        fail(413, "提交内容超过服务器允许的大小")
+        fail(413, _("提交内容超过服务器允许的大小"))
     if xml_file is None:
-        return openrosa_message("缺少 xml_submission_file", status=400, nature="error")
+        return openrosa_message(_("缺少 xml_submission_file"), status=400, nature="error")
     extra = [
-        (f.filename or "", f.read(), f.mimetype)
+        (f.filename or key, f.read(), f.mimetype)
         for key, fl in files.lists()
         for f in fl
         if key != "xml_submission_file"
     ]
     xml = xml_file.read()
+    person = caller()
     try:
         try:
-            result = receive_submission(current_user, xml, extra)
+            result = receive_submission(person, xml, extra)
             db.session.commit()
         except IntegrityError:
             # The same instance arrived twice at once (two tabs, a retry racing the
             # first send): the other request stored it; answer as for a re-send.
             db.session.rollback()
-            result = receive_submission(current_user, xml, extra)
+            result = receive_submission(person, xml, extra)
             db.session.commit()
     except SubmissionError as exc:
         db.session.rollback()
@@ -147,13 +201,16 @@ def submission():
     current_app.logger.info(
         "submission %s from %s (%s)",
         result.submission.instance_id,
-        current_user.username,
+        person.username,
         "new" if result.created else "duplicate",
     )
+    test = "" if isinstance(person, User) else _("（测试数据）")
+    if result.replaced:
+        return openrosa_message(_("已保存修改") + test, status=201)
     if result.created:
-        return openrosa_message("已成功提交", status=201)
+        return openrosa_message(_("已成功提交") + test, status=201)
     if result.attachments_added:
-        return openrosa_message(f"已补收 {result.attachments_added} 个附件", status=201)
+        return openrosa_message(_("已补收 %(n)s 个附件", n=result.attachments_added), status=201)
     return openrosa_message(
-        "此问卷已提交过，未重复保存", status=201, headers={"X-Fieldapp-Duplicate": "1"}
+        _("此问卷已提交过，未重复保存"), status=201, headers={"X-Fieldapp-Duplicate": "1"}
     )

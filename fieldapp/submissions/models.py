@@ -39,7 +39,8 @@ class Submission(db.Model):
     deprecated_id: Mapped[str | None] = mapped_column(String(100))
     form_pk: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
     form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"), index=True)
-    submitter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # None for test data sent through a draft's test link (no user logged in).
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
     xml: Mapped[str] = mapped_column(Text)
     xml_sha256: Mapped[str] = mapped_column(String(64))
@@ -57,7 +58,7 @@ class Submission(db.Model):
 
     form: Mapped[Form] = relationship()
     form_version: Mapped[FormVersion] = relationship()
-    submitter: Mapped[User] = relationship()
+    submitter: Mapped[User | None] = relationship()
     area: Mapped[Area] = relationship()
     attachments: Mapped[list[SubmissionAttachment]] = relationship(
         back_populates="submission",

@@ -1,4 +1,17 @@
-"""Receiving submissions (OpenRosa) and counting them (who sees which: ``fieldapp.scope``)."""
+"""Receiving submissions (OpenRosa) and counting them (who sees which: ``fieldapp.scope``).
+
+The rules follow the OpenRosa submission API (docs.getodk.org/openrosa-form-submission)
+and what ODK Central does with what ODK Collect sends (central-backend
+lib/resources/submissions.js, lib/model/query/submission-attachments.js):
+
+- ``meta/instanceID`` is the key: the same ID and XML again stores nothing new but the
+  attachments not yet received (a re-send, or the next part of a split upload).
+- ``meta/deprecatedID`` makes the submission an edit: it replaces the current version it
+  names, which is kept as history (``Submission.current`` False); attachments the new XML
+  still names and the edit does not send are carried over.
+- Files the XML does not name are ignored: Collect uploads every file in the instance
+  folder (collect_app OpenRosaServerInstanceUploader.getFilesInParentDirectory).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +19,28 @@ import hashlib
 import mimetypes
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 
-from fieldapp.auth.models import User
+from fieldapp.audit.services import record
 from fieldapp.extensions import db
-from fieldapp.scope import can_fill, submissions_in_scope
+from fieldapp.scope import (
+    DraftTester,
+    Person,
+    fill_refusal,
+    may_replace,
+    submissions_in_scope,
+)
 from fieldapp.submissions.models import Submission, SubmissionAttachment
-from fieldapp.submissions.parse import SubmissionError, project, read_envelope, repeat_counts
+from fieldapp.submissions.parse import (
+    Envelope,
+    SubmissionError,
+    project,
+    read_envelope,
+    repeat_counts,
+)
 from fieldapp.surveys.models import Form, FormVersion
+
+File = tuple[str, bytes, str | None]  # (filename, content, content type) of one part
 
 
 @dataclass
@@ -23,44 +50,37 @@ class Received:
     submission: Submission
     created: bool
     attachments_added: int = 0
+    replaced: str | None = None  # the instance ID an edit replaced
 
 
-def receive_submission(
-    user: User, xml: bytes, files: list[tuple[str, bytes, str | None]] | None = None
-) -> Received:
-    """Store a submission sent by ``user`` (flushed, not committed).
+def receive_submission(person: Person, xml: bytes, files: list[File] | None = None) -> Received:
+    """Store a submission sent by ``person`` (a user, or a draft's tester: test data),
+    flushed, not committed.
 
-    ``xml`` is ``xml_submission_file`` as bytes; ``files`` are the other parts as
-    (filename, content, content type). The key is ``meta/instanceID``: the same ID with
-    the same XML stores nothing new (only attachments not yet received), the same ID
-    with other XML or another attachment under a received name raises
-    ``SubmissionError`` 409. Raises ``SubmissionError`` 400/403/404 for the refusals of
-    ``fieldapp.submissions.parse`` and for a form the user may not use; nothing is stored
-    then.
+    ``xml`` is ``xml_submission_file`` as bytes; ``files`` are the other parts. Raises
+    ``SubmissionError`` and stores nothing for: the refusals of
+    ``fieldapp.submissions.parse`` (400); no such form or version (404); a form the
+    sender may not submit to now (403, ``scope.fill_refusal``: area, draft, archived);
+    the same instance ID from another sender or with other XML, or another file under
+    a received name (409); an edit of a submission that is not there (404), that is not
+    the current version (409, as Central's ``deprecatingOldSubmission``) or that the
+    sender may not replace (403, ``scope.may_replace``).
     """
     envelope = read_envelope(xml)
     sha = hashlib.sha256(xml).hexdigest()
+    files = files or []
     existing = db.session.scalar(
         select(Submission).where(Submission.instance_id == envelope.instance_id)
     )
     if existing is not None:
-        if existing.submitter_id != user.id:
-            raise SubmissionError(
-                f"编号 {envelope.instance_id} 已被其他账号的提交使用；未作任何更改", 409
-            )
-        if existing.xml_sha256 != sha:
-            raise SubmissionError(
-                f"编号 {envelope.instance_id} 的问卷已提交过，且内容不同；未作任何更改", 409
-            )
-        _, referenced = project(envelope, existing.form_version.schema)
-        added = _attach(existing, referenced, files or [])
-        return Received(existing, False, added)
+        return _resent(person, existing, envelope, sha, files)
 
     form = db.session.scalar(select(Form).where(Form.form_id == envelope.form_id))
     if form is None:
         raise SubmissionError(f"服务器上没有编号为 {envelope.form_id} 的问卷", 404)
-    if not can_fill(user, form):
-        raise SubmissionError(f"您无权向问卷 {envelope.form_id} 提交数据", 403)
+    refusal = fill_refusal(person, form)
+    if refusal:
+        raise SubmissionError(refusal, 403)
     fv = db.session.scalar(
         select(FormVersion).where(
             FormVersion.form_pk == form.id, FormVersion.version == envelope.version
@@ -71,39 +91,114 @@ def receive_submission(
             f"问卷 {envelope.form_id} 没有版本 {envelope.version or '（空）'}", 404
         )
     data, referenced = project(envelope, fv.schema)
+    old = _replaced(person, form, envelope) if envelope.deprecated_id else None
+    tester = isinstance(person, DraftTester)
     sub = Submission(
         instance_id=envelope.instance_id,
         deprecated_id=envelope.deprecated_id,
         form=form,
         form_version=fv,
-        submitter=user,
-        area_id=user.area_id,
+        submitter_id=person.id,
+        area_id=old.area_id if old else (form.area_id if tester else person.area_id),
         xml=xml.decode("utf-8"),
         xml_sha256=sha,
         data=data,
         repeat_counts=repeat_counts(data),
+        test=tester,
     )
     db.session.add(sub)
-    added = _attach(sub, referenced, files or [])
+    added = _attach(sub, referenced, files)
+    if old is not None:
+        _carry_over(old, sub, referenced)
+        record(
+            person.id, "edit_submission", f"submission:{sub.instance_id}", replaces=old.instance_id
+        )
     db.session.flush()
-    return Received(sub, True, added)
+    return Received(sub, True, added, old.instance_id if old else None)
 
 
-def _attach(
-    sub: Submission, referenced: list[str], files: list[tuple[str, bytes, str | None]]
-) -> int:
-    """Add the files not yet stored; refuse unreferenced names and changed content."""
+def _same_sender(person: Person, sub: Submission) -> bool:
+    if isinstance(person, DraftTester):
+        return sub.test and sub.form_pk == person.form.id
+    return not sub.test and sub.submitter_id == person.id
+
+
+def _resent(
+    person: Person, existing: Submission, envelope: Envelope, sha: str, files: list[File]
+) -> Received:
+    """The same instance again: a re-send after a lost reply, or the next part of a
+    split upload (``*isIncomplete*``): only attachments not yet received are added."""
+    if not _same_sender(person, existing):
+        raise SubmissionError(
+            f"编号 {envelope.instance_id} 已被其他账号的提交使用；未作任何更改", 409
+        )
+    if existing.xml_sha256 != sha:
+        raise SubmissionError(
+            f"编号 {envelope.instance_id} 的问卷已提交过，且内容不同；未作任何更改", 409
+        )
+    _, referenced = project(envelope, existing.form_version.schema)
+    return Received(existing, False, _attach(existing, referenced, files))
+
+
+def _replaced(person: Person, form: Form, envelope: Envelope) -> Submission:
+    """The current submission an edit replaces, marked no longer current; raises
+    ``SubmissionError`` when it is missing, outdated or not the sender's to replace."""
+    old_id = envelope.deprecated_id
+    old = db.session.scalar(select(Submission).where(Submission.instance_id == old_id))
+    if old is None or old.form_pk != form.id:
+        raise SubmissionError(
+            f"要修改的提交 {old_id} 不在服务器上（或不属于问卷 {form.form_id}）；未作任何更改",
+            404,
+        )
+    if not may_replace(person, old, form):
+        raise SubmissionError(f"您无权修改提交 {old_id}；未作任何更改", 403)
+    # One UPDATE that only a current row matches: of two edits of the same version sent
+    # at once, the second finds nothing to replace.
+    done = db.session.execute(
+        update(Submission)
+        .where(Submission.id == old.id, Submission.current.is_(True))
+        .values(current=False)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise SubmissionError(
+            f"您修改的是提交 {old_id} 的旧版本，它已被更新的版本替代；"
+            "请取得最新版本再修改。未作任何更改",
+            409,
+        )
+    db.session.refresh(old)
+    return old
+
+
+def _carry_over(old: Submission, sub: Submission, referenced: list[str]) -> None:
+    """Copy the old version's attachments that the edit still names and did not send."""
+    have = {a.filename for a in sub.attachments}
+    for att in old.attachments:
+        if att.filename in referenced and att.filename not in have:
+            sub.attachments.append(
+                SubmissionAttachment(
+                    filename=att.filename,
+                    data=att.data,
+                    sha256=att.sha256,
+                    content_type=att.content_type,
+                )
+            )
+
+
+def _attach(sub: Submission, referenced: list[str], files: list[File]) -> int:
+    """Add the named files not yet stored; ignore files the XML does not name; refuse
+    changed content under a received name (409)."""
     have = {a.filename: a.sha256 for a in sub.attachments}
     added = 0
     for name, content, ctype in files:
+        if name not in referenced:
+            continue  # Collect sends every file of the instance folder
         if len(name) > 255:
             raise SubmissionError("附件文件名过长（超过 255 个字符）")
-        if name not in referenced:
-            raise SubmissionError(f"附件 {name} 未在问卷答案中引用")
         digest = hashlib.sha256(content).hexdigest()
         if name in have:
             if have[name] != digest:
-                raise SubmissionError(f"附件 {name} 已收到过，且内容不同", 409)
+                raise SubmissionError(f"附件 {name} 已收到过，且内容不同；未作任何更改", 409)
             continue
         ctype = ctype if ctype and len(ctype) <= 100 else None
         sub.attachments.append(
@@ -124,6 +219,6 @@ def count_stmt(stmt: Select) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
-def count_scoped(user: User, form: Form | None = None) -> int:
+def count_scoped(user: Person, form: Form | None = None) -> int:
     """How many submissions of ``form`` (or of all forms) ``user`` may see."""
     return count_stmt(submissions_in_scope(user, form))
