@@ -75,7 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp.dashboard.views import bp as dashboard_bp
     from fieldapp.exports.views import bp as exports_bp
     from fieldapp.people.views import bp as people_bp
-    from fieldapp.openrosa.views import bp as openrosa_bp
+    from fieldapp.phones.views import bp as phones_bp
     from fieldapp.pwa.views import bp as pwa_bp
     from fieldapp.submissions.views import bp as submissions_bp
     from fieldapp.surveys.views import bp as surveys_bp
@@ -93,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(exports_bp)
     app.register_blueprint(areas_bp)  # /admin/areas
     app.register_blueprint(people_bp)
+    app.register_blueprint(audit_bp)  # /admin/audit
 
     from flask_babel import get_locale, gettext
 

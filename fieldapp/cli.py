@@ -81,7 +81,7 @@ def serve(bind: str, workers: int) -> None:
 
 @main.group()
 def tokens() -> None:
-    """Manage API tokens."""
+    """Manage API tokens and ODK Collect app-user tokens."""
 
 
 @tokens.command("create")
@@ -182,6 +182,7 @@ def jobs_work(once: bool) -> None:
 
 main.add_command(surveys_cli.forms)  # fieldapp forms …: fieldapp/surveys/cli.py
 main.add_command(people_cli.users)  # fieldapp users …: fieldapp/people/cli.py
+main.add_command(areas_cli.areas)  # fieldapp areas import|list: fieldapp/areas/cli.py
 
 
 @main.command("export")

@@ -37,7 +37,7 @@ from fieldapp.exports.models import ExportJob
 from fieldapp.extensions import db
 from fieldapp.people.models import UserImport
 from fieldapp.submissions.models import Submission
-from fieldapp.surveys.models import Form
+from fieldapp.surveys.models import ARCHIVED, CLOSED, DRAFT, OPEN, Form
 
 ADMIN, SUPERVISOR, RESEARCHER, MEDIATOR = "admin", "supervisor", "researcher", "mediator"
 VIEWERS = (ADMIN, SUPERVISOR, RESEARCHER)  # see the data of their area and below
@@ -286,9 +286,31 @@ def _published_for(person: Person, form: Form) -> bool:
 
 
 def can_fill(person: Person, form: Form) -> bool:
-    """True when ``person`` may submit to ``form`` (it is published at or above their
-    home area)."""
-    return person is not OPERATOR and form.area.contains(person.area)
+    """True when ``person`` may submit to ``form`` now: it is published at or above
+    their home area and accepts data (open, or closed: drafts already on phones), or
+    ``person`` is the tester of this very draft (its test link)."""
+    if isinstance(person, DraftTester):
+        return person.form.id == form.id and form.state == DRAFT
+    return form.state in ACCEPTING_STATES and _published_for(person, form)
+
+
+def fill_refusal(person: Person, form: Form) -> str | None:
+    """Why ``person`` may not submit to ``form`` (a message they can act on), or
+    ``None`` when they may (``can_fill``)."""
+    if can_fill(person, form):
+        return None
+    if isinstance(person, DraftTester):
+        return _("此测试链接只能用于测试问卷 %(id)s 的草稿", id=person.form.form_id)
+    if not _published_for(person, form):
+        return _("您无权向问卷 %(id)s 提交数据", id=form.form_id)
+    if form.state == DRAFT:
+        return _(
+            "问卷 %(id)s 还是草稿，尚未发布，不接收正式数据；请用草稿的测试链接试填",
+            id=form.form_id,
+        )
+    if form.state == ARCHIVED:
+        return _("问卷 %(id)s 已归档，不再接收数据；如需补交，请联系管理员", id=form.form_id)
+    return _("问卷 %(id)s 现在不接收数据", id=form.form_id)
 
 
 def can_see(person: Person, form: Form) -> bool:
@@ -367,6 +389,8 @@ def submissions_in_scope(person: Person, form: Form | None = None) -> Select:
     stmt = select(Submission).where(Submission.current.is_(True), Submission.test.is_(False))
     if person is OPERATOR:
         pass
+    elif isinstance(person, DraftTester):
+        stmt = stmt.where(false())  # test data is for the draft's own pages
     elif person.role == MEDIATOR:
         stmt = stmt.where(Submission.submitter_id == person.id)
     else:
@@ -378,30 +402,6 @@ def submissions_in_scope(person: Person, form: Form | None = None) -> Select:
     return stmt.order_by(Submission.received_at.desc(), Submission.id.desc())
 
 
-def visible_submission_or_404(instance_id: str, message: str | None = None) -> Submission:
-    """The submission ``instance_id`` if the current user may see it; else abort 404."""
-    from fieldapp.errors import fail
-
-    sub = db.session.scalar(
-        submissions_in_scope(current_user).where(Submission.instance_id == instance_id)
-    )
-    if sub is None:
-        fail(404, message or _("找不到该提交，或您无权查看"))
-    return sub
-
-    elif isinstance(person, DraftTester):
-        stmt = stmt.where(false())  # test data is for the draft's own pages
-
-# -- export files -------------------------------------------------------------------
-
-
-def own_export_job_or_404(token: str) -> ExportJob:
-    """The export job ``token`` if the current user asked for it (only the requester
-    may see its progress or download its file); else abort 404."""
-    from fieldapp.errors import fail
-
-    job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
-    if job is None or job.user_id != current_user.id:
 def may_replace(person: Person, old: Submission, form: Form) -> bool:
     """True when ``person`` may send an edit (``meta/deprecatedID``) that replaces
     ``old``, a submission of ``form``: they may submit to the form (``can_fill``) and may
@@ -420,6 +420,28 @@ def may_replace(person: Person, old: Submission, form: Form) -> bool:
     return area_in_scope(person, old.area)
 
 
+def visible_submission_or_404(instance_id: str, message: str | None = None) -> Submission:
+    """The submission ``instance_id`` if the current user may see it; else abort 404."""
+    from fieldapp.errors import fail
+
+    sub = db.session.scalar(
+        submissions_in_scope(current_user).where(Submission.instance_id == instance_id)
+    )
+    if sub is None:
+        fail(404, message or _("找不到该提交，或您无权查看"))
+    return sub
+
+
+# -- export files -------------------------------------------------------------------
+
+
+def own_export_job_or_404(token: str) -> ExportJob:
+    """The export job ``token`` if the current user asked for it (only the requester
+    may see its progress or download its file); else abort 404."""
+    from fieldapp.errors import fail
+
+    job = db.session.scalar(select(ExportJob).where(ExportJob.token == token))
+    if job is None or job.user_id != current_user.id:
         fail(404, _("找不到该导出任务（只有发起导出的人能查看和下载）"))
     return job
 
