@@ -422,6 +422,7 @@ def test_admin_browses_the_tree_one_level_at_a_time_with_counts(client, world, a
     town = client.get("/admin/areas/tree/339901001").get_data(as_text=True)
     assert "示例市</a> › <a" in town and "东城区" in town  # the way back up
     assert "和平社区" in town and "光明社区" in town and "柳树村" not in town
+    assert 'placeholder="如 339901001003"' in town  # the next free village code
 
     found = client.get("/admin/areas/search?q=光明").get_data(as_text=True)
     assert "找到 1 个" in found and "示例市 › 东城区 › 新华街道" in found
@@ -430,6 +431,14 @@ def test_admin_browses_the_tree_one_level_at_a_time_with_counts(client, world, a
     by_long_code = client.get("/admin/areas/search?q=339902000000").get_data(as_text=True)
     assert "西山县" in by_long_code and "青石镇" in by_long_code  # code prefix: its subtree
     assert "没有找到“%”" in client.get("/admin/areas/search?q=%25").get_data(as_text=True)
+
+
+def test_the_area_pages_speak_english_when_asked(client, world):
+    login(client, world.admin)
+    client.get("/lang/en")
+    html = client.get("/admin/areas/tree/339901001").get_data(as_text=True)
+    assert "Import areas" in html and "Find by name or code" in html
+    assert "town/subdistrict · Code 339901001" in html and "Add a village/community" in html
 
 
 def test_the_tree_of_a_city_of_2000_villages_stays_light(client, world, app):

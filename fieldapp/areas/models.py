@@ -6,9 +6,16 @@ from sqlalchemy import Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.extensions import db
+from fieldapp.i18n import N_
 
 LEVELS = ("city", "district", "town", "village")
-LEVEL_LABELS = {"city": "市", "district": "县/市/区", "town": "镇/街道", "village": "村/社区"}
+# Shown through gettext (``areas.services.level_label``).
+LEVEL_LABELS = {
+    "city": N_("市"),
+    "district": N_("县/市/区"),
+    "town": N_("镇/街道"),
+    "village": N_("村/社区"),
+}
 
 
 class Area(db.Model):

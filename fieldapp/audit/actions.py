@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "area_deactivate": N_("停用区划"),
     "area_reactivate": N_("恢复区划"),
     "area_delete": N_("删除区划"),
+    "areas_import": N_("导入区划"),
     "form_publish": N_("发布问卷"),
     "form_state": N_("更改问卷状态"),
     "form_media_add": N_("添加问卷媒体文件"),
