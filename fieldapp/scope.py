@@ -587,7 +587,7 @@ def own_user_import_or_404(token: str) -> UserImport:
 
     imp = db.session.scalar(select(UserImport).where(UserImport.token == token))
     if imp is None or imp.actor_id != current_user.id:
-        fail(404, _("找不到该导入（只有发起导入的人能继续或打印）"))
+        fail(404, _("找不到该导入：密码单只显示一次，已经显示过；或这不是您发起的导入"))
     return imp
 
 

@@ -131,7 +131,8 @@ def test_an_admin_creates_a_mediator_who_chooses_a_password_at_first_login(app, 
     assert password not in str(event)
 
     # 王芳 logs in with the one-time password: every page sends her to the change page
-    switch_user(client, "wangfang", password)
+    resp = switch_user(client, "wangfang", password)
+    assert resp.headers["Location"].startswith("/account/password?next=")
     resp = client.get("/data/")
     assert resp.status_code == 302
     assert resp.headers["Location"].startswith("/account/password?next=/data/")
@@ -278,7 +279,7 @@ def test_a_district_admin_neither_sees_nor_edits_the_other_district(app, client,
     # the filters show only what is within reach; a foreign area in the URL narrows nothing
     assert 'value="339901' not in page
     foreign = client.get("/admin/users/?area=339901001001").get_data(as_text=True)
-    assert f"/admin/users/user/{world.mediator}\"" not in foreign
+    assert f'/admin/users/user/{world.mediator}"' not in foreign
 
 
 def test_the_list_filters_by_role_area_state_and_text(app, client, world, person):

@@ -70,7 +70,10 @@ def login():
             session.permanent = True
             record(user.id, "login", f"user:{user.username}")
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            target = _safe_next(request.args.get("next"))
+            if user.must_change_password:  # a one-time password: their own one first
+                return redirect(url_for("auth.change_password", next=target))
+            return redirect(target)
     elif request.method == "POST":
         flash(_("请填写用户名和密码"), "error")
     return render_template("auth/login.html", form=form)

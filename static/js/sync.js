@@ -25,7 +25,9 @@ export function backoff(attempts) {
 
 function isOnline() { return typeof navigator === 'undefined' || navigator.onLine !== false; }
 
-// GET /api/v1/me -> { ok, me } | { login: true } | { offline: true }
+// GET /api/v1/me -> { ok, me } | { login: true } | { password: { message, url } } | { offline: true }
+// `password`: the person logged in with a one-time password and must choose their own
+// first (the server answers 403 to everything else, the outbox included, until then).
 export async function fetchMe() {
   let res;
   try {
@@ -34,6 +36,12 @@ export async function fetchMe() {
     return { offline: true };
   }
   if (needsLogin(res)) return { login: true };
+  if (res.status === 403) {
+    const err = await res.json().then((body) => body && body.error, () => null);
+    if (err && err.code === 'password_change_required') {
+      return { password: { message: err.message, url: err.change_password_url } };
+    }
+  }
   if (!res.ok) return { offline: true, status: res.status };
   try {
     return { ok: true, me: await res.json() };
@@ -85,7 +93,7 @@ async function cacheMedia(media) {
 export function mediaBase(xformUrl) { return xformUrl.replace(/form\.xml(\?.*)?$/, 'media/'); }
 
 // One full round: who am I, forms, outbox. Returns
-// { state: 'ok'|'offline'|'login'|'busy', user, sent, attention }.
+// { state: 'ok'|'offline'|'login'|'password'|'busy', user, sent, attention }.
 // `force`: send waiting items now, ignoring their back-off time.
 export async function syncAll({ force = false, forms = true } = {}) {
   if (!isOnline()) return { state: 'offline' };
@@ -101,6 +109,7 @@ async function syncLocked({ force, forms }) {
     store.notify('login');
     return { state: 'login' };
   }
+  if (who.password) return { state: 'password', ...who.password }; // nothing is sent before
   if (!who.ok) return { state: 'offline' };
   const owner = who.me.username;
   await store.setMeta(`loginNeeded:${owner}`, null);

@@ -23,7 +23,8 @@ export function createSync({ state, status, session }) {
         let r = await syncAll({ force, forms });
         if (r.state === 'busy') { // another tab or the service worker is sending: just learn who we are
           const who = navigator.onLine === false ? { offline: true } : await fetchMe();
-          r = who.ok ? { state: 'busy', me: who.me } : who.login ? { state: 'login' } : { state: 'offline' };
+          r = who.ok ? { state: 'busy', me: who.me } : who.login ? { state: 'login' }
+            : who.password ? { state: 'password', ...who.password } : { state: 'offline' };
         }
         if (r.me) {
           await session.adoptUser(r.me);
@@ -31,6 +32,8 @@ export function createSync({ state, status, session }) {
         } else if (r.state === 'login') {
           if (!state.user) return r;
           session.showLogin(true);
+        } else if (r.state === 'password') {
+          session.showPasswordChange(r.message, r.url); // a one-time password: choose one's own first
         }
         if (r.state === 'offline') registerBackgroundSync();
         return r;

@@ -1,5 +1,6 @@
 // Who uses the app: the name in the top bar, the "请重新登录" box when the login has expired
-// (everything stays on the phone and goes out after the next login), the way back to the
+// (everything stays on the phone and goes out after the next login) or the "修改密码" box
+// after a login with a one-time password, the way back to the
 // same screen after logging in again, and logging out (warns about unsent work and keeps
 // it, per user: a colleague on the same phone sees none of it).
 import * as store from '../db.js';
@@ -25,6 +26,16 @@ export function createSession({ state, status, loginUrl, onUserChanged }) {
     state.loginNeeded = needed;
     loginBox.hidden = !needed;
     loginText.textContent = text || '登录已过期。已填写的问卷都保存在本机，不会丢失；重新登录后会自动发送。';
+    loginLink.href = loginUrl;
+    loginLink.textContent = '请重新登录';
+  }
+
+  // Logged in with a one-time password (new account, or a reset): the server answers
+  // nothing else until the person has chosen their own, so send them to that page.
+  function showPasswordChange(message, url) {
+    showLogin(true, message || '请先修改密码：设置您自己的新密码后才能继续使用。');
+    loginLink.href = `${url || '/account/password'}?next=${encodeURIComponent('/app')}`;
+    loginLink.textContent = '修改密码';
   }
 
   async function refreshLoginFlag() {
@@ -105,7 +116,7 @@ export function createSession({ state, status, loginUrl, onUserChanged }) {
   }
 
   return {
-    userEl, logoutBtn, loginBox, showLogin, refreshLoginFlag, adoptUser, showUser, resume,
+    userEl, logoutBtn, loginBox, showLogin, showPasswordChange, refreshLoginFlag, adoptUser, showUser, resume,
     loggingOut: () => loggingOut,
   };
 }
