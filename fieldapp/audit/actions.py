@@ -10,7 +10,7 @@ from flask_babel import gettext
 from fieldapp.i18n import N_
 
 ACTION_LABELS = {
-    "login": N_("登录"),
+    "login": N_("登录成功"),
     "login_failed": N_("登录失败"),
     "logout": N_("退出登录"),
     "view_table": N_("查看数据表"),
