@@ -603,11 +603,11 @@ def must_change_password_first(person, endpoint: str | None) -> bool:
     ``must_change_password`` set, and ``endpoint`` is neither one of
     ``PASSWORD_CHANGE_ENDPOINTS`` nor public. ``None`` (no route matched) is let through
     to its 404."""
-    if not getattr(person, "is_authenticated", False) or person is OPERATOR:
-        return False
-    if not person.must_change_password or endpoint is None or endpoint == "static":
-        return False
-    if endpoint in PASSWORD_CHANGE_ENDPOINTS:
+    if endpoint is None or endpoint == "static" or endpoint in PASSWORD_CHANGE_ENDPOINTS:
         return False
     view = current_app.view_functions.get(endpoint)
-    return getattr(view, "access_rule", None) != "public"
+    if getattr(view, "access_rule", None) == "public":
+        return False  # asked before ``person``: no user is loaded for public pages
+    if person is OPERATOR or not getattr(person, "is_authenticated", False):
+        return False
+    return bool(person.must_change_password)

@@ -30,6 +30,7 @@ def test_a_test_writes_rows_into_every_table(app, client, world):
     from fieldapp.audit.services import record
     from fieldapp.auth.services import create_token, create_user, start_session
     from fieldapp.exports.models import ExportJob
+    from fieldapp.people.models import UserImport
     from fieldapp.surveys.services import import_xlsform
 
     before = _keys(app)
@@ -43,6 +44,7 @@ def test_a_test_writes_rows_into_every_table(app, client, world):
             PHOTO_FORM, "cleanup_probe.xlsx", area, media=[("logo.png", b"png")]
         ).form_version.form
         db.session.add(ExportJob(token="cleanup-probe", user=user, form=form, params={}))
+        db.session.add(UserImport(token="cleanup-probe", actor_id=user.id, rows=[]))
         db.session.commit()
     xml, _ = submission_xml("cleanup_probe", "1", {"photo": "a.jpg"})
     resp = post_submission(client, xml, files={"a.jpg": b"\xff\xd8jpeg"}, token=token)
