@@ -525,3 +525,33 @@ def test_a_draft_is_not_offered_to_the_field(app, client, world):
     assert "tiny" not in client.get("/formList", headers=phone).get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(FormVersion.id))) == 1
+
+
+def test_a_phone_tests_the_draft_through_its_link_and_publishing_ends_the_test(app, world):
+    """The whole path over the test link's OpenRosa routes (as ODK Collect set up by the
+    draft's QR code speaks them): list, download, submit; then publish."""
+    from tests.helpers import submission_xml
+
+    admin, phone = app.test_client(), app.test_client()
+    login(admin, world.admin)
+    _upload(admin, TINY, "tiny.xlsx", draft=True)
+    base = f"/test/{_form(app, 'tiny')['token']}"
+    headers = {"X-OpenRosa-Version": "1.0"}
+    listed = phone.get(f"{base}/formList", headers=headers).get_data(as_text=True)
+    assert "<formID>tiny</formID>" in listed
+    xml, _ = submission_xml("tiny", "1", {"age": "30"})
+    sent = phone.post(
+        f"{base}/submission",
+        data={"xml_submission_file": (io.BytesIO(xml), "submission.xml", "text/xml")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 201, sent.get_data(as_text=True)
+    page = admin.get("/surveys/tiny").get_data(as_text=True)
+    assert "已收到测试提交 1 份" in page
+    assert 'data-version="1"' in page and "提交 0 份" in page  # test data is not data
+
+    assert _post(admin, "/surveys/tiny/state", {"state": "open"}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Submission.id))) == 0
+    assert phone.get(f"{base}/formList", headers=headers).status_code in (401, 403, 404)
