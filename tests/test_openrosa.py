@@ -325,8 +325,18 @@ def test_an_edit_of_what_one_may_not_see_or_of_nothing_is_refused(app, client, w
     assert resp.status_code == 404 and "不在服务器上" in resp.get_data(as_text=True)
     assert _count(app) == 1
     # The supervisor of the district sees it, may fill the form: may edit.
-    resp = post_submission(client, edited, token=api_token(app, world.supervisor))
-    assert resp.status_code == 201
+    supervisor = api_token(app, world.supervisor)
+    assert post_submission(client, edited, token=supervisor).status_code == 201
+    # The household stays the mediator's: they still see it (edited) as their own, and
+    # the supervisor's re-send of the edit is a harmless duplicate.
+    mine = client.get(
+        "/api/v1/forms/family_screening/submissions",
+        headers={"Authorization": f"Bearer {api_token(app, world.mediator)}"},
+    ).get_json()
+    assert [r["deprecated_id"] for r in mine["results"]] == [old]
+    assert mine["results"][0]["submitted_by"] == world.mediator
+    again = post_submission(client, edited, token=supervisor)
+    assert again.status_code == 201 and again.headers.get("X-Fieldapp-Duplicate") == "1"
 
 
 def test_another_accounts_instance_id_is_a_conflict_that_says_so(app, client, world, publish):

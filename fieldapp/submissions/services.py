@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select, update
 
+from fieldapp.audit.models import AuditEvent
 from fieldapp.audit.services import record
 from fieldapp.extensions import db
 from fieldapp.scope import (
@@ -98,7 +99,9 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
         deprecated_id=envelope.deprecated_id,
         form=form,
         form_version=fv,
-        submitter_id=person.id,
+        # An edit stays the original submitter's (their scope, their "own submissions");
+        # who edited it is on the audit log (Central keeps both: submission and version).
+        submitter_id=old.submitter_id if old else person.id,
         area_id=old.area_id if old else (form.area_id if tester else person.area_id),
         xml=xml.decode("utf-8"),
         xml_sha256=sha,
@@ -118,9 +121,24 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
 
 
 def _same_sender(person: Person, sub: Submission) -> bool:
+    """True when ``person`` sent ``sub``: its submitter, or the person who sent it as an
+    edit of someone else's submission (on the audit log as ``edit_submission``)."""
     if isinstance(person, DraftTester):
         return sub.test and sub.form_pk == person.form.id
-    return not sub.test and sub.submitter_id == person.id
+    if sub.test:
+        return False
+    if sub.submitter_id == person.id:
+        return True
+    return sub.deprecated_id is not None and (
+        db.session.scalar(
+            select(AuditEvent.id).where(
+                AuditEvent.action == "edit_submission",
+                AuditEvent.object == f"submission:{sub.instance_id}",
+                AuditEvent.user_id == person.id,
+            )
+        )
+        is not None
+    )
 
 
 def _resent(
