@@ -203,6 +203,23 @@ def test_every_kind_of_media_reference_is_found():
     ]
 
 
+def test_a_form_without_a_version_keeps_its_identifier_marks_and_media_list():
+    """Stamping a time-stamp version re-reads the XForm; the marks and media survive."""
+    from fieldapp.surveys.services import convert_xlsform
+
+    data = xlsform(
+        [
+            ["type", "name", "label", "fieldapp::identifier", "media::image"],
+            ["text", "head_name", "户主姓名", "pseudonym", "logo.png"],
+        ],
+        settings=[["form_id"], ["no_version"]],
+    )
+    _, schema, notes = convert_xlsform(data, "no_version.xlsx")
+    assert schema["version"] and "自动设为" in notes[-1]
+    assert schema["identifiers"] == {"head_name": "pseudonym"}
+    assert schema["media"] == ["logo.png"]
+
+
 def test_publishing_with_missing_media_warns_in_the_browser_and_the_page_lists_them(
     app, client, world
 ):

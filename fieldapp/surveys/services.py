@@ -240,8 +240,9 @@ def import_xlsform(
                 f"version（例如改为更大的日期编号）后再上传。"
             )
         if same is not None:  # the same file covers files whose version we stamped
-            if same.version == version and same.schema.get("identifiers") != schema["identifiers"]:
-                # Only fieldapp's own marks changed: the XForm, and so every phone's
+            if same.schema.get("identifiers") != schema["identifiers"]:
+                # Only fieldapp's own marks changed (or were lost: forms without a
+                # settings.version used to drop them): the XForm, and so every phone's
                 # copy, stays the same version.
                 same.schema = {**same.schema, "identifiers": schema["identifiers"]}
                 same.xlsform = data
