@@ -205,7 +205,7 @@ def test_the_real_forms_from_others_are_there_to_test_on():
     assert len(list(SHARED_FORMS.glob("*.xlsx"))) >= 7
 
 
-@pytest.mark.parametrize("form_id", ["a/b", "../../x", "what?", "x" * 101])
+@pytest.mark.parametrize("form_id", ["a/b", "../../x", "what?", "x" * 101, "upload"])
 def test_form_ids_that_cannot_be_used_are_refused(app, client, world, form_id):
     login(client, world.admin)
     bad = xlsform(

@@ -105,6 +105,8 @@ def _check_container(data: bytes, filename: str, max_bytes: int) -> None:
             raise XLSFormError("文件不是有效的 .xlsx 表格（可能已损坏，或只是改了扩展名）") from exc
 
 
+# Page names under /surveys/ that a form id would shadow (/surveys/<form_id>).
+RESERVED_FORM_IDS = {"upload"}
 _UNSAFE_ID = re.compile(r"[/\\?#%\x00-\x1f]")
 
 
@@ -120,6 +122,11 @@ def _check_identity(schema: dict) -> None:
         raise XLSFormError(
             f"settings 表的 form_id “{form_id[:120]}” 不可用：最多 100 个字符，"
             "不能含 / \\ ? # % 或首尾空格"
+        )
+    if form_id.lower() in RESERVED_FORM_IDS:
+        raise XLSFormError(
+            f"settings 表的 form_id “{form_id}” 是系统保留的名字（网址 /surveys/{form_id} "
+            "另有用途），请换一个"
         )
     if len(version) > 100 or _UNSAFE_ID.search(version):
         raise XLSFormError("settings 表的 version 不可用：最多 100 个字符，不能含 / \\ ? # %")
