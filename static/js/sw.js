@@ -108,7 +108,7 @@ async function otherNavigation(req) {
 async function cacheFirst(cacheName, req, key, store = false) {
   const cache = await caches.open(cacheName);
   const hit = await cache.match(key);
-  if (hit) return hit;
+  if (hit && req.cache !== 'reload') return hit; // 'reload': sync refreshes a changed file
   const res = await fetch(req);
   if (store && res.ok && res.type === 'basic') await cache.put(key, res.clone());
   return res;

@@ -81,9 +81,12 @@ async function cacheMedia(media) {
   if (!media.length || typeof caches === 'undefined') return;
   const cache = await caches.open(MEDIA_CACHE);
   for (const m of media) {
-    if (await cache.match(m.url)) continue; // the version is in the URL: never changes
+    // The version is in the URL, but a missing file can be added to (or replaced in) a
+    // published version: the server's ETag is the file's MD5, as /me's hash is.
+    const have = await cache.match(m.url);
+    if (have && (!m.hash || have.headers.get('ETag') === `"${m.hash.replace(/^md5:/, '')}"`)) continue;
     try {
-      const res = await fetch(m.url, { credentials: 'same-origin' });
+      const res = await fetch(m.url, { credentials: 'same-origin', cache: 'reload' });
       if (res.ok) await cache.put(m.url, res);
     } catch { /* next sync tries again; the form opens with the file left blank */ }
   }
