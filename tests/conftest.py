@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, delete, select, text
 
 import fieldapp.models  # noqa: F401  (every table in db.metadata, for the cleanup)
 from fieldapp import create_app
+from fieldapp.audit.services import purge_audit_log_for_tests
 from fieldapp.extensions import db, limiter
 from fieldapp.migrate import upgrade
 from tests.helpers import PASSWORD, api_token, form_schema, post_submission, submission_xml
@@ -100,6 +101,7 @@ def _clean(request, app):
         return
     with app.app_context():
         db.session.rollback()
+        purge_audit_log_for_tests(db.session.connection())  # past the append-only triggers
         for table in reversed(db.metadata.sorted_tables):  # rows that refer to others first
             stmt = delete(table)
             if table.name in WORLD_ROWS:

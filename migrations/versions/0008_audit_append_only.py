@@ -26,9 +26,9 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Off until the test suite's cleanup (tests/conftest.py, which deletes every row between
-# tests) purges the log through fieldapp.audit.services.purge_audit_log_for_tests.
-APPEND_ONLY = False
+# The test suite's cleanup (tests/conftest.py, which deletes every row between tests)
+# purges the log through fieldapp.audit.services.purge_audit_log_for_tests.
+APPEND_ONLY = True
 
 PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger
