@@ -74,6 +74,9 @@ def serve(bind: str, workers: int) -> None:
             str(workers),
             "--access-logfile",
             "-",
+            # gunicorn trusts X-Forwarded-Proto from 127.0.0.1 by default; only
+            # FIELDAPP_PROXY_FIX may decide that a request came over HTTPS (passwords).
+            "--forwarded-allow-ips=",
             "fieldapp.wsgi:app",
         ],
     )

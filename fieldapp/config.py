@@ -88,6 +88,8 @@ def load_config(test_config: dict | None = None) -> dict:
         cfg["WORKER_THREAD"] = False
     if cfg.get("SESSION_COOKIE_SECURE") in ("1", "true", "yes"):
         cfg["SESSION_COOKIE_SECURE"] = True
+    elif cfg.get("SESSION_COOKIE_SECURE") in ("0", "false", "no", ""):
+        cfg["SESSION_COOKIE_SECURE"] = False  # "0" is a non-empty string: not "on"
     cfg.update(test_config)
     cfg.setdefault("SECRET_KEY", None)
     if not cfg["SECRET_KEY"]:

@@ -17,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -97,6 +98,20 @@ def error_response(status: int, message: str | None = None):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def _deactivated_in_session() -> bool:
+    """True when the browser's session names a user who has since been deactivated (the
+    login itself was ended on the server when that happened)."""
+    from fieldapp.auth.models import User
+
+    if request.headers.get("Authorization"):  # a token speaks for itself
+        return False
+    user_id = session.get("_user_id")
+    if not user_id or not str(user_id).isdigit():
+        return False
+    user = db.session.get(User, int(user_id))
+    return user is not None and not user.active
+
+
 def register(app: Flask) -> None:
     """Install the error handlers and the unauthorized handler."""
 
@@ -129,6 +144,12 @@ def register(app: Flask) -> None:
         # Clients of the API and OpenRosa get 401 and a challenge; pages (their JSON
         # endpoints included) go to the login page.
         if BLUEPRINT_KINDS.get(request.blueprint) in (JSON, OPENROSA):
+            if request.blueprint == "api" and _deactivated_in_session():
+                # Not "your login expired": the phone app must not promise to send
+                # after the next login (it keeps the work and says whom to ask).
+                message = _("此账号已停用。已填写的问卷保存在本机，不会丢失；请联系督导。")
+                body = {"status": 403, "message": message, "code": "account_deactivated"}
+                return jsonify(error=body), 403
             resp = error_response(401)
             resp = resp if not isinstance(resp, tuple) else app.make_response(resp)
             resp.headers["WWW-Authenticate"] = 'Bearer realm="fieldapp"'

@@ -47,6 +47,8 @@ def test_submissions_are_paginated(app, client, world, submit):
     ).json
     assert page3["next"] is None and len(page3["results"]) == 1
     assert seen == ["第4户", "第3户"]  # newest first
+    # Times carry their offset (the configured zone, as the data table shows them).
+    assert page1["results"][0]["received_at"].endswith("+08:00")
 
 
 def test_nonsense_paging_never_breaks_the_api(app, client, world, publish):

@@ -114,3 +114,12 @@ def test_a_login_ends_after_its_hours_on_the_server_too(app, client, world, monk
     assert client.get("/data/").status_code == 200
     monkeypatch.setitem(app.config, "SESSION_HOURS", 0)
     assert client.get("/data/").status_code == 302
+
+
+def test_a_secure_cookie_setting_of_0_means_off(tmp_path, monkeypatch):
+    """FIELDAPP_SESSION_COOKIE_SECURE=0 once made a cookie marked Secure (the text "0"
+    counted as on), so logging in over plain HTTP silently failed."""
+    config = {"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://", "SECRET_KEY": "x"}
+    for value, expected in (("0", False), ("no", False), ("1", True), ("true", True)):
+        monkeypatch.setenv("FIELDAPP_SESSION_COOKIE_SECURE", value)
+        assert create_app(config).config["SESSION_COOKIE_SECURE"] is expected

@@ -335,7 +335,10 @@ def test_a_deactivated_mediator_is_locked_out_at_once_and_their_data_stays(app, 
     resp = _post(admin, "/admin/users/user/mediator/deactivate", page="/admin/users/user/mediator")
     assert resp.status_code == 302
 
-    assert phone.get("/api/v1/me").status_code == 401
+    # The phone app is told why (not "login expired": it keeps the work, names whom to ask).
+    me = phone.get("/api/v1/me")
+    assert me.status_code == 403 and me.json["error"]["code"] == "account_deactivated"
+    assert "已停用" in me.json["error"]["message"]
     assert phone.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     xml, _iid = submission_xml("family_screening", "x", {"a": "1"})
     assert post_submission(phone, xml, token=token).status_code == 401

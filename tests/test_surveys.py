@@ -245,7 +245,12 @@ def test_a_new_version_published_to_another_area_moves_the_form_and_says_so(app,
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "发布区划已由 示例市 改为 东城区" in page
+    from fieldapp.audit.models import AuditEvent
     from fieldapp.surveys.services import get_form
 
     with app.app_context():
         assert get_form("tiny").area.code == "339901"
+        moves = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "form_move"))
+        assert [(e.object, e.detail["from"], e.detail["to"]) for e in moves] == [
+            ("form:tiny", "3399", "339901")
+        ]

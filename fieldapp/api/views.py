@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user
@@ -28,6 +29,13 @@ from fieldapp.submissions.services import count_scoped
 from fieldapp.surveys.models import Form
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _local(moment: datetime) -> str:
+    """ISO 8601 with its offset in config ``TIMEZONE`` (SQLite hands back UTC without a
+    zone; PostgreSQL an aware time): the same instant the data table shows."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).isoformat()
 
 MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000  # beyond any real project; keeps the SQL offset a sane integer
@@ -95,7 +103,7 @@ def submissions(form_id: str):
             "form_version": s.form_version.version,
             "submitted_by": s.submitter.username,
             "area_code": s.area.code,
-            "received_at": s.received_at.isoformat(),
+            "received_at": _local(s.received_at),
             "deprecated_id": s.deprecated_id,
             "data": (whole if identifies else scrubbed).scrub(s.data, by_name),
             "attachments": [a.filename for a in s.attachments],

@@ -40,6 +40,7 @@ ACTION_LABELS = {
     "areas_import": N_("导入区划"),
     "form_publish": N_("发布问卷"),
     "form_state": N_("更改问卷状态"),
+    "form_move": N_("更改问卷发布区划"),
     "form_media_add": N_("添加问卷媒体文件"),
 }
 

@@ -25,7 +25,9 @@ class AuditExportError(ValueError):
 def write_audit_xlsx(path: Path, stmt: Select, tz: str) -> int:
     """Write the events of ``stmt`` (``scope.audit_events_in_scope`` narrowed by a
     filter) to ``path``; return how many. Times are local to ``tz`` (named in the
-    header); every text cell is guarded against formulas (``excel_safe``).
+    header); every text cell is text, and one that a spreadsheet could take for a
+    formula (``excel_safe`` would change it) carries Excel's quote prefix, so it stays
+    text even when someone edits it, without a visible apostrophe.
 
     Raises ``AuditExportError`` when there are more events than a worksheet holds."""
     import xlsxwriter
@@ -46,6 +48,7 @@ def write_audit_xlsx(path: Path, stmt: Select, tz: str) -> int:
         {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
     )
     when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    quoted = wb.add_format({"quote_prefix": True})
     ws = wb.add_worksheet(_("审计日志")[:31])
     ws.set_column(1, 1, 20)
     ws.set_column(6, 7, 40)
@@ -74,7 +77,8 @@ def write_audit_xlsx(path: Path, stmt: Select, tz: str) -> int:
             ]
             for col, value in enumerate(texts, 2):
                 if value:
-                    ws.write_string(count, col, excel_safe(value)[:XLSX_MAX_CHARS])
+                    risky = excel_safe(value) != value
+                    ws.write_string(count, col, value[:XLSX_MAX_CHARS], quoted if risky else None)
     finally:
         wb.close()
     return count

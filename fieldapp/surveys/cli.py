@@ -90,7 +90,7 @@ def forms_import(file: Path, area_code, media, draft: bool) -> None:
             click.echo(f"警告：{missing_media_warning(result.missing_media)}", err=True)
             click.echo(f"  补传：fieldapp forms media {fv.form.form_id} 文件…", err=True)
         if not result.created:
-            state = "已存在（内容相同），未更改"
+            state = "已存在（内容相同），未发布新版本"
         elif fv.form.state == "draft":
             state = "已存为草稿"
         else:

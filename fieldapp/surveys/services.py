@@ -8,7 +8,6 @@ import io
 import re
 import tempfile
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from fieldapp.audit.services import record
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
 from fieldapp.scope import area_in_scope, may_manage_form
+from fieldapp.spreadsheet_files import NotXlsxError, SpreadsheetFileError, check_xlsx
 from fieldapp.surveys.drafts import new_draft_token
 from fieldapp.surveys.identifiers import identifier_marks
 from fieldapp.surveys.lifecycle import STATE_LABELS
@@ -98,11 +98,11 @@ def _check_container(data: bytes, filename: str, max_bytes: int) -> None:
         raise XLSFormError("请上传 Excel 格式的 XLSForm 问卷（.xlsx 或 .xls）")
     if filename.lower().endswith(".xlsx"):
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                if sum(i.file_size for i in zf.infolist()) > MAX_UNZIPPED_BYTES:
-                    raise XLSFormError("文件解压后过大，不像是一份问卷")
-        except zipfile.BadZipFile as exc:
+            check_xlsx(data, max_unzipped=MAX_UNZIPPED_BYTES, what="问卷")
+        except NotXlsxError as exc:
             raise XLSFormError("文件不是有效的 .xlsx 表格（可能已损坏，或只是改了扩展名）") from exc
+        except SpreadsheetFileError as exc:
+            raise XLSFormError(str(exc)) from exc
 
 
 # Page names under /surveys/ that a form id would shadow (/surveys/<form_id>).
@@ -236,6 +236,14 @@ def import_xlsform(
             if user is not None and not area_in_scope(user, area):
                 raise XLSFormError(f"您无权把问卷发布到 {area.name}")
             notes.append(f"发布区划已由 {form.area.name} 改为 {area.name}")
+            # Who may fill it in and who sees its data change with the area: audited.
+            record(
+                user.id if user else None,
+                "form_move",
+                f"form:{form_id}",
+                **{"from": form.area.code, "to": area.code},
+                **({"via": via} if via else {}),
+            )
             form.area = area
         same = next((v for v in form.versions if v.xlsform == data), None)
         same = same or next(

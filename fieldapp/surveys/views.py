@@ -77,7 +77,7 @@ def fill(form_id: str):
 def upload():
     """Publish an XLSForm (admin, researcher) to an area within the uploader's scope."""
     form = UploadForm()
-    form.area.choices = area_choices(current_user)
+    form.area.choices = area_choices(current_user, active_only=True)
     if form.validate_on_submit():
         area = get_area(form.area.data)
         file = form.xlsform.data
@@ -99,7 +99,9 @@ def upload():
         fv = result.form_version
         if not result.created:
             msg = _(
-                "问卷 %(title)s 版本 %(v)s 已存在，内容相同，未作更改", title=fv.title, v=fv.version
+                "问卷 %(title)s 版本 %(v)s 已存在，内容相同，未发布新版本",
+                title=fv.title,
+                v=fv.version,
             )
         elif fv.form.state == DRAFT:
             msg = _(

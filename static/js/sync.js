@@ -25,7 +25,8 @@ export function backoff(attempts) {
 
 function isOnline() { return typeof navigator === 'undefined' || navigator.onLine !== false; }
 
-// GET /api/v1/me -> { ok, me } | { login: true } | { password: { message, url } } | { offline: true }
+// GET /api/v1/me -> { ok, me } | { login: true } | { password: { message, url } }
+//   | { deactivated: { message } } | { offline: true }
 // `password`: the person logged in with a one-time password and must choose their own
 // first (the server answers 403 to everything else, the outbox included, until then).
 export async function fetchMe() {
@@ -41,6 +42,7 @@ export async function fetchMe() {
     if (err && err.code === 'password_change_required') {
       return { password: { message: err.message, url: err.change_password_url } };
     }
+    if (err && err.code === 'account_deactivated') return { deactivated: { message: err.message } };
   }
   if (!res.ok) return { offline: true, status: res.status };
   try {
@@ -96,7 +98,7 @@ async function cacheMedia(media) {
 export function mediaBase(xformUrl) { return xformUrl.replace(/form\.xml(\?.*)?$/, 'media/'); }
 
 // One full round: who am I, forms, outbox. Returns
-// { state: 'ok'|'offline'|'login'|'password'|'busy', user, sent, attention }.
+// { state: 'ok'|'offline'|'login'|'password'|'deactivated'|'busy', user, sent, attention }.
 // `force`: send waiting items now, ignoring their back-off time.
 export async function syncAll({ force = false, forms = true } = {}) {
   if (!isOnline()) return { state: 'offline' };
@@ -113,6 +115,7 @@ async function syncLocked({ force, forms }) {
     return { state: 'login' };
   }
   if (who.password) return { state: 'password', ...who.password }; // nothing is sent before
+  if (who.deactivated) return { state: 'deactivated', ...who.deactivated }; // kept on the phone
   if (!who.ok) return { state: 'offline' };
   const owner = who.me.username;
   await store.setMeta(`loginNeeded:${owner}`, null);

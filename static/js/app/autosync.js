@@ -24,7 +24,8 @@ export function createSync({ state, status, session }) {
         if (r.state === 'busy') { // another tab or the service worker is sending: just learn who we are
           const who = navigator.onLine === false ? { offline: true } : await fetchMe();
           r = who.ok ? { state: 'busy', me: who.me } : who.login ? { state: 'login' }
-            : who.password ? { state: 'password', ...who.password } : { state: 'offline' };
+            : who.password ? { state: 'password', ...who.password }
+            : who.deactivated ? { state: 'deactivated', ...who.deactivated } : { state: 'offline' };
         }
         if (r.me) {
           await session.adoptUser(r.me);
@@ -34,6 +35,8 @@ export function createSync({ state, status, session }) {
           session.showLogin(true);
         } else if (r.state === 'password') {
           session.showPasswordChange(r.message, r.url); // a one-time password: choose one's own first
+        } else if (r.state === 'deactivated') {
+          session.showLogin(true, r.message || '此账号已停用。已填写的问卷保存在本机，不会丢失；请联系督导。');
         }
         if (r.state === 'offline') registerBackgroundSync();
         return r;
