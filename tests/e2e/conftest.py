@@ -32,6 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # A name for the test server that is not loopback: a plain-http address on the
+    # network, as phones see a server without HTTPS.
+    "--host-resolver-rules=MAP lan.test 127.0.0.1",
 ]
 
 expect.set_options(timeout=10_000)
