@@ -17,6 +17,7 @@ from fieldapp.cli import main
 from fieldapp.extensions import db
 from tests.helpers import SCREENING, csrf_token, login, screening_answers, switch_user
 from tests.helpers_areas import CITY_CODE, city_rows, write_city
+from tests.helpers_spreadsheets import xlsx_bomb
 
 # -- fixtures ----------------------------------------------------------------------
 
@@ -355,6 +356,11 @@ BAD_FILES = [
         "第 2 行：新增顶级区划 3398 只能由服务器管理员用命令行导入",
         id="new-root",
     ),
+    pytest.param(  # a 东城区 village code under 西山县's town
+        [["code", "name", "parent"], ["339901001009", "错位村", "339902001"]],
+        "第 2 行：代码 339901001009 是 339901001 下的统计用区划代码，不能放在 339902001 之下",
+        id="parent-contradicts-code",
+    ),
 ]
 
 
@@ -578,6 +584,12 @@ def test_admin_adds_renames_moves_deactivates_and_deletes_areas(client, world, a
             "请填写新名称（最多 100 个字）",
         ),
         ("/admin/areas/tree/339901/move", {"parent": "339902"}, 400, "请从列表中选择新的上级"),
+        (  # a 西山县 village code under 东城区's town
+            "/admin/areas/tree/339901001/add",
+            {"code": "339902001009", "name": "错位村"},
+            400,
+            "代码 339902001009 是 339902001 下的统计用区划代码，不能放在 339901001 之下",
+        ),
     ],
 )
 def test_bad_input_on_an_area_page_gets_a_message(client, world, app, path, data, status, reason):
@@ -698,3 +710,78 @@ def test_logged_out_visitors_are_sent_to_the_login_page(client, world):
     assert resp.status_code == 302 and "/login" in resp.location
     switch_user(client, world.admin)
     assert client.get("/admin/areas/tree/339901").status_code == 200
+
+
+# -- hostile and sloppy files ------------------------------------------------------------
+
+
+def test_a_million_row_xlsx_is_refused_fast_by_the_area_import(client, world, app):
+    """A 5 MB .xlsx that unzips to a million rows: refused before openpyxl reads it."""
+    login(client, world.admin)
+    before = area_count(app)
+    data = xlsx_bomb()
+    started = time.monotonic()
+    resp = upload(client, data, "bomb.xlsx")
+    assert time.monotonic() - started < 5
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "文件解压后过大，不像是一份区划表" in html or "行数过多（最多 100000 行）" in html
+    assert area_count(app) == before
+
+
+def test_an_xlsx_that_lies_about_its_size_is_read_no_further_than_the_cap(client, world, app):
+    login(client, world.admin)
+    before = area_count(app)
+    data = xlsx_bomb(lying=True)
+    started = time.monotonic()
+    resp = upload(client, data, "lie.xlsx")
+    assert time.monotonic() - started < 5
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "文件解压后过大" in html or "行数过多（最多 100000 行）" in html
+    assert area_count(app) == before
+
+
+def test_the_shared_guard_counts_declared_and_read_rows(app):
+    from fieldapp.spreadsheet_files import SpreadsheetFileError, capped_rows, check_xlsx
+
+    small = xlsx([["code", "name"], *[[f"c{i}", "x"] for i in range(20)]])
+    with app.test_request_context():
+        check_xlsx(small, max_rows=21)
+        with pytest.raises(SpreadsheetFileError, match="行数过多（最多 10 行）"):
+            check_xlsx(small, max_rows=10)
+        with pytest.raises(SpreadsheetFileError, match="文件解压后过大，不像是一份名单"):
+            check_xlsx(small, max_unzipped=100)
+        with pytest.raises(SpreadsheetFileError, match="行数过多（最多 3 行）"):
+            list(capped_rows(iter(range(10)), 3))
+        with pytest.raises(SpreadsheetFileError, match="行数过多（最多 10 行）"):
+            check_xlsx(xlsx_bomb(lying=True), max_rows=10)  # counted, not declared
+
+
+def test_a_csv_row_with_more_cells_than_the_header_is_refused(client, world, app):
+    """An unquoted comma in a name shifts the parent: the row is named, nothing saved."""
+    login(client, world.admin)
+    before = area_count(app)
+    data = "代码,名称,上级代码\n339902002,白云镇,339902\n339902002001,白云,一村,339902002\n"
+    resp = upload(client, data.encode(), "comma.csv")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "第 3 行的列数比表头多：名称中可能有未加引号的逗号" in html
+    assert area_count(app) == before and area(app, "339902002") is None
+
+
+def test_full_width_digits_in_a_code_are_read_as_digits(client, world, app):
+    login(client, world.admin)
+    made = post(
+        client, "/admin/areas/tree/339902/add", code="３３９９０２００２０００", name="白云镇"
+    )
+    assert made.status_code == 302
+    assert area(app, "339902002").name == "白云镇"
+    rows = [
+        ["代码", "名称", "上级代码"],
+        ["３３９９０２００２００１", "白云村", "３３９９０２００２"],
+    ]
+    preview = upload(client, csv_bytes(rows), "fullwidth.csv")
+    assert preview.status_code == 200, preview.get_data(as_text=True)[-2000:]
+    assert confirm(client, preview.get_data(as_text=True)).status_code == 302
+    assert area(app, "339902002001").path == "/3399/339902/339902002/339902002001/"

@@ -626,3 +626,83 @@ def test_the_operator_lists_deactivates_reactivates_and_resets_from_the_cli(
     )
     again = _cli(app, runner, monkeypatch, "import", file)
     assert again.exit_code == 1 and "已存在" in again.output
+
+
+# -- hostile and sloppy files, codes as people write them ----------------------------
+
+
+def test_a_million_row_xlsx_is_refused_fast_and_creates_nobody(app, client, world):
+    """A 5 MB .xlsx that unzips to a million rows: refused before openpyxl reads it."""
+    import time
+
+    from fieldapp.people.models import UserImport
+    from tests.helpers_spreadsheets import xlsx_bomb
+
+    data = xlsx_bomb()
+    login(client, world.admin)
+    started = time.monotonic()
+    resp = _upload(client, data, "bomb.xlsx")
+    assert time.monotonic() - started < 5
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "文件解压后过大，不像是一份名单" in page or "行数过多（最多 5000 行）" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(UserImport)) == 0
+
+
+def test_a_users_file_without_a_declared_size_is_read_no_further_than_the_cap(app, monkeypatch):
+    from fieldapp.people import importer
+    from tests.helpers_spreadsheets import xlsx_bomb
+
+    data = xlsx_bomb(lying=True)
+    monkeypatch.setattr(importer, "MAX_UNZIPPED_BYTES", 10**9)  # let it past the zip check
+    with app.test_request_context(), pytest.raises(importer.ImportFileError, match="行数过多"):
+        importer.read_xlsx(data)
+
+
+def test_area_codes_may_be_12_digits_or_full_width_in_the_users_file(app, client, world):
+    from fieldapp.people.models import UserImport
+
+    login(client, world.admin)
+    resp = _upload(
+        client,
+        _xlsx(
+            [
+                ["用户名", "姓名", "角色", "区划代码"],
+                ["dsup", "区督导", "督导", "339901000000"],
+                ["tsup", "街道督导", "督导", "339901001000"],
+                ["vmed", "村调解员", "调解员", "３３９９０１００１００１"],
+            ]
+        ),
+    )
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200, page[-3000:]
+    assert "确认导入 3 个用户" in page
+    with app.app_context():
+        staged = db.session.scalars(select(UserImport)).one().rows
+    assert [r["area_code"] for r in staged] == ["339901", "339901001", "339901001001"]
+
+
+def test_deactivated_areas_are_not_offered_for_new_users_or_forms(app, client, world, person):
+    from fieldapp.areas.models import Area
+
+    def set_active(active: bool) -> None:
+        with app.app_context():
+            db.session.execute(update(Area).where(Area.code.like("339902%")).values(active=active))
+            db.session.commit()
+
+    person("m_xs", "mediator", "339902001001")
+    set_active(False)
+    try:
+        login(client, world.admin)
+        form = client.get("/admin/users/new").get_data(as_text=True)
+        assert 'value="339901"' in form and 'value="339902' not in form
+        edit = client.get("/admin/users/user/m_xs/edit").get_data(as_text=True)
+        assert 'value="339902001001"' in edit  # the area the user has stays choosable
+        assert 'value="339902"' not in edit
+        upload = client.get("/surveys/upload").get_data(as_text=True)
+        assert 'value="339901"' in upload and 'value="339902' not in upload
+        listing = client.get("/admin/users/").get_data(as_text=True)
+        assert 'value="339902"' in listing  # finding people still reaches them
+    finally:
+        set_active(True)

@@ -15,8 +15,17 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
+from fieldapp.spreadsheet_files import (
+    NotXlsxError,
+    SpreadsheetFileError,
+    capped_rows,
+    check_xlsx,
+)
+
 MAX_BYTES = 5 * 1024 * 1024  # a whole city's villages take ~100 KB
 MAX_ROWS = 50_000
+MAX_SHEET_ROWS = 100_000  # rows the sheet may have, blank ones included (read no further)
+MAX_UNZIPPED_BYTES = 50 * 1024 * 1024  # 50,000 villages unzip to ~10 MB
 HEADERS = {
     "code": "code",
     "代码": "code",
@@ -74,14 +83,23 @@ def _text(value) -> str:
 def _xlsx_rows(data: bytes):
     import openpyxl
 
+    unreadable = _("文件无法读取：不是有效的 .xlsx 文件")
+    try:
+        check_xlsx(data, max_unzipped=MAX_UNZIPPED_BYTES, max_rows=MAX_SHEET_ROWS, what="区划表")
+    except NotXlsxError as exc:
+        raise AreaFileError([Problem(None, unreadable)]) from exc
+    except SpreadsheetFileError as exc:
+        raise AreaFileError([Problem(None, str(exc))]) from exc
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise AreaFileError([Problem(None, _("文件无法读取：不是有效的 .xlsx 文件"))]) from exc
+        raise AreaFileError([Problem(None, unreadable)]) from exc
     try:
         sheet = wb.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
+        for values in capped_rows(sheet.iter_rows(values_only=True), MAX_SHEET_ROWS):
             yield [_text(v) for v in values]
+    except SpreadsheetFileError as exc:
+        raise AreaFileError([Problem(None, str(exc))]) from exc
     finally:
         wb.close()
 
@@ -98,10 +116,12 @@ def _csv_rows(data: bytes):
     if "\x00" in text:
         raise AreaFileError([Problem(None, _("文件无法读取：不是文本格式的 CSV"))])
     try:
-        for values in csv.reader(io.StringIO(text, newline="")):
+        for values in capped_rows(csv.reader(io.StringIO(text, newline="")), MAX_SHEET_ROWS):
             yield [v.strip() for v in values]
     except csv.Error as exc:
         raise AreaFileError([Problem(None, _("CSV 格式有误：%(e)s", e=str(exc)))]) from exc
+    except SpreadsheetFileError as exc:
+        raise AreaFileError([Problem(None, str(exc))]) from exc
 
 
 def read_area_file(data: bytes, filename: str, max_bytes: int = MAX_BYTES) -> list[FileRow]:
@@ -122,24 +142,39 @@ def read_area_file(data: bytes, filename: str, max_bytes: int = MAX_BYTES) -> li
         )
     name = (filename or "").lower()
     if name.endswith(".xlsx") or data[:2] == b"PK":
-        rows = _xlsx_rows(data)
+        return _data_rows(_xlsx_rows(data))
     elif name.endswith(".csv") or name.endswith(".txt"):
-        rows = _csv_rows(data)
+        return _data_rows(_csv_rows(data), csv_file=True)
     else:
         raise AreaFileError(
             [Problem(None, _("只能导入 .xlsx 或 .csv 文件（.xls 请另存为 .xlsx）"))]
         )
-    return _data_rows(rows)
 
 
-def _data_rows(rows) -> list[FileRow]:
+def _data_rows(rows, csv_file: bool = False) -> list[FileRow]:
+    """The data rows; in a CSV a row with a filled cell beyond the header's is refused
+    (an unquoted comma in a name would shift the columns after it)."""
     columns: dict[str, int] | None = None
+    width = 0
     out: list[FileRow] = []
+    wide: list[Problem] = []
     for number, values in enumerate(rows, start=1):
         if not any(values):
             continue
         if columns is None:
             columns = _columns(number, values)
+            width = len(values)
+            continue
+        if csv_file and any(values[width:]):
+            wide.append(
+                Problem(
+                    None,
+                    _(
+                        "第 %(row)s 行的列数比表头多：名称中可能有未加引号的逗号",
+                        row=number,
+                    ),
+                )
+            )
             continue
         if len(out) >= MAX_ROWS:
             raise AreaFileError(
@@ -149,6 +184,8 @@ def _data_rows(rows) -> list[FileRow]:
         out.append(
             FileRow(number, *(_cell(values, columns, k) for k in ("code", "name", "parent")))
         )
+    if wide:
+        raise AreaFileError(wide)
     if columns is None or not out:
         raise AreaFileError(
             [Problem(None, _("文件里没有区划：第一行是表头，从第二行起每行一个区划"))]

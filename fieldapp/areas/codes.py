@@ -17,6 +17,7 @@ from the parent they are given.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from flask_babel import gettext as _
 
@@ -46,12 +47,13 @@ def _trimmed(digits: str) -> str:
 
 
 def normalise(raw: str) -> str:
-    """The stored form of a typed or imported code: stripped; a 12-digit statistical
+    """The stored form of a typed or imported code: NFKC (full-width ``３３`` → ``33``),
+    stripped; a 12-digit statistical
     code trimmed to its short form. Raises ``CodeError`` for an empty code, a code of
     other characters than letters, digits and ``-``, a province code (areas start at
     the city), a statistical code with a zero group above a non-zero one, and a short
     statistical code whose last group is zero (``339900`` is the city ``3399``)."""
-    code = (raw or "").strip()
+    code = unicodedata.normalize("NFKC", raw or "").strip()  # full-width digits → ASCII
     if not code:
         raise CodeError(_("代码为空"))
     if not CODE.fullmatch(code):
@@ -112,3 +114,21 @@ def implied_parent(code: str) -> str | None:
         return None
     widths = {"district": 2, "town": 3, "village": 3}
     return code[: -widths[level]]
+
+
+def parent_problem(code: str, parent: str | None) -> str | None:
+    """Why stored code ``code`` cannot stand under the area ``parent`` (a code; ``None``
+    for the top): a statistical code names its parent (``implied_parent``), and it must
+    be the one given. ``None`` when it may, or when ``parent`` is a statistical code of
+    another level (``services.child_level`` explains that better)."""
+    implied = implied_parent(code)
+    if implied is None or parent is None or implied == parent:
+        return None
+    if implied_level(parent) not in (None, implied_level(implied)):
+        return None  # a parent of another level: the level check says why
+    return _(
+        "代码 %(code)s 是 %(implied)s 下的统计用区划代码，不能放在 %(parent)s 之下",
+        code=code,
+        implied=implied,
+        parent=parent,
+    )

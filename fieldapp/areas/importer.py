@@ -19,7 +19,13 @@ from sqlalchemy.exc import IntegrityError
 
 from fieldapp import scope
 from fieldapp.areas.areafile import MAX_BYTES, AreaFileError, FileRow, Problem, read_area_file
-from fieldapp.areas.codes import CodeError, implied_level, implied_parent, normalise
+from fieldapp.areas.codes import (
+    CodeError,
+    implied_level,
+    implied_parent,
+    normalise,
+    parent_problem,
+)
 from fieldapp.areas.models import LEVELS, Area
 from fieldapp.areas.services import AreaError, AreaForbidden, audit, child_level, clean_name
 from fieldapp.extensions import db
@@ -160,6 +166,9 @@ def plan_import(person: scope.Person, rows: list[FileRow]) -> ImportPlan:
             parent = normalise(r.parent) if r.parent else None
         except (CodeError, AreaError) as exc:
             problems.append(Problem(r.row, str(exc)))
+            continue
+        if problem := parent_problem(code, parent):
+            problems.append(Problem(r.row, problem))
             continue
         if code in seen:
             problems.append(

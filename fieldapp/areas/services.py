@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from fieldapp import scope
-from fieldapp.areas.codes import CODE, CodeError, implied_level, normalise
+from fieldapp.areas.codes import CODE, CodeError, implied_level, normalise, parent_problem
 from fieldapp.areas.models import LEVEL_LABELS, LEVELS, Area
 from fieldapp.audit.services import record
 from fieldapp.extensions import db
@@ -132,6 +132,8 @@ def add_area(person: scope.Person, parent: Area | None, code: str, name: str) ->
     except CodeError as exc:
         raise AreaError(str(exc)) from exc
     level = child_level(parent, code)
+    if problem := parent_problem(code, parent.code if parent else None):
+        raise AreaError(problem)
     if not scope.may_add_area(person, parent, level):
         raise AreaForbidden(_("您无权在这里新增%(level)s", level=level_label(level)))
     if parent is not None and not parent.active:
@@ -256,7 +258,13 @@ def ancestors_and_self(area: Area) -> list[str]:
     return [c for c in area.path.split("/") if c]
 
 
-def area_choices(user) -> list[tuple[str, str]]:
-    """(code, indented name) of the user's home area and every area below, tree order."""
+def area_choices(user, active_only: bool = False, keep: str | None = None) -> list[tuple[str, str]]:
+    """(code, indented name) of the user's home area and every area below, tree order.
+    ``active_only``: without deactivated areas (choices for something new), except the
+    area ``keep`` (the one a thing being edited already has)."""
     areas = db.session.scalars(scope.areas_in_scope(user))
-    return [(a.code, ("\u3000" * (a.path.count("/") - 2)) + a.name) for a in areas]
+    return [
+        (a.code, ("\u3000" * (a.path.count("/") - 2)) + a.name)
+        for a in areas
+        if a.active or not active_only or a.code == keep
+    ]

@@ -21,6 +21,7 @@ import io
 import os
 import secrets
 import time
+import unicodedata
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from fieldapp import scope
+from fieldapp.areas.codes import CodeError, normalise
 from fieldapp.areas.models import Area
 from fieldapp.audit.services import record
 from fieldapp.auth.models import ROLE_LABELS, ROLES, User, utcnow
@@ -47,9 +49,17 @@ from fieldapp.extensions import db
 from fieldapp.people.models import UserImport
 from fieldapp.people.services import audit
 from fieldapp.scope import OPERATOR, Person
+from fieldapp.spreadsheet_files import (
+    NotXlsxError,
+    SpreadsheetFileError,
+    capped_rows,
+    check_xlsx,
+)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 2000
+MAX_SHEET_ROWS = 5000  # rows the sheet may have, blank ones included (read no further)
+MAX_UNZIPPED_BYTES = 20 * 1024 * 1024  # 2,000 users unzip to well under 1 MB
 STEP_SECONDS = 3.0  # hashing per request: well inside any proxy's or gunicorn's timeout
 STALE = timedelta(days=1)  # an import left unfinished this long is dropped
 HASH_THREADS = max(1, min(4, os.cpu_count() or 1))  # argon2 releases the GIL
@@ -141,18 +151,28 @@ def read_xlsx(data: bytes) -> list[ImportRow]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = _(
+        "无法读取该文件：请上传 Excel 的 .xlsx 文件（不是 .xls、CSV 或改了扩展名的文件）"
+    )
     if len(data) > MAX_BYTES:
         raise ImportFileError(_("文件太大（最多 %(mb)s MB）", mb=MAX_BYTES // (1024 * 1024)))
     try:
+        check_xlsx(data, max_unzipped=MAX_UNZIPPED_BYTES, max_rows=MAX_SHEET_ROWS)
+    except NotXlsxError as exc:
+        raise ImportFileError(unreadable) from exc
+    except SpreadsheetFileError as exc:
+        raise ImportFileError(str(exc)) from exc
+    try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(
-            _("无法读取该文件：请上传 Excel 的 .xlsx 文件（不是 .xls、CSV 或改了扩展名的文件）")
-        ) from exc
+        raise ImportFileError(unreadable) from exc
     try:
-        return _rows(book.worksheets[0].iter_rows(values_only=True))
+        sheet = book.worksheets[0]
+        return _rows(capped_rows(sheet.iter_rows(values_only=True), MAX_SHEET_ROWS))
     except ImportFileError:
         raise
+    except SpreadsheetFileError as exc:
+        raise ImportFileError(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - a damaged sheet inside a valid zip
         raise ImportFileError(_("文件已损坏，无法读取，请在 Excel 中另存为 .xlsx 后重试")) from exc
     finally:
@@ -203,6 +223,8 @@ def check_rows(actor: Person, rows: list[ImportRow]) -> list[ImportRow]:
     or one ``actor`` may not give, an area unknown or outside ``actor``'s subtree (one
     message for both) or deactivated, a phone that is not an 11-digit mainland mobile
     number. Returns ``rows``."""
+    for row in rows:
+        row.area_code = _code(row.area_code)
     codes = {r.area_code for r in rows if r.area_code}
     areas = {a.code: a for a in db.session.scalars(select(Area).where(Area.code.in_(codes)))}
     names = [r.username for r in rows]
@@ -246,6 +268,16 @@ def check_rows(actor: Person, rows: list[ImportRow]) -> list[ImportRow]:
         except UserError as exc:
             row.problems.append(str(exc))
     return rows
+
+
+def _code(raw: str) -> str:
+    """An area code as stored (``codes.normalise``: full-width digits made ASCII, a
+    12-digit statistical code trimmed); as written when it cannot be a code (then no
+    area has it and the row says so)."""
+    try:
+        return normalise(raw)
+    except CodeError:
+        return unicodedata.normalize("NFKC", raw or "").strip()
 
 
 def stage(actor: User, filename: str, rows: list[ImportRow]) -> UserImport:

@@ -79,7 +79,9 @@ def index():
 def _user_form(user=None) -> UserForm:
     form = UserForm(obj=user)
     form.role.choices = role_choices(scope.grantable_roles(current_user))
-    form.area.choices = area_choices(current_user)
+    form.area.choices = area_choices(
+        current_user, active_only=True, keep=user.area.code if user is not None else None
+    )
     if user is not None and request.method == "GET":
         form.area.data = user.area.code
     return form
