@@ -37,6 +37,7 @@ def _local(moment: datetime) -> str:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).isoformat()
 
+
 MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000  # beyond any real project; keeps the SQL offset a sane integer
 
