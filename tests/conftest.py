@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import create_engine, delete, select, text, update
 
 import fieldapp.models  # noqa: F401  (every table in db.metadata, for the cleanup)
 from fieldapp import create_app
@@ -109,6 +109,34 @@ def _clean(request, app):
             db.session.execute(stmt)
         db.session.commit()
     limiter.reset()
+
+
+# What a test may change on a world user (the cleanup keeps their rows, not their values).
+WORLD_USER_FIELDS = (
+    "active",
+    "must_change_password",
+    "language",
+    "role",
+    "area_id",
+    "display_name",
+    "phone",
+    "password_hash",
+)
+
+
+@pytest.fixture
+def world_users_restored(app, _base_world):
+    """The world's users as they were before the test (for tests that edit them)."""
+    from fieldapp.auth.models import User
+
+    with app.app_context():
+        users = db.session.scalars(select(User).where(User.username.in_(WORLD_USERS)))
+        saved = {u.username: {f: getattr(u, f) for f in WORLD_USER_FIELDS} for u in users}
+    yield
+    with app.app_context():
+        for username, values in saved.items():
+            db.session.execute(update(User).where(User.username == username).values(**values))
+        db.session.commit()
 
 
 @pytest.fixture

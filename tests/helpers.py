@@ -163,6 +163,16 @@ def form_schema(app, form_id: str, version: str | None = None) -> dict:
         return next(v for v in form.versions if v.version == version).schema
 
 
+def xlsx(rows: list[list]) -> bytes:
+    """An .xlsx file with one sheet of ``rows`` (the first is the header)."""
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 def xlsform(
     survey: list[list], choices: list[list] | None = None, settings: list[list] | None = None
 ) -> bytes:

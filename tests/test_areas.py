@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import time
 
-import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -15,7 +14,7 @@ from fieldapp.areas.models import Area
 from fieldapp.audit.models import AuditEvent
 from fieldapp.cli import main
 from fieldapp.extensions import db
-from tests.helpers import SCREENING, csrf_token, login, screening_answers, switch_user
+from tests.helpers import SCREENING, csrf_token, login, screening_answers, switch_user, xlsx
 from tests.helpers_areas import CITY_CODE, city_rows, write_city
 from tests.helpers_spreadsheets import xlsx_bomb
 
@@ -74,16 +73,6 @@ def events(app, action: str) -> list[AuditEvent]:
         for e in found:
             db.session.expunge(e)
         return found
-
-
-def xlsx(rows: list[list]) -> bytes:
-    """An .xlsx file of ``rows`` (the first is the header)."""
-    wb = openpyxl.Workbook()
-    for r in rows:
-        wb.active.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def csv_bytes(rows: list[list], encoding: str = "utf-8-sig") -> bytes:

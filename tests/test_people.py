@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select, update
 
 from fieldapp.extensions import db
-from tests.conftest import WORLD_USERS
 from tests.helpers import (
     PASSWORD,
     SCREENING,
@@ -23,33 +22,8 @@ from tests.helpers import (
     screening_answers,
     submission_xml,
     switch_user,
+    xlsx,
 )
-
-SAVED = (
-    "active",
-    "must_change_password",
-    "language",
-    "role",
-    "area_id",
-    "display_name",
-    "phone",
-    "password_hash",
-)
-
-
-@pytest.fixture(autouse=True)
-def _world_as_it_was(app, _base_world):
-    """The world's users as they were before the test (the cleanup keeps their rows)."""
-    from fieldapp.auth.models import User
-
-    with app.app_context():
-        users = db.session.scalars(select(User).where(User.username.in_(WORLD_USERS)))
-        saved = {u.username: {f: getattr(u, f) for f in SAVED} for u in users}
-    yield
-    with app.app_context():
-        for username, values in saved.items():
-            db.session.execute(update(User).where(User.username == username).values(**values))
-        db.session.commit()
 
 
 @pytest.fixture
@@ -66,6 +40,9 @@ def person(app, world):
         return username
 
     return _person
+
+
+pytestmark = pytest.mark.usefixtures("world_users_restored")
 
 
 def _user(app, username: str):
@@ -400,15 +377,6 @@ def test_everyone_changes_their_own_password_and_language(app, client, world):
 # -- bulk import --------------------------------------------------------------------
 
 
-def _xlsx(rows: list[list]) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def _upload(client, data: bytes, name: str = "users.xlsx"):
     token = csrf_token(client, "/admin/users/import")
     return client.post(
@@ -435,7 +403,7 @@ def test_a_file_with_problems_is_refused_whole_with_every_row_named(app, client,
     login(client, world.supervisor)
     resp = _upload(
         client,
-        _xlsx(
+        xlsx(
             [
                 ["用户名", "姓名", "角色", "区划代码", "手机"],
                 ["zhao", "赵敏", "调解员", 339901001001, 13812345678],  # fine
@@ -477,8 +445,8 @@ def test_broken_empty_and_oversized_files_get_a_plain_answer(client, world):
     login(client, world.admin)
     cases = [
         (b"this is no spreadsheet", "无法读取该文件"),
-        (_xlsx([["username", "name"], ["a", "b"]]), "缺少：role、area_code"),
-        (_xlsx([["username", "name", "role", "area code"]]), "文件中没有用户"),
+        (xlsx([["username", "name"], ["a", "b"]]), "缺少：role、area_code"),
+        (xlsx([["username", "name", "role", "area code"]]), "文件中没有用户"),
         (b"PK" + b"\0" * (6 * 1024 * 1024), "文件太大"),
     ]
     for data, message in cases:
@@ -496,7 +464,7 @@ def test_a_good_file_becomes_users_and_a_sheet_printed_once(app, client, world, 
     rows = [["username", "name", "role", "area code", "phone"]]
     rows += [[f"m{i:02}", f"调解员{i}", "mediator", "339902001001", ""] for i in range(9)]
     rows += [["ds1", "西山督导", "supervisor", "339902", "+86 139 0000 1111"]]
-    resp = _upload(client, _xlsx(rows))
+    resp = _upload(client, xlsx(rows))
     assert resp.status_code == 200
     preview = resp.get_data(as_text=True)
     assert "全部没有问题" in preview and "确认导入 10 个用户" in preview
@@ -530,7 +498,7 @@ def test_a_good_file_becomes_users_and_a_sheet_printed_once(app, client, world, 
 def test_the_sheet_cannot_be_opened_twice_nor_by_someone_else(app, client, world, person):
     person("admin2", "admin", "3399")
     login(client, world.admin)
-    data = _xlsx([["用户名", "姓名", "角色", "区划代码"], ["lin", "林", "调解员", "339901001001"]])
+    data = xlsx([["用户名", "姓名", "角色", "区划代码"], ["lin", "林", "调解员", "339901001001"]])
     preview = _upload(client, data).get_data(as_text=True)
     confirm = re.search(r'action="(/admin/users/import/[^"]+/confirm)"', preview).group(1)
     progress = _post(client, confirm, page="/admin/users/").headers["Location"]
@@ -547,7 +515,7 @@ def test_the_sheet_cannot_be_opened_twice_nor_by_someone_else(app, client, world
 
 def test_a_username_taken_while_importing_stops_the_whole_import(app, client, world, person):
     login(client, world.admin)
-    data = _xlsx(
+    data = xlsx(
         [
             ["用户名", "姓名", "角色", "区划代码"],
             ["he", "何", "调解员", "339901001001"],
@@ -566,7 +534,7 @@ def test_a_username_taken_while_importing_stops_the_whole_import(app, client, wo
 
 def test_an_import_interrupted_by_a_new_login_creates_nobody(app, client, world):
     login(client, world.admin)
-    data = _xlsx([["用户名", "姓名", "角色", "区划代码"], ["gu", "顾", "调解员", "339901001001"]])
+    data = xlsx([["用户名", "姓名", "角色", "区划代码"], ["gu", "顾", "调解员", "339901001001"]])
     preview = _upload(client, data).get_data(as_text=True)
     confirm = re.search(r'action="(/admin/users/import/[^"]+/confirm)"', preview).group(1)
     progress = _post(client, confirm, page="/admin/users/").headers["Location"]
@@ -613,17 +581,13 @@ def test_the_operator_lists_deactivates_reactivates_and_resets_from_the_cli(
     assert missing.exit_code == 1 and "没有用户 nobody" in missing.output
 
     file = tmp_path / "users.xlsx"
-    file.write_bytes(
-        _xlsx([["用户名", "姓名", "角色", "区划代码"], ["cli1", "甲", "督导", "3399"]])
-    )
+    file.write_bytes(xlsx([["用户名", "姓名", "角色", "区划代码"], ["cli1", "甲", "督导", "3399"]]))
     imported = _cli(app, runner, monkeypatch, "import", file)
     assert imported.exit_code == 0, imported.output
     username, name, otp = imported.stdout.strip().splitlines()[-1].split("\t")
     assert (username, name) == ("cli1", "甲")
     assert login(app.test_client(), "cli1", otp).status_code == 302
-    file.write_bytes(
-        _xlsx([["用户名", "姓名", "角色", "区划代码"], ["cli1", "甲", "督导", "3399"]])
-    )
+    file.write_bytes(xlsx([["用户名", "姓名", "角色", "区划代码"], ["cli1", "甲", "督导", "3399"]]))
     again = _cli(app, runner, monkeypatch, "import", file)
     assert again.exit_code == 1 and "已存在" in again.output
 
@@ -666,7 +630,7 @@ def test_area_codes_may_be_12_digits_or_full_width_in_the_users_file(app, client
     login(client, world.admin)
     resp = _upload(
         client,
-        _xlsx(
+        xlsx(
             [
                 ["用户名", "姓名", "角色", "区划代码"],
                 ["dsup", "区督导", "督导", "339901000000"],

@@ -22,7 +22,8 @@ from playwright.sync_api import (
 )
 from werkzeug.serving import make_server
 
-from tests.e2e.steps import PHONE, snap
+from tests.e2e.steps import PHONE, log_in, ready_offline, snap
+from tests.helpers import SCREENING
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -176,3 +177,14 @@ def open_page(browser, live_server, request) -> Iterator[Callable[..., Page]]:
 def phone(open_page) -> Page:
     """A cheap Android phone's screen: 360×740, Chinese locale, Beijing time."""
     return open_page(PHONE, "phone")
+
+
+@pytest.fixture
+def online_phone(world, publish, phone_profile, live_server):
+    """A mediator's phone, logged in online once, with the app ready to work offline."""
+    publish(SCREENING)
+    phone = phone_profile(live_server)
+    page = phone.new_page()
+    log_in(page, world.mediator, world.password)
+    ready_offline(page)
+    return phone, page

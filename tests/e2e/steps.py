@@ -96,3 +96,24 @@ def download(page: Page, link: Locator, folder: Path) -> bytes:
 def csv_rows(raw: bytes) -> list[dict[str, str]]:
     """The rows of a UTF-8 CSV (with or without BOM) as dicts keyed by column name."""
     return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+
+
+def ready_offline(page: Page) -> None:
+    """Wait until the service worker controls the app, so it can open without network."""
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    expect(page.locator("a.form-link").first).to_be_visible()
+
+
+def fill_screening(page: Page, head: str) -> None:
+    open_form(page, "问题家庭排查")
+    fill(page, "排查日期", "2026-11-20")
+    fill(page, "镇/街道", "新华街道")
+    fill(page, "村/社区", "和平社区")
+    fill(page, "户主姓名", head)
+    fill(page, "家庭住址", "和平社区5栋")
+    fill(member(page, 1), "成员姓名", head)
+    fill(member(page, 1), "年龄（周岁）", "44")
+    tick(page, "has_conflict", "否")
+    tick(page, "risk_level", "低")
+    tick(page, "referral", "无需转介")
+    expect(page.locator("#save-state")).to_contain_text("已保存")

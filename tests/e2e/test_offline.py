@@ -21,7 +21,18 @@ from fieldapp.areas.services import get_area
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.services import get_form
-from tests.e2e.steps import count, fill, finalize, log_in, member, open_form, snap, tick
+from tests.e2e.steps import (
+    count,
+    fill,
+    fill_screening,
+    finalize,
+    log_in,
+    member,
+    open_form,
+    ready_offline,
+    snap,
+    tick,
+)
 from tests.helpers import (
     SCREENING,
     api_token,
@@ -68,38 +79,6 @@ def stored(app) -> list[Submission]:
         for s in subs:  # load what the assertions read before the session closes
             _ = [a.filename for a in s.attachments], s.form.form_id, s.form_version.version
         return subs
-
-
-def ready_offline(page: Page) -> None:
-    """Wait until the service worker controls the app, so it can open without network."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
-    expect(page.locator("a.form-link").first).to_be_visible()
-
-
-@pytest.fixture
-def online_phone(world, publish, phone_profile, live_server):
-    """A mediator's phone, logged in online once, with the app ready to work offline."""
-    publish(SCREENING)
-    phone = phone_profile(live_server)
-    page = phone.new_page()
-    log_in(page, world.mediator, world.password)
-    ready_offline(page)
-    return phone, page
-
-
-def fill_screening(page: Page, head: str) -> None:
-    open_form(page, "问题家庭排查")
-    fill(page, "排查日期", "2026-11-20")
-    fill(page, "镇/街道", "新华街道")
-    fill(page, "村/社区", "和平社区")
-    fill(page, "户主姓名", head)
-    fill(page, "家庭住址", "和平社区5栋")
-    fill(member(page, 1), "成员姓名", head)
-    fill(member(page, 1), "年龄（周岁）", "44")
-    tick(page, "has_conflict", "否")
-    tick(page, "risk_level", "低")
-    tick(page, "referral", "无需转介")
-    expect(page.locator("#save-state")).to_contain_text("已保存")
 
 
 def fill_visit_with_photo(page: Page) -> None:

@@ -4,54 +4,25 @@ while her work stays; an admin imports users from Excel and prints their passwor
 
 from __future__ import annotations
 
-import io
 import re
 
-import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from tests.e2e.steps import count, fill, finalize, log_in, member, open_form, snap, tick
-from tests.helpers import SCREENING
-from tests.test_people import _world_as_it_was  # noqa: F401 (autouse: world users restored)
+from tests.e2e.steps import (
+    count,
+    fill_screening,
+    finalize,
+    log_in,
+    ready_offline,
+    snap,
+)
+from tests.helpers import xlsx
 
-pytestmark = pytest.mark.e2e
-
-
-def ready_app(page: Page) -> None:
-    """The phone app is open, its forms downloaded and the service worker in control."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
-    expect(page.locator("a.form-link").first).to_be_visible()
-
-
-@pytest.fixture
-def mediator_phone(world, publish, phone_profile, live_server):
-    """The mediator's phone, logged in once, the app ready to work offline."""
-    publish(SCREENING)
-    context = phone_profile(live_server)
-    page = context.new_page()
-    log_in(page, world.mediator, world.password)
-    ready_app(page)
-    return context, page
-
-
-def screening(page: Page, head: str) -> None:
-    open_form(page, "问题家庭排查")
-    fill(page, "排查日期", "2026-11-20")
-    fill(page, "镇/街道", "新华街道")
-    fill(page, "村/社区", "和平社区")
-    fill(page, "户主姓名", head)
-    fill(page, "家庭住址", "和平社区5栋")
-    fill(member(page, 1), "成员姓名", head)
-    fill(member(page, 1), "年龄（周岁）", "44")
-    tick(page, "has_conflict", "否")
-    tick(page, "risk_level", "低")
-    tick(page, "referral", "无需转介")
-    expect(page.locator("#save-state")).to_contain_text("已保存")
-    finalize(page)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("world_users_restored")]
 
 
 def choose_password(page: Page, current: str, new: str) -> None:
@@ -63,9 +34,9 @@ def choose_password(page: Page, current: str, new: str) -> None:
 
 
 def test_a_supervisor_resets_a_password_and_the_mediator_chooses_her_own(
-    world, phone, mediator_phone
+    world, phone, online_phone
 ):
-    _context, app_page = mediator_phone
+    _context, app_page = online_phone
     log_in(phone, world.supervisor, world.password)  # the supervisor, on her own phone
     phone.get_by_role("link", name="人员").click()
     expect(phone.locator("#users")).to_contain_text("和平社区调解员")
@@ -93,16 +64,16 @@ def test_a_supervisor_resets_a_password_and_the_mediator_chooses_her_own(
     snap(app_page, "change-password-forced-360")
     choose_password(app_page, otp, "mine-and-only-mine")
     expect(app_page).to_have_url(re.compile(r"/app"))
-    ready_app(app_page)
+    ready_offline(app_page)
     expect(app_page.locator("#login-needed")).to_be_hidden()
 
 
-def test_the_phone_app_sends_a_one_time_password_to_the_change_page(app, world, mediator_phone):
+def test_the_phone_app_sends_a_one_time_password_to_the_change_page(app, world, online_phone):
     from fieldapp.auth.services import get_user
     from fieldapp.people.services import reset_password
     from fieldapp.scope import OPERATOR
 
-    context, page = mediator_phone
+    context, page = online_phone
     with app.app_context():
         otp = reset_password(OPERATOR, get_user(world.mediator))
         db.session.commit()
@@ -124,13 +95,15 @@ def test_the_phone_app_sends_a_one_time_password_to_the_change_page(app, world, 
 
 
 def test_a_deactivated_mediators_phone_is_refused_and_her_work_stays(
-    app, world, open_page, mediator_phone
+    app, world, open_page, online_phone
 ):
-    context, page = mediator_phone
-    screening(page, "周梅")  # sent while she is still active
+    context, page = online_phone
+    fill_screening(page, "周梅")  # sent while she is still active
+    finalize(page)
     expect(count(page, "sent")).to_have_text("1", timeout=30_000)
     context.set_offline(True)
-    screening(page, "吴霞")  # filled in the village, no signal
+    fill_screening(page, "吴霞")  # filled in the village, no signal
+    finalize(page)
     expect(count(page, "waiting")).to_have_text("1")
 
     office = open_page(name="admin")
@@ -153,15 +126,6 @@ def test_a_deactivated_mediators_phone_is_refused_and_her_work_stays(
     snap(page, "login-deactivated-360")
 
 
-def _xlsx(rows: list[list]) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def test_an_admin_imports_users_and_prints_their_passwords(world, phone, tmp_path):
     log_in(phone, world.admin, world.password)
     phone.goto("/admin/users/?role=mediator")
@@ -171,7 +135,7 @@ def test_an_admin_imports_users_and_prints_their_passwords(world, phone, tmp_pat
     header = ["用户名", "姓名", "角色", "区划代码", "手机"]
     bad = tmp_path / "名单.xlsx"
     bad.write_bytes(
-        _xlsx(
+        xlsx(
             [
                 header,
                 ["zhang", "张静", "调解员", "339901001001", "13800001111"],
@@ -191,7 +155,7 @@ def test_an_admin_imports_users_and_prints_their_passwords(world, phone, tmp_pat
         [f"cun{i:02}", f"村调解员{i:02}", "调解员", "339902001001", f"139000011{i:02}"]
         for i in range(12)
     ]
-    good.write_bytes(_xlsx(rows))
+    good.write_bytes(xlsx(rows))
     phone.locator("#file").set_input_files(str(good))
     phone.get_by_role("button", name="检查名单").click()
     expect(phone.locator("#import-ok")).to_contain_text("共 12 行")
