@@ -6,7 +6,7 @@ is written to the audit log as ``user:<username>`` without any password in it.""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 
 from fieldapp import scope
 from fieldapp.areas.models import Area
@@ -24,6 +24,7 @@ from fieldapp.auth.services import (
 )
 from fieldapp.extensions import db
 from fieldapp.scope import OPERATOR, Person
+from fieldapp.submissions.services import count_stmt
 
 
 def _actor_id(actor: Person) -> int | None:
@@ -64,8 +65,8 @@ def find_users(
 
 
 def count(stmt: Select) -> int:
-    """The number of rows ``stmt`` selects."""
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    """The number of rows ``stmt`` selects (``submissions.services.count_stmt``)."""
+    return count_stmt(stmt)
 
 
 def check_grant(actor: Person, role: str, area: Area) -> None:

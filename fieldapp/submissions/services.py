@@ -233,7 +233,7 @@ def _attach(sub: Submission, referenced: list[str], files: list[File]) -> int:
 
 
 def count_stmt(stmt: Select) -> int:
-    """How many rows a ``select(Submission)`` would return."""
+    """How many rows a ``select(...)`` would return (any statement; ordering dropped)."""
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
