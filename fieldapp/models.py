@@ -3,6 +3,7 @@
 from fieldapp.areas.models import Area
 from fieldapp.audit.models import AuditEvent
 from fieldapp.auth.models import ApiToken, LoginSession, User
+from fieldapp.cases.models import Dataset, Entity, EntityOp, EntityVersion
 from fieldapp.exports.models import ExportJob
 from fieldapp.people.models import UserImport
 from fieldapp.submissions.models import Submission, SubmissionAttachment
@@ -10,6 +11,10 @@ from fieldapp.surveys.models import Form, FormMedia, FormVersion
 
 __all__ = [
     "ExportJob",
+    "Dataset",
+    "Entity",
+    "EntityOp",
+    "EntityVersion",
     "Area",
     "AuditEvent",
     "ApiToken",

@@ -14,6 +14,9 @@ scope rule. The rules (DOMAIN.md, "Who uses it"):
   ``IDENTIFYING_EXPORT_ROLES`` (default admin, supervisor), and to the person who
   collected it (a mediator reading their own submissions); everyone else gets the
   de-identified values of ``fieldapp.dataset.identify`` (``may_identify``).
+- Cases (households, issue 10): a mediator holds the households assigned to them (包户到人:
+  their phone's list, "我的家庭"); viewers see the households of their subtree; admins and
+  supervisors assign, close and resolve them (``entities_in_scope``, ``may_manage_case``).
 - The command line (``OPERATOR``) is the server's operator: full scope, audited as such.
 
 Endpoints declare their rule with ``public``, ``logged_in`` or ``roles_required``;
@@ -33,6 +36,7 @@ from sqlalchemy import ColumnElement, Select, false, select, true
 from fieldapp.areas.models import Area
 from fieldapp.audit.models import AuditEvent
 from fieldapp.auth.models import ROLES, User
+from fieldapp.cases.models import Entity
 from fieldapp.exports.models import ExportJob
 from fieldapp.extensions import db
 from fieldapp.people.models import UserImport
@@ -430,6 +434,90 @@ def visible_submission_or_404(instance_id: str, message: str | None = None) -> S
     if sub is None:
         fail(404, message or _("找不到该提交，或您无权查看"))
     return sub
+
+
+# -- cases (households, issue 10) ---------------------------------------------------
+
+CASE_MANAGERS = (ADMIN, SUPERVISOR)  # assign, close, reopen, resolve households
+
+
+def entities_in_scope(person: Person, dataset_id: int | None = None) -> Select:
+    """``select(Entity)`` of the entities (households) ``person`` may see: a mediator
+    those assigned to them (the list on their phone); a viewer those of their subtree;
+    a draft tester none (test data makes no entities). ``dataset_id`` narrows to one
+    entity list. Unordered."""
+    stmt = select(Entity)
+    if dataset_id is not None:
+        stmt = stmt.where(Entity.dataset_id == dataset_id)
+    if person is OPERATOR:
+        return stmt
+    if isinstance(person, DraftTester):
+        return stmt.where(false())
+    if person.role == MEDIATOR:
+        return stmt.where(Entity.assigned_to_id == person.id)
+    return stmt.where(within(person, Entity.area_id))
+
+
+def follows_what_they_register(person: Person) -> bool:
+    """True when a household ``person`` registers is assigned to them at once: a
+    mediator follows the households they find (包户到人) until a supervisor reassigns
+    them; one registered by a viewer waits for a supervisor to assign it."""
+    return isinstance(person, User) and person.role == MEDIATOR
+
+
+def may_update_entity(person: Person, entity: Entity) -> bool:
+    """True when a submission from ``person`` may change ``entity``: a mediator it is
+    assigned to, who registered it, or whose home area holds it (a colleague of the same
+    village; the mediator it was just taken from, whose offline visits still count); a
+    viewer or anyone filling forms above it, when it lies in their subtree. Others'
+    submissions are kept but change nothing (``fieldapp.cases.process``)."""
+    if person is OPERATOR:
+        return True
+    if not isinstance(person, User):
+        return False
+    if person.id in (entity.assigned_to_id, entity.created_by_id):
+        return True
+    return area_in_scope(person, entity.area)
+
+
+def may_manage_cases(person: Person) -> bool:
+    """True when ``person`` may assign, close, reopen and resolve households (a role
+    of ``CASE_MANAGERS``)."""
+    return person is OPERATOR or person.role in CASE_MANAGERS
+
+
+def may_manage_case(person: Person, entity: Entity) -> bool:
+    """True when ``person`` may manage ``entity``: a case manager whose subtree holds
+    it."""
+    return may_manage_cases(person) and area_in_scope(person, entity.area)
+
+
+def assignable_users(person: Person, entity: Entity) -> Select:
+    """``select(User)`` of the people ``person`` may assign ``entity`` to: active
+    mediators and supervisors whose home area lies in both ``person``'s subtree and the
+    subtree of the household's town (a household is followed from nearby), by area and
+    username."""
+    area = entity.area
+    near = area.parent if area.level == "village" and area.parent else area
+    stmt = select(User).join(Area, User.area_id == Area.id)
+    stmt = stmt.where(
+        User.active.is_(True),
+        User.role.in_((MEDIATOR, SUPERVISOR)),
+        within(person, User.area_id),
+        within(near, User.area_id),
+    )
+    return stmt.order_by(Area.path, User.username)
+
+
+def visible_entity_or_404(uuid: str) -> Entity:
+    """The household ``uuid`` if the current user may see it (``entities_in_scope``);
+    else abort 404 with one message, so a household out of reach looks like none."""
+    from fieldapp.errors import fail
+
+    entity = db.session.scalar(entities_in_scope(current_user).where(Entity.uuid == uuid))
+    if entity is None:
+        fail(404, _("找不到该家庭，或它不在您的管辖范围内"))
+    return entity
 
 
 # -- export files -------------------------------------------------------------------

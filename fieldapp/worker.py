@@ -1,6 +1,7 @@
 """The one background worker: a loop that runs every kind of background work in turn.
 
-Kinds are listed in ``KINDS`` (exports today; reminders and report deadlines join here):
+Kinds are listed in ``kinds()`` (exports, held entity updates; reminders and report
+deadlines join here):
 a queue kind is asked to claim and run one item each turn; a scheduled kind runs every
 ``every`` seconds. Each app process runs the loop in a thread, started explicitly by the
 WSGI entry point (``fieldapp.wsgi``), never from a request; ``fieldapp jobs work`` runs
@@ -39,11 +40,13 @@ class Kind:
 
 def kinds() -> list[Kind]:
     """Every kind of background work, in the order a turn runs them."""
+    from fieldapp.cases.process import run_held_updates
     from fieldapp.exports import queue
 
     return [
         Kind("export", queue.run_next_export),
         Kind("export-cleanup", queue.clean_up, every=600),
+        Kind("entity-backlog", run_held_updates, every=600),
     ]
 
 

@@ -174,15 +174,18 @@ def xlsx(rows: list[list]) -> bytes:
 
 
 def xlsform(
-    survey: list[list], choices: list[list] | None = None, settings: list[list] | None = None
+    survey: list[list],
+    choices: list[list] | None = None,
+    settings: list[list] | None = None,
+    entities: list[list] | None = None,
 ) -> bytes:
-    """An XLSForm workbook built in memory."""
+    """An XLSForm workbook built in memory (``entities``: the ODK Entities sheet)."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "survey"
     for row in survey:
         ws.append(row)
-    for title, rows in (("choices", choices), ("settings", settings)):
+    for title, rows in (("choices", choices), ("settings", settings), ("entities", entities)):
         if rows:
             sheet = wb.create_sheet(title)
             for row in rows:

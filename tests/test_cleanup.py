@@ -8,6 +8,7 @@ from sqlalchemy import select
 from fieldapp.demo.loader import USERS
 from fieldapp.extensions import db
 from tests.helpers import PASSWORD, post_submission, submission_xml, xlsform
+from tests.helpers_cases import REGISTER, registration
 
 PHOTO_FORM = xlsform(
     [["type", "name", "label"], ["image", "photo", "照片"]],
@@ -43,11 +44,14 @@ def test_a_test_writes_rows_into_every_table(app, client, world):
         form = import_xlsform(
             PHOTO_FORM, "cleanup_probe.xlsx", area, media=[("logo.png", b"png")]
         ).form_version.form
+        import_xlsform(REGISTER, "hh_register.xlsx", area)
         db.session.add(ExportJob(token="cleanup-probe", user=user, form=form, params={}))
         db.session.add(UserImport(token="cleanup-probe", actor_id=user.id, rows=[]))
         db.session.commit()
     xml, _ = submission_xml("cleanup_probe", "1", {"photo": "a.jpg"})
     resp = post_submission(client, xml, files={"a.jpg": b"\xff\xd8jpeg"}, token=token)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    resp = post_submission(client, registration("王芳")[0], token=token)  # a household
     assert resp.status_code == 201, resp.get_data(as_text=True)
     after = _keys(app)
     assert [name for name in after if after[name] <= before[name]] == []

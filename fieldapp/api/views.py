@@ -11,6 +11,8 @@ from sqlalchemy.orm import selectinload
 
 from fieldapp.api.openapi import openapi_document
 from fieldapp.audit.services import record
+from fieldapp.cases.lists import served_lists
+from fieldapp.cases.spec import spec_of
 from fieldapp.dataset.identify import deidentifier
 from fieldapp.dataset.wide import merge_questions
 from fieldapp.extensions import db
@@ -135,7 +137,10 @@ def me():
     """Who the caller is and the forms they may fill in, for the offline phone app.
 
     Each form lists its current version's XForm URL and media files with their MD5, so the
-    phone can tell what changed since its last sync.
+    phone can tell what changed since its last sync; an entity list (``households.csv``)
+    is one of them, marked ``entity_list`` (its dataset), with the caller's list's hash.
+    ``entities`` is what the form declares about entities (``cases.spec.entity_spec``)
+    or null: the phone applies its unsent creates and updates to its lists with it.
     """
     forms = []
     for f in forms_to_fill(current_user):
@@ -159,7 +164,22 @@ def me():
                         ),
                     }
                     for m in fv.media
+                ]
+                + [
+                    {
+                        "filename": name,
+                        "hash": f"md5:{md5}",
+                        "url": url_for(
+                            "openrosa.media",
+                            form_id=f.form_id,
+                            version=fv.version,
+                            filename=name,
+                        ),
+                        "entity_list": ds.name,
+                    }
+                    for name, ds, md5 in served_lists(current_user, fv)
                 ],
+                "entities": spec_of(fv),
             }
         )
     user = current_user

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fieldapp.auth.models import User
+from fieldapp.cases.lists import dataset_files, entity_list_response, served_lists
 from fieldapp.errors import fail
 from fieldapp.extensions import csrf, db
 from fieldapp.loaders import bearer_secret
@@ -24,6 +25,7 @@ from fieldapp.openrosa.responses import openrosa_headers, openrosa_message
 from fieldapp.scope import caller, form_in_scope, forms_to_fill, token_route
 from fieldapp.submissions.parse import SubmissionError
 from fieldapp.submissions.services import receive_submission
+from fieldapp.surveys.media import referenced
 from fieldapp.surveys.models import Form, FormVersion
 
 bp = Blueprint("openrosa", __name__)
@@ -89,8 +91,11 @@ def form_list():
     for form in forms_to_fill(caller()):
         fv = form.current
         args = {"form_id": form.form_id, "version": fv.version, "_external": True}
+        has_media = fv.media or dataset_files(referenced(fv))
         manifest = (
-            f"<manifestUrl>{escape(url_for('.manifest', **args))}</manifestUrl>" if fv.media else ""
+            f"<manifestUrl>{escape(url_for('.manifest', **args))}</manifestUrl>"
+            if has_media
+            else ""
         )
         items.append(
             f"<xform><formID>{escape(form.form_id)}</formID><name>{escape(fv.title)}</name>"
@@ -116,12 +121,16 @@ def xform(form_id: str, version: str | None = None):
 @bp.get("/forms/<form_id>/versions/<version>/manifest")
 @token_route
 def manifest(form_id: str, version: str):
-    """The OpenRosa manifest of a form version's media files."""
+    """The OpenRosa manifest of a form version's media files: uploaded files, and the
+    entity lists it names (``households.csv``: the caller's households, whose hash
+    changes with them, so ODK Collect downloads the list again only then)."""
     fv = _version(_fillable(form_id), version)
+    entries = [(m.filename, m.md5) for m in fv.media]
+    entries += [(name, md5) for name, _ds, md5 in served_lists(caller(), fv)]
     files = "".join(
-        f"<mediaFile><filename>{escape(m.filename)}</filename><hash>md5:{m.md5}</hash>"
-        f"<downloadUrl>{escape(url_for('.media', form_id=form_id, version=version, filename=m.filename, _external=True))}</downloadUrl></mediaFile>"  # noqa: E501
-        for m in fv.media
+        f"<mediaFile><filename>{escape(name)}</filename><hash>md5:{md5}</hash>"
+        f"<downloadUrl>{escape(url_for('.media', form_id=form_id, version=version, filename=name, _external=True))}</downloadUrl></mediaFile>"  # noqa: E501
+        for name, md5 in entries
     )
     return _xml(f'<manifest xmlns="http://openrosa.org/xforms/xformsManifest">{files}</manifest>')
 
@@ -129,11 +138,16 @@ def manifest(form_id: str, version: str):
 @bp.get("/forms/<form_id>/versions/<version>/media/<filename>")
 @token_route
 def media(form_id: str, version: str, filename: str):
-    """One media file of a form version (answers 404 for a missing one)."""
+    """One media file of a form version (answers 404 for a missing one). An entity
+    list is made for the caller (``fieldapp.cases.lists``), with its hash as ETag: a
+    request with that ETag in ``If-None-Match`` gets 304 and no body."""
     fv = _version(_fillable(form_id), version)
     item = next((m for m in fv.media if m.filename == filename), None)
     if item is None:
-        fail(404, _("问卷附件 %(name)s 不存在", name=filename))
+        served = next((s for s in served_lists(caller(), fv) if s[0] == filename), None)
+        if served is None:
+            fail(404, _("问卷附件 %(name)s 不存在", name=filename))
+        return entity_list_response(caller(), served[1], served[2])
     resp = Response(item.data, content_type=item.content_type)
     resp.headers["ETag"] = f'"{item.md5}"'
     resp.headers["Content-Security-Policy"] = "sandbox"  # uploaded files never run as pages

@@ -23,6 +23,7 @@ from sqlalchemy import Select, func, select, update
 
 from fieldapp.audit.models import AuditEvent
 from fieldapp.audit.services import record
+from fieldapp.cases.process import apply_submission
 from fieldapp.extensions import db
 from fieldapp.scope import (
     DraftTester,
@@ -117,6 +118,8 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
             person.id, "edit_submission", f"submission:{sub.instance_id}", replaces=old.instance_id
         )
     db.session.flush()
+    if not tester:
+        apply_submission(person, sub)  # households: create or update (ODK Entities)
     return Received(sub, True, added, old.instance_id if old else None)
 
 

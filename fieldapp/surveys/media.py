@@ -94,9 +94,14 @@ def media_entries(fv: FormVersion) -> list[MediaEntry]:
 
 
 def missing_media(fv: FormVersion) -> list[str]:
-    """The files ``fv`` names that are not stored."""
+    """The files ``fv`` names that are not stored and no dataset serves
+    (``fieldapp.cases.lists``: ``households.csv`` is the ``households`` entity list)."""
+    from fieldapp.cases.lists import dataset_files
+
     stored = {m.filename for m in fv.media}
-    return [n for n in referenced(fv) if n not in stored]
+    names = [n for n in referenced(fv) if n not in stored]
+    served = dataset_files(names)
+    return [n for n in names if n not in served]
 
 
 def check_media_name(name: str) -> None:

@@ -21,6 +21,8 @@ from sqlalchemy import select
 from fieldapp.areas.models import Area
 from fieldapp.audit.services import record
 from fieldapp.auth.models import User
+from fieldapp.cases.process import dataset_named
+from fieldapp.cases.spec import entity_spec
 from fieldapp.extensions import db
 from fieldapp.scope import area_in_scope, may_manage_form
 from fieldapp.spreadsheet_files import NotXlsxError, SpreadsheetFileError, check_xlsx
@@ -171,6 +173,7 @@ def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
         notes.append(f"settings 表没有 version，已自动设为 {schema['version']}")
     schema["identifiers"] = identifier_marks(data, filename)
     schema["media"] = referenced_media(xform)
+    schema["entities"] = entity_spec(xform)
     return xform, schema, notes
 
 
@@ -290,6 +293,10 @@ def import_xlsform(
     )
     store_media(fv, media)
     db.session.add(fv)
+    if schema.get("entities"):
+        # Central makes the dataset when a form that creates or updates it is published.
+        spec = schema["entities"]
+        dataset_named(spec["dataset"], list(dict.fromkeys(spec["saveto"].values())))
     db.session.flush()
     missing = missing_media(fv)
     record(

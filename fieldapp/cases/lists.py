@@ -1,0 +1,107 @@
+"""Entity lists as form attachments: ``<dataset>.csv``, per person, with an ETag.
+
+As ODK Central serves a dataset linked to a form (central-backend
+lib/resources/forms.js, lib/formats/entity.js): a form that names ``households.csv``
+(``select_one_from_file households.csv``, ``csv-external``, ``pulldata``) while a
+dataset ``households`` exists gets the list of entities, columns ``name`` (the entity
+id), ``label``, ``__version``, ``__trunkVersion``, ``__branchId`` (the offline entities
+columns pyxform's update forms read; the server's list starts no branch, so its trunk
+version is the version and its branch is blank) and then each property in the order
+forms declared them. Unlike Central, the list is cut to the caller's scope
+(``scope.entities_in_scope``: a mediator's own households) and leaves out closed
+cases, so a closed case does not stay on phones. Its hash (manifest ``md5:…``, HTTP
+``ETag``) changes whenever a row of that person's list does, so ODK Collect and our
+phone app download it only then.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+
+from sqlalchemy import func, select
+
+from fieldapp.cases.households import CLOSED
+from fieldapp.cases.models import Dataset, Entity
+from fieldapp.extensions import db
+from fieldapp.scope import entities_in_scope
+
+FIXED_COLUMNS = ["name", "label", "__version", "__trunkVersion", "__branchId"]
+
+
+def dataset_for_file(filename: str) -> Dataset | None:
+    """The dataset a form attachment ``filename`` names (``households.csv`` →
+    ``households``), or None."""
+    if not filename.endswith(".csv"):
+        return None
+    return db.session.scalar(select(Dataset).where(Dataset.name == filename[:-4]))
+
+
+def dataset_files(names: list[str]) -> dict[str, Dataset]:
+    """Of the attachment ``names`` a form version refers to, those served from a
+    dataset: file name → dataset (one query)."""
+    stems = {n[:-4]: n for n in names if n.endswith(".csv")}
+    if not stems:
+        return {}
+    found = db.session.scalars(select(Dataset).where(Dataset.name.in_(stems))).all()
+    return {stems[d.name]: d for d in found}
+
+
+def _rows(person, ds: Dataset):
+    return entities_in_scope(person, ds.id).where(Entity.status != CLOSED)
+
+
+def list_hash(person, ds: Dataset) -> str:
+    """The MD5 (hex) of ``person``'s list of ``ds``: changes whenever a row enters,
+    leaves or changes (count, newest and sum of the rows' version stamps), or the
+    dataset gains a property. One aggregate query."""
+    stmt = _rows(person, ds).with_only_columns(
+        func.count(Entity.id), func.max(Entity.stamp), func.sum(Entity.stamp)
+    )
+    count, newest, total = db.session.execute(stmt).one()
+    key = f"{ds.id}|{','.join(ds.properties or [])}|{count}|{newest}|{total}"
+    return hashlib.md5(key.encode()).hexdigest()
+
+
+def list_csv(person, ds: Dataset) -> bytes:
+    """``person``'s list of ``ds`` as UTF-8 CSV (see the module docstring), by label."""
+    props = list(ds.properties or [])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIXED_COLUMNS + props)
+    stmt = _rows(person, ds).with_only_columns(
+        Entity.uuid, Entity.label, Entity.version, Entity.data
+    )
+    for uuid, label, version, data in db.session.execute(stmt.order_by(Entity.label, Entity.id)):
+        data = data or {}
+        writer.writerow([uuid, label, version, version, ""] + [data.get(p, "") for p in props])
+    return out.getvalue().encode("utf-8")
+
+
+def served_lists(person, fv) -> list[tuple[str, Dataset, str]]:
+    """The entity lists form version ``fv`` names and has no uploaded file for, as
+    (file name, dataset, MD5 of ``person``'s list), by file name. An uploaded file of
+    the same name wins (an admin replaced the list with a fixed CSV, as Central allows)."""
+    from fieldapp.surveys.media import referenced
+
+    stored = {m.filename for m in fv.media}
+    files = dataset_files([n for n in referenced(fv) if n not in stored])
+    return [(name, ds, list_hash(person, ds)) for name, ds in sorted(files.items())]
+
+
+def entity_list_response(person, ds: Dataset, md5: str | None = None):
+    """The HTTP response for ``person``'s list of ``ds``: the CSV with ``ETag`` (its
+    hash) and ``Cache-Control: no-cache`` (always ask again, cheaply), or 304 when the
+    request's ``If-None-Match`` already names that hash."""
+    from flask import Response, request
+
+    md5 = md5 or list_hash(person, ds)
+    etag = f'"{md5}"'
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        resp = Response(status=304)
+    else:
+        resp = Response(list_csv(person, ds), content_type="text/csv; charset=utf-8")
+    resp.headers["ETag"] = etag
+    resp.headers["Cache-Control"] = "private, no-cache"
+    return resp

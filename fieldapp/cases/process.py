@@ -1,0 +1,395 @@
+"""Submissions make and change entities, as ODK Central processes them.
+
+The rules follow ODK Central (central-backend lib/model/query/entities.js,
+lib/data/entity.js) and the ODK Entities spec (getodk.github.io/xforms-spec/entities):
+
+- ``meta/entity/@create`` "1"/"true" makes entity ``@id`` with ``label`` and the
+  ``save_to`` properties; an id that exists already is skipped (a re-sent or edited
+  registration never makes a second household).
+- ``@update`` "1"/"true" sets the properties the submission carries (an element that
+  is present, even blank; a non-relevant question is left out of the XML and changes
+  nothing) on top of the newest version: later arrival wins, property by property, and
+  no version is overwritten: each update is a new ``EntityVersion``.
+- ``@baseVersion`` is the version the phone saw. Made from an older version than the
+  newest, the update is a conflict: ``hard`` when a property it sets was also set by a
+  version after its base, else ``soft`` (parallel updates). The entity stays flagged
+  until a supervisor resolves it (``fieldapp.cases.services.resolve``).
+- Offline entities (spec 2024.1): updates made on a phone without signal carry
+  ``@branchId`` (one per offline chain) and ``@trunkVersion`` (the last server version
+  the phone had). Their ``baseVersion`` counts the phone's own versions, so the base on
+  the server is the version the branch's previous update made; versions of the same
+  branch are not conflicts with each other. An update whose entity or earlier branch
+  update has not arrived yet is held (``EntityOp`` state ``held``, Central's backlog)
+  and applied as soon as they arrive; ``force_held`` applies what has waited longer
+  than ``HOLD`` (as Central does after its timeout: an update of an entity never
+  created creates it).
+- The submission is always kept, whatever becomes of its entity block; an entity block
+  a person may not change (``scope.may_update_entity``) is refused and logged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from xml.etree.ElementTree import Element
+
+from defusedxml.ElementTree import fromstring
+from sqlalchemy import select
+
+from fieldapp.auth.models import utcnow
+from fieldapp.cases import households
+from fieldapp.cases.models import (
+    APPLIED,
+    HARD,
+    HELD,
+    REFUSED,
+    SKIPPED,
+    SOFT,
+    Dataset,
+    Entity,
+    EntityOp,
+    EntityVersion,
+)
+from fieldapp.cases.spec import spec_of
+from fieldapp.extensions import db
+from fieldapp.scope import follows_what_they_register, may_update_entity
+
+HOLD = timedelta(days=5)  # ODK Central's backlog timeout
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,63}")
+MAX_LABEL = 500
+MAX_PROPERTY = 10_000
+
+
+@dataclass
+class EntityBlock:
+    """A submission's ``meta/entity``: what it asks to do to which entity."""
+
+    dataset: str
+    uuid: str
+    create: bool
+    update: bool
+    label: str | None
+    base_version: int | None
+    trunk_version: int | None
+    branch_id: str | None
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(el: Element | None, name: str) -> Element | None:
+    if el is None:
+        return None
+    return next((c for c in el if _local(c.tag) == name), None)
+
+
+def _at(root: Element, path: str) -> Element | None:
+    """The element at instance ``path`` (``/data/grp/q``) or None when left out."""
+    el = root
+    for part in path.strip("/").split("/")[1:]:
+        el = _child(el, part)
+        if el is None:
+            return None
+    return el
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true")
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def read_block(root: Element, spec: dict) -> EntityBlock | None:
+    """The entity block of submission ``root`` under form declaration ``spec``
+    (``fieldapp.cases.spec.entity_spec``), or None when it asks for nothing (no block,
+    neither create nor update true, or no usable id)."""
+    entity = _child(_child(root, "meta"), "entity")
+    if entity is None:
+        return None
+    create, update = _flag(entity.get("create")), _flag(entity.get("update"))
+    uuid = (entity.get("id") or "").strip()
+    if not (create or update) or not _ID.fullmatch(uuid):
+        return None
+    label_el = _child(entity, "label")
+    label = (label_el.text or "").strip()[:MAX_LABEL] if label_el is not None else None
+    props = {}
+    for path, prop in spec.get("saveto", {}).items():
+        el = _at(root, path)
+        if el is not None:
+            props[prop] = (el.text or "").strip()[:MAX_PROPERTY]
+    branch = (entity.get("branchId") or "").strip()[:64] or None
+    return EntityBlock(
+        dataset=entity.get("dataset") or spec["dataset"],
+        uuid=uuid,
+        create=create,
+        update=update,
+        label=label or None,
+        base_version=_int(entity.get("baseVersion")),
+        trunk_version=_int(entity.get("trunkVersion")),
+        branch_id=branch,
+        properties=props,
+    )
+
+
+def dataset_named(name: str, properties: list[str] | None = None) -> Dataset:
+    """The dataset ``name``, made if missing; ``properties`` not yet known are added in
+    order (a form published with new ``save_to`` names)."""
+    ds = db.session.scalar(select(Dataset).where(Dataset.name == name))
+    if ds is None:
+        ds = Dataset(name=name, properties=[])
+        db.session.add(ds)
+    known = list(ds.properties or [])
+    new = [p for p in properties or [] if p not in known]
+    if new:
+        ds.properties = known + new
+    return ds
+
+
+def apply_submission(person, sub) -> EntityOp | None:
+    """Make or change the entity ``sub`` (a just-stored, non-test submission sent by
+    ``person``) asks for; None when its form declares no entities or the block asks
+    nothing. Flushes; never raises for what the block says (the outcome is the op's
+    state and message)."""
+    spec = spec_of(sub.form_version)
+    if not spec:
+        return None
+    block = read_block(fromstring(sub.xml.encode("utf-8")), spec)
+    if block is None:
+        return None
+    op = EntityOp(
+        submission_id=sub.id,
+        dataset=block.dataset[:100],
+        entity_uuid=block.uuid,
+        action="create" if block.create else "update",
+        state=HELD,
+        base_version=block.base_version,
+        trunk_version=block.trunk_version,
+        branch_id=block.branch_id,
+    )
+    db.session.add(op)
+    _process(person, sub, block, op)
+    db.session.flush()
+    if op.state == APPLIED:
+        drain(block.uuid)
+    return op
+
+
+def _process(person, sub, block: EntityBlock, op: EntityOp, force: bool = False) -> None:
+    entity = db.session.scalar(select(Entity).where(Entity.uuid == block.uuid))
+    ds = dataset_named(block.dataset, list(block.properties))
+    if entity is not None and entity.dataset_id is not None and entity.dataset_id != ds.id:
+        _done(op, REFUSED, f"编号 {block.uuid} 已属于另一个实体列表 {entity.dataset.name}")
+        return
+    if block.create:
+        if entity is None:
+            _create(person, sub, ds, block, op)
+            return
+        if not block.update:
+            _done(op, SKIPPED, f"{block.uuid} 已经建立过，未重复建立")
+            return
+        op.action = "update"  # create and update both true: an update of the existing one
+    if entity is None:
+        if force:
+            _create(person, sub, ds, block, op, forced=True)
+        else:
+            _done(op, HELD, "等待建立该实体的提交到达", processed=False)
+        return
+    if not may_update_entity(person, entity):
+        _done(op, REFUSED, "提交人无权更新此家庭；提交已保存，家庭未更改")
+        return
+    _update(person, sub, entity, block, op, force)
+
+
+def _create(person, sub, ds: Dataset, block: EntityBlock, op: EntityOp, forced=False) -> None:
+    data = dict(block.properties)
+    label = block.label or next((v for v in data.values() if v), "") or block.uuid
+    entity = Entity(
+        uuid=block.uuid,
+        dataset_id=ds.id,
+        label=label,
+        version=1,
+        data=data,
+        area_id=sub.area_id,
+        assigned_to_id=person.id if follows_what_they_register(person) else None,
+        created_by_id=sub.submitter_id,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    if ds.id is None:
+        db.session.flush()
+        entity.dataset_id = ds.id
+    households.derive(entity)
+    db.session.add(entity)
+    db.session.flush()
+    ev = EntityVersion(
+        entity_id=entity.id,
+        version=1,
+        kind="create",
+        label=label,
+        data=data,
+        received=dict(block.properties),
+        submission_id=sub.id,
+        actor_id=sub.submitter_id,
+        assigned_to_id=entity.assigned_to_id,
+        branch_id=block.branch_id,
+        base_version=block.base_version,
+        trunk_version=block.trunk_version,
+        note="更新先于建立到达，按更新建立" if forced else None,
+    )
+    _record(entity, ev, op)
+
+
+def _effective_base(entity: Entity, block: EntityBlock) -> tuple[int | None, bool]:
+    """(the server version the update was made from, ready). ``ready`` is False when an
+    earlier update of the same offline branch has not arrived (or the base version is
+    ahead of the server's)."""
+    base = block.base_version
+    if block.branch_id:
+        prev = db.session.scalar(
+            select(EntityVersion)
+            .where(EntityVersion.entity_id == entity.id, EntityVersion.branch_id == block.branch_id)
+            .order_by(EntityVersion.version.desc())
+            .limit(1)
+        )
+        if prev is not None and prev.branch_base_version is not None:
+            if base is not None and base > prev.branch_base_version + 1:
+                return None, False
+            return prev.version, True
+        start = block.trunk_version if block.trunk_version is not None else 1
+        if base is not None and base > start:
+            return None, False
+        return min(start, entity.version), True
+    if base is None:
+        return None, True
+    if base > entity.version:
+        return None, False
+    return base, True
+
+
+def _update(person, sub, entity: Entity, block: EntityBlock, op: EntityOp, force: bool) -> None:
+    base, ready = _effective_base(entity, block)
+    if not ready and not force:
+        _done(op, HELD, "等待同一手机更早的离线更新到达", processed=False)
+        return
+    conflict, conflicting = None, None
+    if base is not None and base < entity.version:
+        later = db.session.scalars(
+            select(EntityVersion).where(
+                EntityVersion.entity_id == entity.id, EntityVersion.version > base
+            )
+        ).all()
+        changed = {p for v in later for p in (v.received or {})}
+        if block.label and any(v.label != entity.label for v in later):
+            changed.add("label")
+        ours = set(block.properties) | ({"label"} if block.label else set())
+        conflicting = sorted(changed & ours)
+        conflict = HARD if conflicting else SOFT
+    data = {**entity.data, **block.properties}
+    entity.data = data
+    if block.label:
+        entity.label = block.label
+    entity.version += 1
+    entity.updated_at = utcnow()
+    if conflict and entity.conflict != HARD:
+        entity.conflict = conflict
+    households.derive(entity)
+    ev = EntityVersion(
+        entity_id=entity.id,
+        version=entity.version,
+        kind="update",
+        label=entity.label,
+        data=data,
+        received=dict(block.properties),
+        submission_id=sub.id,
+        actor_id=sub.submitter_id,
+        assigned_to_id=entity.assigned_to_id,
+        base_version=base,
+        trunk_version=block.trunk_version,
+        branch_id=block.branch_id,
+        branch_base_version=block.base_version if block.branch_id else None,
+        conflict=conflict,
+        conflicting=conflicting or None,
+    )
+    _record(entity, ev, op)
+
+
+def _record(entity: Entity, ev: EntityVersion, op: EntityOp) -> None:
+    db.session.add(ev)
+    db.session.flush()
+    entity.stamp = ev.id
+    op.version_id = ev.id
+    _done(op, APPLIED, None)
+
+
+def _done(op: EntityOp, state: str, message: str | None, processed: bool = True) -> None:
+    op.state = state
+    op.message = message
+    op.processed_at = utcnow() if processed else None
+
+
+def _retry(op: EntityOp, force: bool = False) -> None:
+    sub = op.submission
+    spec = spec_of(sub.form_version)
+    block = read_block(fromstring(sub.xml.encode("utf-8")), spec) if spec else None
+    if block is None:
+        _done(op, SKIPPED, "提交不再包含实体信息")
+        return
+    person = sub.submitter
+    if person is None:
+        _done(op, SKIPPED, "测试数据不更改实体")
+        return
+    _process(person, sub, block, op, force=force)
+
+
+def drain(uuid: str) -> int:
+    """Apply the held updates of entity ``uuid`` that can go now, oldest first, until
+    none can; returns how many were applied."""
+    applied = 0
+    progress = True
+    while progress:
+        progress = False
+        held = db.session.scalars(
+            select(EntityOp)
+            .where(EntityOp.entity_uuid == uuid, EntityOp.state == HELD)
+            .order_by(EntityOp.id)
+        ).all()
+        for op in held:
+            _retry(op)
+            db.session.flush()
+            if op.state != HELD:
+                progress = True
+                applied += op.state == APPLIED
+    return applied
+
+
+def force_held(now=None) -> int:
+    """Apply every update held longer than ``HOLD`` as Central does after its backlog
+    timeout: against the newest version (a missing earlier branch update is skipped
+    over), and an update of an entity that never arrived creates it. Returns how many
+    ops were processed. Run by the background worker (kind ``entity-backlog``)."""
+    cutoff = (now or utcnow()) - HOLD
+    ops = db.session.scalars(
+        select(EntityOp)
+        .where(EntityOp.state == HELD, EntityOp.created_at < cutoff)
+        .order_by(EntityOp.id)
+    ).all()
+    for op in ops:
+        _retry(op, force=True)
+        db.session.flush()
+        if op.state == APPLIED:
+            drain(op.entity_uuid)
+    return len(ops)
+
+
+def run_held_updates(app, worker: str) -> bool:
+    """The worker's ``entity-backlog`` kind: ``force_held`` and commit; True when it
+    processed something."""
+    done = force_held()
+    db.session.commit()
+    return bool(done)
