@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, delete, select, text, update
 import fieldapp.models  # noqa: F401  (every table in db.metadata, for the cleanup)
 from fieldapp import create_app
 from fieldapp.audit.services import purge_audit_log_for_tests
+from fieldapp.cases.lists import forget_hashes
 from fieldapp.extensions import db, limiter
 from fieldapp.migrate import upgrade
 from tests.helpers import PASSWORD, api_token, form_schema, post_submission, submission_xml
@@ -109,6 +110,7 @@ def _clean(request, app):
             db.session.execute(stmt)
         db.session.commit()
     limiter.reset()
+    forget_hashes()  # entity version ids start again in the emptied tables
 
 
 # What a test may change on a world user (the cleanup keeps their rows, not their values).

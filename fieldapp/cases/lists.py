@@ -10,8 +10,10 @@ version is the version and its branch is blank) and then each property in the or
 forms declared them. Unlike Central, the list is cut to the caller's scope
 (``scope.entities_in_scope``: a mediator's own households) and leaves out closed
 cases, so a closed case does not stay on phones. Its hash (manifest ``md5:…``, HTTP
-``ETag``) changes whenever a row of that person's list does, so ODK Collect and our
-phone app download it only then.
+``ETag``) is the MD5 of the CSV itself, so it changes whenever a row of that person's
+list does and ODK Collect and our phone app download it only then; the manifest marks
+it ``type="entityList"`` as Central does, so ODK Collect keeps it as an entity list
+(its offline entities: local creates and updates show in the list at once).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import threading
+from collections import OrderedDict
 
 from sqlalchemy import func, select
 
@@ -52,16 +56,47 @@ def _rows(person, ds: Dataset):
     return entities_in_scope(person, ds.id).where(Entity.status != CLOSED)
 
 
-def list_hash(person, ds: Dataset) -> str:
-    """The MD5 (hex) of ``person``'s list of ``ds``: changes whenever a row enters,
-    leaves or changes (count, newest and sum of the rows' version stamps), or the
-    dataset gains a property. One aggregate query."""
+_HASHES: OrderedDict[str, str] = OrderedDict()  # state key -> MD5 of that list's CSV
+_HASHES_MAX = 4096
+_HASHES_LOCK = threading.Lock()
+
+
+def _state_key(person, ds: Dataset) -> str:
+    """What ``person``'s list of ``ds`` is made of, in one aggregate query: who asks
+    (their scope), the dataset's properties, and the count, newest and sum of the rows'
+    version stamps (a row entering, leaving or changing moves one of them)."""
     stmt = _rows(person, ds).with_only_columns(
         func.count(Entity.id), func.max(Entity.stamp), func.sum(Entity.stamp)
     )
     count, newest, total = db.session.execute(stmt).one()
-    key = f"{ds.id}|{','.join(ds.properties or [])}|{count}|{newest}|{total}"
-    return hashlib.md5(key.encode()).hexdigest()
+    who = f"{getattr(person, 'id', None)}:{getattr(person, 'role', '')}"
+    area = getattr(getattr(person, "area", None), "path", "")
+    return f"{who}|{area}|{ds.id}|{','.join(ds.properties or [])}|{count}|{newest}|{total}"
+
+
+def forget_hashes() -> None:
+    """Forget every remembered hash: for a database emptied or restored under a running
+    process (the test suite's cleanup), where version stamps may be given out again."""
+    with _HASHES_LOCK:
+        _HASHES.clear()
+
+
+def list_hash(person, ds: Dataset) -> str:
+    """The MD5 (hex) of ``person``'s list of ``ds`` as ``list_csv`` writes it: the
+    manifest hash and ETag. Any client can check a download against it (ODK Collect
+    compares media files by MD5). Remembered per list state (``_state_key``), so an
+    unchanged list costs one aggregate query, not a CSV."""
+    key = _state_key(person, ds)
+    with _HASHES_LOCK:
+        if key in _HASHES:
+            _HASHES.move_to_end(key)
+            return _HASHES[key]
+    md5 = hashlib.md5(list_csv(person, ds)).hexdigest()
+    with _HASHES_LOCK:
+        _HASHES[key] = md5
+        while len(_HASHES) > _HASHES_MAX:
+            _HASHES.popitem(last=False)
+    return md5
 
 
 def list_csv(person, ds: Dataset) -> bytes:
@@ -101,7 +136,9 @@ def entity_list_response(person, ds: Dataset, md5: str | None = None):
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         resp = Response(status=304)
     else:
-        resp = Response(list_csv(person, ds), content_type="text/csv; charset=utf-8")
+        body = list_csv(person, ds)
+        etag = f'"{hashlib.md5(body).hexdigest()}"'  # changed since the hash was asked
+        resp = Response(body, content_type="text/csv; charset=utf-8")
     resp.headers["ETag"] = etag
     resp.headers["Cache-Control"] = "private, no-cache"
     return resp

@@ -105,11 +105,17 @@ def _int(value: str | None) -> int | None:
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
-def read_block(root: Element, spec: dict) -> EntityBlock | None:
-    """The entity block of submission ``root`` under form declaration ``spec``
-    (``fieldapp.cases.spec.entity_spec``), or None when it asks for nothing (no block,
-    neither create nor update true, or no usable id)."""
-    entity = _child(_child(root, "meta"), "entity")
+def _instances(root: Element, container: str) -> list[Element]:
+    """Every element at instance path ``container`` (``/data``: the root; a repeat's
+    path: each of its instances, in document order)."""
+    found = [root]
+    for part in container.strip("/").split("/")[1:]:
+        found = [c for el in found for c in el if _local(c.tag) == part]
+    return found
+
+
+def _block(container: Element, block_spec: dict, spec_root: str) -> EntityBlock | None:
+    entity = _child(_child(container, "meta"), "entity")
     if entity is None:
         return None
     create, update = _flag(entity.get("create")), _flag(entity.get("update"))
@@ -119,13 +125,13 @@ def read_block(root: Element, spec: dict) -> EntityBlock | None:
     label_el = _child(entity, "label")
     label = (label_el.text or "").strip()[:MAX_LABEL] if label_el is not None else None
     props = {}
-    for path, prop in spec.get("saveto", {}).items():
-        el = _at(root, path)
+    for path, prop in block_spec.get("saveto", {}).items():
+        el = _at(container, spec_root + path[len(block_spec["container"]) :])
         if el is not None:
             props[prop] = (el.text or "").strip()[:MAX_PROPERTY]
     branch = (entity.get("branchId") or "").strip()[:64] or None
     return EntityBlock(
-        dataset=entity.get("dataset") or spec["dataset"],
+        dataset=block_spec["dataset"],
         uuid=uuid,
         create=create,
         update=update,
@@ -135,6 +141,30 @@ def read_block(root: Element, spec: dict) -> EntityBlock | None:
         branch_id=branch,
         properties=props,
     )
+
+
+def read_blocks(root: Element, spec: dict) -> list[EntityBlock]:
+    """The entity blocks of submission ``root`` under form declaration ``spec``
+    (``fieldapp.cases.spec.entity_spec``): the form's own ``meta/entity`` and one per
+    repeat instance that has one (entities spec 2025.1), in document order; blocks that
+    ask for nothing (neither create nor update true, no usable id) are left out, and an
+    id named twice counts once."""
+    blocks, seen = [], set()
+    for block_spec in spec.get("blocks") or [{**spec, "container": ""}]:
+        container = block_spec["container"] or f"/{_local(root.tag)}"
+        block_spec = {**block_spec, "container": container}
+        for el in _instances(root, container):
+            block = _block(el, block_spec, f"/{_local(el.tag)}")
+            if block is not None and block.uuid not in seen:
+                seen.add(block.uuid)
+                blocks.append(block)
+    return blocks
+
+
+def read_block(root: Element, spec: dict) -> EntityBlock | None:
+    """The first of ``read_blocks`` (the form's own entity), or None."""
+    blocks = read_blocks(root, spec)
+    return blocks[0] if blocks else None
 
 
 def dataset_named(name: str, properties: list[str] | None = None) -> Dataset:
@@ -151,33 +181,34 @@ def dataset_named(name: str, properties: list[str] | None = None) -> Dataset:
     return ds
 
 
-def apply_submission(person, sub) -> EntityOp | None:
-    """Make or change the entity ``sub`` (a just-stored, non-test submission sent by
-    ``person``) asks for; None when its form declares no entities or the block asks
-    nothing. Flushes; never raises for what the block says (the outcome is the op's
-    state and message)."""
+def apply_submission(person, sub) -> list[EntityOp]:
+    """Make or change the entities ``sub`` (a just-stored, non-test submission sent by
+    ``person``) asks for; one ``EntityOp`` per entity block, none when its form declares
+    no entities or its blocks ask nothing. Flushes; never raises for what a block says
+    (the outcome is the op's state and message)."""
     spec = spec_of(sub.form_version)
     if not spec:
-        return None
-    block = read_block(fromstring(sub.xml.encode("utf-8")), spec)
-    if block is None:
-        return None
-    op = EntityOp(
-        submission_id=sub.id,
-        dataset=block.dataset[:100],
-        entity_uuid=block.uuid,
-        action="create" if block.create else "update",
-        state=HELD,
-        base_version=block.base_version,
-        trunk_version=block.trunk_version,
-        branch_id=block.branch_id,
-    )
-    db.session.add(op)
-    _process(person, sub, block, op)
-    db.session.flush()
-    if op.state == APPLIED:
-        drain(block.uuid)
-    return op
+        return []
+    root = fromstring(sub.xml.encode("utf-8"))
+    ops = []
+    for block in read_blocks(root, spec):
+        op = EntityOp(
+            submission_id=sub.id,
+            dataset=block.dataset[:100],
+            entity_uuid=block.uuid,
+            action="create" if block.create else "update",
+            state=HELD,
+            base_version=block.base_version,
+            trunk_version=block.trunk_version,
+            branch_id=block.branch_id,
+        )
+        db.session.add(op)
+        _process(person, sub, block, op)
+        db.session.flush()
+        if op.state == APPLIED:
+            drain(block.uuid)
+        ops.append(op)
+    return ops
 
 
 def _process(person, sub, block: EntityBlock, op: EntityOp, force: bool = False) -> None:
@@ -336,9 +367,10 @@ def _done(op: EntityOp, state: str, message: str | None, processed: bool = True)
 def _retry(op: EntityOp, force: bool = False) -> None:
     sub = op.submission
     spec = spec_of(sub.form_version)
-    block = read_block(fromstring(sub.xml.encode("utf-8")), spec) if spec else None
+    blocks = read_blocks(fromstring(sub.xml.encode("utf-8")), spec) if spec else []
+    block = next((b for b in blocks if b.uuid == op.entity_uuid), None)
     if block is None:
-        _done(op, SKIPPED, "提交不再包含实体信息")
+        _done(op, SKIPPED, "提交不再包含该实体")
         return
     person = sub.submitter
     if person is None:

@@ -22,14 +22,21 @@ NS = {"xf": XF, "h": H}
 
 
 def entity_spec(xform: str | bytes) -> dict | None:
-    """The entity declaration of ``xform`` or ``None`` when it declares none::
+    """The entity declarations of ``xform``, or ``None`` when it declares none::
 
         {"dataset": "households", "spec_version": "2024.1.0",
          "create": True, "update": False,
-         "saveto": {"/data/risk_level": "risk_level", ...}}   # instance path -> property
+         "saveto": {"/data/risk_level": "risk_level", ...},   # instance path -> property
+         "blocks": [{"container": "/data", "dataset": "households", "create": True,
+                     "update": False, "saveto": {...}}, ...]}
 
-    ``create``/``update`` say whether the form may create/update (the attribute is in
-    the instance); whether one submission does is its value (``create_if``)."""
+    Each block is one ``meta/entity`` element: the form's own (container ``/data``) and,
+    since entities spec 2025.1, one per repeat (container ``/data/members``: each repeat
+    instance makes its own entity). A ``save_to`` belongs to the innermost container
+    holding its question. The top-level keys repeat the first block (the form's own
+    when it has one) for readers that know one entity per form. ``create``/``update``
+    say whether the form may create/update (the attribute is in the instance); whether
+    one submission does is its value (``create_if``)."""
     if isinstance(xform, str):
         xform = xform.encode("utf-8")
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -43,22 +50,47 @@ def entity_spec(xform: str | bytes) -> dict | None:
     )
     if root is None:
         return None
-    entity = root.find("xf:meta/xf:entity", NS)
-    if entity is None or not entity.get("dataset"):
-        return None
     root_path = "/" + etree.QName(root).localname
-    saveto = {}
+    blocks: dict[str, dict] = {}
+    for entity in root.iter(f"{{{XF}}}entity"):
+        meta = entity.getparent()
+        if meta is None or etree.QName(meta).localname != "meta" or not entity.get("dataset"):
+            continue
+        container = meta.getparent()
+        parts = []
+        el = container
+        while el is not None and el is not root:
+            parts.append(etree.QName(el).localname)
+            el = el.getparent()
+        path = "/".join([root_path, *reversed(parts)])
+        if path in blocks:
+            continue  # a repeat's template and its first instance: one declaration
+        blocks[path] = {
+            "container": path,
+            "dataset": entity.get("dataset"),
+            "create": "create" in entity.attrib,
+            "update": "update" in entity.attrib,
+            "saveto": {},
+        }
+    if not blocks:
+        return None
     for bind in model.iterfind("xf:bind", NS):
         prop = bind.get(f"{{{ENTITIES}}}saveto")
         nodeset = bind.get("nodeset") or ""
-        if prop and nodeset.startswith(root_path + "/"):
-            saveto[nodeset] = prop
+        if not prop or not nodeset.startswith(root_path + "/"):
+            continue
+        holders = [c for c in blocks if nodeset.startswith(c + "/")]
+        if holders:
+            blocks[max(holders, key=len)]["saveto"][nodeset] = prop
+    ordered = sorted(blocks.values(), key=lambda b: (b["container"].count("/"), b["container"]))
+    first = ordered[0]
     return {
-        "dataset": entity.get("dataset"),
+        "dataset": first["dataset"],
         "spec_version": model.get(f"{{{ENTITIES}}}entities-version") or "",
-        "create": "create" in entity.attrib,
-        "update": "update" in entity.attrib,
-        "saveto": saveto,
+        "create": first["create"],
+        "update": first["update"],
+        "saveto": first["saveto"],
+        "blocks": ordered,
     }
 
 

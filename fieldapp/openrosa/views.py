@@ -125,12 +125,12 @@ def manifest(form_id: str, version: str):
     entity lists it names (``households.csv``: the caller's households, whose hash
     changes with them, so ODK Collect downloads the list again only then)."""
     fv = _version(_fillable(form_id), version)
-    entries = [(m.filename, m.md5) for m in fv.media]
-    entries += [(name, md5) for name, _ds, md5 in served_lists(caller(), fv)]
+    entries = [(m.filename, m.md5, "") for m in fv.media]
+    entries += [(n, md5, ' type="entityList"') for n, _ds, md5 in served_lists(caller(), fv)]
     files = "".join(
-        f"<mediaFile><filename>{escape(name)}</filename><hash>md5:{md5}</hash>"
+        f"<mediaFile{kind}><filename>{escape(name)}</filename><hash>md5:{md5}</hash>"
         f"<downloadUrl>{escape(url_for('.media', form_id=form_id, version=version, filename=name, _external=True))}</downloadUrl></mediaFile>"  # noqa: E501
-        for name, md5 in entries
+        for name, md5, kind in entries
     )
     return _xml(f'<manifest xmlns="http://openrosa.org/xforms/xformsManifest">{files}</manifest>')
 
