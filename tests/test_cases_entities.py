@@ -259,3 +259,20 @@ def test_reassigning_moves_the_household_between_phones(app, client, world, case
     send(visit(hh, base=1)[0])
     entity = household(app, hh)
     assert entity.version == 3 and entity.conflict == SOFT
+
+
+def test_an_edited_visit_does_not_change_the_household_twice(app, world, case_forms, send):
+    """As in Central: editing a submission (meta/deprecatedID) keeps the edit as the
+    current version of the visit, and the household keeps what the original did."""
+    xml, _, hh = registration("韩雪")
+    send(xml)
+    original, iid = visit(hh, base=1, visit_date="2026-12-03")
+    send(original)
+    edited = original.replace(b"2026-12-03", b"2026-12-04").replace(
+        b"</instanceID>", b"</instanceID><deprecatedID>" + iid.encode() + b"</deprecatedID>"
+    )
+    edited = edited.replace(iid.encode() + b"</instanceID>", b"uuid:edit-1</instanceID>")
+    send(edited)
+    assert ops(app, hh)[-1] == ("update", SKIPPED)
+    entity = household(app, hh)
+    assert entity.version == 2 and entity.data["last_visit_date"] == "2026-12-03"

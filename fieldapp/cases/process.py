@@ -181,15 +181,26 @@ def dataset_named(name: str, properties: list[str] | None = None) -> Dataset:
     return ds
 
 
-def apply_submission(person, sub) -> list[EntityOp]:
+def apply_submission(person, sub, replaces=None) -> list[EntityOp]:
     """Make or change the entities ``sub`` (a just-stored, non-test submission sent by
     ``person``) asks for; one ``EntityOp`` per entity block, none when its form declares
-    no entities or its blocks ask nothing. Flushes; never raises for what a block says
-    (the outcome is the op's state and message)."""
+    no entities or its blocks ask nothing. ``replaces``: the submission an edit
+    (``meta/deprecatedID``) replaces; as in Central, an edit does not apply again what
+    its original applied (skipped, with a message). Flushes; never raises for what a
+    block says (the outcome is the op's state and message)."""
     spec = spec_of(sub.form_version)
     if not spec:
         return []
     root = fromstring(sub.xml.encode("utf-8"))
+    done_before = set()
+    if replaces is not None:
+        done_before = set(
+            db.session.scalars(
+                select(EntityOp.entity_uuid).where(
+                    EntityOp.submission_id == replaces.id, EntityOp.state == APPLIED
+                )
+            )
+        )
     ops = []
     for block in read_blocks(root, spec):
         op = EntityOp(
@@ -203,7 +214,10 @@ def apply_submission(person, sub) -> list[EntityOp]:
             branch_id=block.branch_id,
         )
         db.session.add(op)
-        _process(person, sub, block, op)
+        if block.uuid in done_before:
+            _done(op, SKIPPED, "这是对已处理提交的修改，不再重复更改家庭")
+        else:
+            _process(person, sub, block, op)
         db.session.flush()
         if op.state == APPLIED:
             drain(block.uuid)

@@ -119,7 +119,7 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
         )
     db.session.flush()
     if not tester:
-        apply_submission(person, sub)  # households: create or update (ODK Entities)
+        apply_submission(person, sub, old)  # households: create or update (ODK Entities)
     return Received(sub, True, added, old.instance_id if old else None)
 
 
