@@ -72,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp.areas.views import bp as areas_bp
     from fieldapp.audit.views import bp as audit_bp
     from fieldapp.auth.views import bp as auth_bp
+    from fieldapp.cases.views import bp as cases_bp
     from fieldapp.dashboard.views import bp as dashboard_bp
     from fieldapp.exports.views import bp as exports_bp
     from fieldapp.people.views import bp as people_bp
@@ -94,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(areas_bp)  # /admin/areas
     app.register_blueprint(people_bp)
     app.register_blueprint(audit_bp)  # /admin/audit
+    app.register_blueprint(cases_bp)  # /cases: households
 
     from flask_babel import get_locale, gettext
 

@@ -32,6 +32,7 @@ BLUEPRINT_KINDS = {
     "openrosa": OPENROSA,
     "openrosa_key": OPENROSA,
     "openrosa_test": OPENROSA,
+    "cases": HTML,
 }
 
 

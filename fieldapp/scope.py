@@ -17,6 +17,8 @@ scope rule. The rules (DOMAIN.md, "Who uses it"):
 - Cases (households, issue 10): a mediator holds the households assigned to them (包户到人:
   their phone's list, "我的家庭"); viewers see the households of their subtree; admins and
   supervisors assign, close and resolve them (``entities_in_scope``, ``may_manage_case``).
+  A household's label names a person: shown to those who may identify and to the
+  mediator it is assigned to (``may_identify_entity``).
 - The command line (``OPERATOR``) is the server's operator: full scope, audited as such.
 
 Endpoints declare their rule with ``public``, ``logged_in`` or ``roles_required``;
@@ -507,6 +509,27 @@ def assignable_users(person: Person, entity: Entity) -> Select:
         within(near, User.area_id),
     )
     return stmt.order_by(Area.path, User.username)
+
+
+def may_identify_entity(person: Person, entity: Entity) -> bool:
+    """True when ``person`` may see who household ``entity`` is: its label (it names the
+    household head), the members' names on its registration and the properties forms
+    saved beyond the household vocabulary. Those who may identify (``may_identify``), and
+    the mediator it is assigned to (who visits it: the label is on their phone's list);
+    others (a researcher) see the household by its id."""
+    if may_identify(person):
+        return True
+    return isinstance(person, User) and entity.assigned_to_id == person.id
+
+
+def identifiable_entities(person: Person) -> ColumnElement[bool]:
+    """The clause "``person`` may see who this entity is" (``may_identify_entity``), for a
+    query over ``entities`` (a search by label must not find what it may not show)."""
+    if may_identify(person):
+        return true()
+    if not isinstance(person, User):
+        return false()
+    return Entity.assigned_to_id == person.id
 
 
 def visible_entity_or_404(uuid: str) -> Entity:

@@ -47,6 +47,54 @@ REFERRAL_OUTCOMES = {
     "declined": _l("未受理"),
 }
 
+# Outcomes of a mediation visit (``last_outcome``, the visit form's ``outcome``).
+VISIT_OUTCOMES = {
+    "success": _l("调解成功"),
+    "partial": _l("部分达成"),
+    "failed": _l("未达成"),
+    "referred": _l("转介"),
+}
+REFERRAL, REFERRAL_OUTCOME = "last_referral", "last_referral_outcome"
+
+# The properties fieldapp knows, with their names on the household pages (in this
+# order), and the coded ones' value names. A property a form saves that is not here is
+# shown by its own name and value, and only to those who may identify the household
+# (it may hold anything: ``fieldapp.cases.queries``).
+PROPERTY_LABELS = {
+    RISK: _l("风险等级"),
+    STATUS: _l("家庭状态"),
+    NEXT_VISIT: _l("下次走访日期"),
+    LAST_VISIT: _l("最近走访日期"),
+    "last_outcome": _l("最近调解结果"),
+    REFERRAL: _l("最近转介"),
+    REFERRAL_OUTCOME: _l("转介结果"),
+    "village": _l("村/社区"),
+    "member_count": _l("家庭成员人数"),
+    "minor_count": _l("未成年人数"),
+}
+VALUE_LABELS = {
+    RISK: RISK_LEVELS,
+    STATUS: STATUSES,
+    "last_outcome": VISIT_OUTCOMES,
+    REFERRAL: REFERRAL_TYPES,
+    REFERRAL_OUTCOME: REFERRAL_OUTCOMES,
+}
+
+
+def property_label(name: str) -> str:
+    """The Chinese (UI language) name of property ``name``, or ``name`` itself."""
+    label = PROPERTY_LABELS.get(name)
+    return str(label) if label else name
+
+
+def value_label(name: str, value: str | None) -> str:
+    """Property ``name``'s ``value`` as shown: a coded value's name (``high`` → 高), else
+    the value as stored; "" for None."""
+    if value is None:
+        return ""
+    label = VALUE_LABELS.get(name, {}).get(value)
+    return str(label) if label else value
+
 
 def _date(value: str | None) -> date | None:
     try:
