@@ -12,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from lxml import etree
 from pyxform.xls2json_backends import md_to_dict, xlsx_to_dict
 from pyxform.xls2xform import convert
 from sqlalchemy import select
@@ -55,13 +56,14 @@ def _sheets(path: Path) -> dict:
     return xlsx_to_dict(str(path))
 
 
-def test_the_five_bundled_questionnaires_are_here():
+def test_the_bundled_questionnaires_are_here():
     assert {p.stem for p in FORMS} >= {
         "family_screening",
         "left_behind_child",
         "left_behind_elderly",
         "left_behind_women",
         "mediation_visit",
+        "referral",
     }
 
 
@@ -219,3 +221,138 @@ def test_no_worker_words_in_what_a_family_hears(path):
             for column, value in row.items():
                 if column.partition("::")[0] in TEXT_COLUMNS:
                     assert not any(w in value for w in NOT_FOR_RESPONDENTS), (sheet, value)
+
+
+# -- households (ODK Entities): the contract the server and the phone rely on --------------
+
+XF = {
+    "xf": "http://www.w3.org/2002/xforms",
+    "h": "http://www.w3.org/1999/xhtml",
+    "entities": "http://www.opendatakit.org/xforms/entities",
+}
+SAVETO = f"{{{XF['entities']}}}saveto"
+HOUSEHOLDS_CSV = "jr://file-csv/households.csv"
+RISK_LEVELS = {"low", "medium", "high", "serious"}
+CASE_STATUSES = {"open", "following", "paired", "closed"}
+
+
+def _xform(stem: str):
+    """The XForm pyxform writes for questionnaires/<stem>.xlsx, parsed."""
+    xml = convert(xlsform=str(BUNDLED_FORMS / f"{stem}.xlsx")).xform
+    return etree.fromstring(xml.encode())
+
+
+def _binds(xform) -> dict[str, dict]:
+    return {b.get("nodeset"): dict(b.attrib) for b in xform.iterfind(".//xf:bind", XF)}
+
+
+def _saved(xform) -> dict[str, str]:
+    """Entity property name -> the path of the field saved to it."""
+    return {b[SAVETO]: path for path, b in _binds(xform).items() if SAVETO in b}
+
+
+def _choices(xform, list_name: str) -> set[str]:
+    return set(
+        xform.xpath(
+            f"//xf:instance[@id='{list_name}']/xf:root/xf:item/xf:name/text()", namespaces=XF
+        )
+    )
+
+
+def _entity(xform):
+    (entity,) = xform.iterfind(".//xf:instance/xf:data/xf:meta/xf:entity", XF)
+    return entity
+
+
+def test_the_screening_registers_a_household_for_a_family_with_a_conflict():
+    xform = _xform("family_screening")
+    entity, binds = _entity(xform), _binds(xform)
+    assert entity.get("dataset") == "households" and entity.get("create") is not None
+    assert "has_conflict  = 'yes'" in binds["/data/meta/entity/@create"]["calculate"]
+    label = binds["/data/meta/entity/label"]["calculate"]
+    assert "household_head" in label and "village" in label
+    assert _saved(xform) == {
+        "village": "/data/household_info/village",
+        "member_count": "/data/household/member_count",
+        "minor_count": "/data/household/minor_count",
+        "risk_level": "/data/risk/risk_level",
+        "next_visit_date": "/data/risk/next_visit_date",
+        "case_status": "/data/risk/case_status",
+    }
+    assert binds["/data/risk/case_status"]["calculate"] == "'open'"
+    assert _choices(xform, "risk_level") == RISK_LEVELS
+    names = {row.get("name") for row in _sheets(BUNDLED_FORMS / "family_screening.xlsx")["survey"]}
+    assert not names & {"assigned_person", "next_followup_date"}  # the server assigns
+
+
+@pytest.mark.parametrize(
+    "stem, household, saved",
+    [
+        (
+            "mediation_visit",
+            "/data/visit/household",
+            {
+                "last_visit_date": "/data/visit/visit_date",
+                "last_outcome": "/data/work/outcome",
+                "next_visit_date": "/data/work/next_visit_plan",
+                "case_status": "/data/status/case_status",
+                "risk_level": "/data/status/risk_level",
+            },
+        ),
+        (
+            "referral",
+            "/data/referral_info/household",
+            {
+                "last_referral": "/data/referral_info/referral_type",
+                "last_referral_outcome": "/data/result/outcome",
+            },
+        ),
+    ],
+)
+def test_a_visit_or_referral_updates_the_household_picked_from_the_attached_list(
+    stem, household, saved
+):
+    xform = _xform(stem)
+    entity, binds = _entity(xform), _binds(xform)
+    assert entity.get("dataset") == "households" and entity.get("create") is None
+    assert binds["/data/meta/entity/@id"]["calculate"].strip() == household
+    assert binds["/data/meta/entity/@update"]["calculate"].strip() == f"{household}  != ''"
+    # offline entities (spec 2024.1.0): the phone sends the version it saw
+    assert {"baseVersion", "trunkVersion", "branchId"} <= set(entity.attrib)
+    (instance,) = xform.iterfind(".//xf:instance[@id='households']", XF)
+    assert instance.get("src") == HOUSEHOLDS_CSV
+    (select,) = xform.iterfind(f".//h:body//xf:select1[@ref='{household}']", XF)
+    assert select.find("xf:itemset", XF).get("nodeset") == "instance('households')/root/item"
+    assert binds[household]["required"] == "true()"
+    first = xform.find(f".//h:body/xf:group[@ref='{household.rsplit('/', 1)[0]}']", XF)
+    assert first.find("./xf:select1", XF) is select  # the first question of its group
+    assert _saved(xform) == saved
+
+
+def test_the_visit_offers_the_agreed_codes_for_the_household_state():
+    xform = _xform("mediation_visit")
+    assert _choices(xform, "case_status") == {"following", "paired"} < CASE_STATUSES
+    assert _choices(xform, "risk_level") == RISK_LEVELS
+    assert _choices(xform, "outcome") == {"success", "partial", "failed", "referred"}
+    referral = _xform("referral")
+    assert _choices(referral, "referral_type") == {
+        "complaint_station",
+        "shelter",
+        "injury_assessment",
+        "legal_aid",
+        "court_mediation",
+    }
+    assert _choices(referral, "referral_outcome") == {"pending", "accepted", "resolved", "declined"}
+
+
+@pytest.mark.parametrize("stem", ["mediation_visit", "referral"])
+def test_an_update_leaves_a_property_alone_only_where_meant(stem):
+    """A field that is not relevant is left out of the submission, and a property left out
+    keeps its old value (ODK Central's rule); one sent blank is cleared. So only the risk
+    level, reassessed on purpose, may be left out; "no further visit" clears the date."""
+    binds = _binds(_xform(stem))
+    conditional = {b[SAVETO] for b in binds.values() if SAVETO in b and b.get("relevant")}
+    assert conditional <= {"risk_level"}
+    if stem == "mediation_visit":
+        plan = binds["/data/work/next_visit_plan"]["calculate"]
+        assert "needs_followup  = 'yes'" in plan and "/data/work/next_visit_date" in plan
