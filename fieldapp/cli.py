@@ -189,7 +189,12 @@ main.add_command(areas_cli.areas)  # fieldapp areas import|list: fieldapp/areas/
 
 
 @main.command("export")
-@click.argument("form_id")
+@click.argument("form_id", required=False)
+@click.option(
+    "--dataset",
+    default=None,
+    help="export an entity list (households) and its history instead of a form",
+)
 @click.option(
     "--format",
     "fmt",
@@ -208,14 +213,20 @@ main.add_command(areas_cli.areas)  # fieldapp areas import|list: fieldapp/areas/
     is_flag=True,
     help="keep names, phones and other marked identifiers (default: de-identified)",
 )
-def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
-    """Export all submissions of FORM_ID (server-side, full scope; audited)."""
+def export_cmd(form_id, dataset, fmt, output, values, lang, no_bom, identifying) -> None:
+    """Export all submissions of FORM_ID, or with --dataset NAME every household of an
+    entity list and its history (server-side, full scope; audited)."""
     from fieldapp.exports.request import ExportRequest, ExportRequestError
-    from fieldapp.exports.services import audit, stream_csv
+    from fieldapp.exports.services import audit, stream_csv, write
     from fieldapp.scope import OPERATOR, form_in_scope
 
+    if bool(form_id) == bool(dataset):
+        raise click.UsageError("请给出问卷编号 FORM_ID，或 --dataset 实体列表名（二者选一）")
     app = _app()
     with app.app_context():
+        if dataset:
+            _export_dataset(dataset, fmt, output, values, lang, no_bom, identifying)
+            return
         form = form_in_scope(OPERATOR, form_id)
         if form is None:
             raise click.ClickException(f"没有问卷 {form_id}")
@@ -231,7 +242,7 @@ def export_cmd(form_id, fmt, output, values, lang, no_bom, identifying) -> None:
         )
         db.session.commit()
         if fmt != "csv":
-            _export_file(request, output, target)
+            _export_file(request, output, target, write)
             return
         chunks = stream_csv(request)
         if target is None:
@@ -262,13 +273,37 @@ def _private(path: Path, identifying: bool):
     return os.fdopen(fd, "wb")
 
 
-def _export_file(request, output, target) -> None:
-    """Write a file format (XLSX, SPSS, …) to OUTPUT (``-``: standard output), or to its
-    own name in this folder."""
+def _export_dataset(name, fmt, output, values, lang, no_bom, identifying) -> None:
+    """``fieldapp export --dataset NAME``: the households export (every format; ``csv``
+    is the households table, to standard output unless ``-o``)."""
+    from fieldapp.exports import households
+    from fieldapp.exports.household_request import HouseholdExportRequest
+    from fieldapp.exports.request import ExportRequestError
+    from fieldapp.scope import OPERATOR
+
+    try:
+        request = HouseholdExportRequest.make(
+            OPERATOR, name, None, fmt, values, lang, not no_bom, identifying
+        )
+    except ExportRequestError as exc:
+        raise click.ClickException(str(exc)) from exc
+    target = _target(output)
+    if fmt == "csv" and output is None:
+        output = Path("-")  # like a form's CSV: standard output
+    households.audit(
+        request, via="cli", output=str(target) if target else "stdout" if output else "."
+    )
+    db.session.commit()
+    _export_file(request, output, target, households.write)
+
+
+def _export_file(request, output, target, write) -> None:
+    """Write a file format (XLSX, SPSS, …) with ``write`` (``exports.services.write`` or
+    ``exports.households.write``) to OUTPUT (``-``: standard output), or to its own name
+    in this folder."""
     import tempfile
 
     from fieldapp.exports.formats import ExportError
-    from fieldapp.exports.services import write
 
     with tempfile.TemporaryDirectory(prefix="fieldapp-export-") as tmp:
         try:

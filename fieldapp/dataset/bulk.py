@@ -131,7 +131,7 @@ def received_column(values: list, tz: str) -> pl.Series:
 
 def layout_frame(layout: Layout, answers: pl.DataFrame, meta: dict[str, pl.Series]) -> pl.DataFrame:
     """The CSV cells of one batch: ``layout.header`` columns, formula-safe text, nulls
-    for blank cells. ``meta`` holds the six meta columns in ``META_COLUMNS`` order.
+    for blank cells. ``meta`` holds the meta columns in ``layout.header``'s order.
 
     Cells are those of ``Layout.row``: the answer at each access path, de-identified,
     select_multiple split into 1/0 (null when unanswered), choice labels when asked.
@@ -190,13 +190,23 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def meta_columns(rows: list, tz: str, local_datetimes: bool = False) -> dict[str, pl.Series]:
+def meta_columns(
+    rows: list, tz: str, local_datetimes: bool = False, household: str | None = None
+) -> dict[str, pl.Series]:
     """The six meta columns of a batch of ``(instance_id, version, username, area_code,
     area_name, received_at, …)`` rows; ``received_at`` as ISO text, or with
-    ``local_datetimes`` as naive datetimes of zone ``tz`` (``dataset.rows``' values)."""
-    cols = list(zip(*rows, strict=False)) if rows else [[]] * 6
+    ``local_datetimes`` as naive datetimes of zone ``tz`` (``dataset.rows``' values).
+    ``household`` names a seventh, after ``instance_id``: the rows' eighth value
+    (``source.raw_batches(entities=True)``)."""
+    cols = list(zip(*rows, strict=False)) if rows else [[]] * 8
     names = ["instance_id", "form_version", "submitted_by", "area_code", "area_name"]
     meta = {name: pl.Series(name, cols[i], dtype=pl.String) for i, name in enumerate(names)}
+    if household:
+        meta = {
+            "instance_id": meta.pop("instance_id"),
+            household: pl.Series(household, cols[7], dtype=pl.String),
+            **meta,
+        }
     if local_datetimes:
         meta["received_at"] = received_series(list(cols[5]), tz).dt.replace_time_zone(None)
     else:

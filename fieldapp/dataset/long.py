@@ -7,6 +7,8 @@ in a repeat is lost and tables join back. Columns are the union over all version
 form, matched by question name; select_multiple gives its joined codes plus one 0/1
 column per choice (empty when unanswered). Values are typed: integers as ``int``,
 decimals as ``float``, dates as ``date``, date-times as ``datetime``; blanks are ``None``.
+A form that creates or updates entities has the household's id after the main table's
+``instance_id`` (``household_id``), the key that joins the households export.
 """
 
 from __future__ import annotations
@@ -18,8 +20,15 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from fieldapp.cases.spec import spec_of
 from fieldapp.dataset.identify import Deidentifier
-from fieldapp.dataset.wide import METADATA_LABELS, label_of, merge_questions
+from fieldapp.dataset.wide import (
+    HOUSEHOLD_LABEL,
+    METADATA_LABELS,
+    household_column,
+    label_of,
+    merge_questions,
+)
 
 MAIN = "main"
 MAIN_META = [
@@ -68,21 +77,32 @@ class Table:
         return self.key if self.key == MAIN else self.key.rsplit("/", 1)[-1]
 
 
-def build_tables(versions: Iterable, deid: Deidentifier | None = None) -> list[Table]:
-    """Tables for a form from its versions (newest first wins a question's labels)."""
+def build_tables(
+    versions: Iterable, deid: Deidentifier | None = None, household: bool | None = None
+) -> list[Table]:
+    """Tables for a form from its versions (newest first wins a question's labels).
+    ``household`` adds the household-id meta column after the main table's
+    ``instance_id`` (``wide.household_column``); by default when a version creates or
+    updates entities (``cases.spec.spec_of``)."""
     versions = list(versions)
+    if household is None:
+        household = any(spec_of(v) for v in versions)
     deid = deid or Deidentifier(None)
     seen_in: dict[str, list[str]] = {}
     for v in versions:
         root = "/" + v.schema["root"] + "/"
         for q in v.schema["questions"]:
             seen_in.setdefault(q["path"].removeprefix(root), []).append(v.version)
-    questions = [q for q in merge_questions(v.schema for v in versions) if not deid.removes(q.q)]
+    merged = merge_questions(v.schema for v in versions)
+    questions = [q for q in merged if not deid.removes(q.q)]
     repeat_keys = sorted(
         {"/".join(q.parts[: i + 1]) for q in questions for i in q.repeats},
         key=lambda k: (k.count("/"), k),
     )
     tables = {MAIN: Table(MAIN, [], [Variable(n, t, {"": lab}) for n, lab, t in MAIN_META])}
+    if household:
+        name = household_column(q.name for q in merged)
+        tables[MAIN].variables.insert(1, Variable(name, "text", {"": HOUSEHOLD_LABEL}))
     for key in repeat_keys:
         parts = key.split("/")
         enclosing = [k for k in repeat_keys if key.startswith(k + "/")]
@@ -119,6 +139,13 @@ def build_tables(versions: Iterable, deid: Deidentifier | None = None) -> list[T
                     )
                 )
     return list(tables.values())
+
+
+def household_of(main: Table) -> str | None:
+    """The name of ``main``'s household-id column (``build_tables(household=True)``),
+    or None when it has none."""
+    second = main.variables[1]
+    return second.name if second.question is None and second.name != MAIN_META[1][0] else None
 
 
 def typed(value: str | None, q: dict) -> object:
@@ -201,6 +228,8 @@ def rows(
     every repeat instance in it."""
     deid = deid or Deidentifier(None)
     zone = ZoneInfo(tz)
+    household = household_of(next(t for t in tables if t.key == MAIN))
+    start = len(MAIN_META) + bool(household)
     for sub in submissions:
         received = sub.received_at
         if received.tzinfo is None:
@@ -213,9 +242,11 @@ def rows(
             sub.area_name,
             received.astimezone(zone).replace(tzinfo=None),
         ]
+        if household:
+            meta.insert(1, sub.household_id)
         for table in tables:
             if table.key == MAIN:
-                yield MAIN, meta + _cells(table, sub.data, deid, len(MAIN_META))
+                yield MAIN, meta + _cells(table, sub.data, deid, start)
                 continue
             for item, own, parent, index in _instances(sub.data, table.chain, sub.instance_id):
                 yield (

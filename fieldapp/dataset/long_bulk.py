@@ -19,7 +19,7 @@ from sqlalchemy import Select
 
 from fieldapp.dataset import bulk
 from fieldapp.dataset.identify import Deidentifier
-from fieldapp.dataset.long import MAIN, MAIN_META, Table, Variable, long_dtype, rows
+from fieldapp.dataset.long import MAIN, Table, Variable, household_of, long_dtype, rows
 from fieldapp.dataset.source import SubmissionRow, raw_batches
 from fieldapp.dataset.wide import merge_questions
 
@@ -60,16 +60,16 @@ def table_frames(
 ) -> dict[str, pl.DataFrame]:
     """One batch as a frame per table, columns as ``Table.variables``.
 
-    ``answers`` is ``bulk.decode``'s frame; ``meta`` the six main meta columns (with
-    ``received_at`` a local naive datetime). Raises ``bulk.NotColumnar`` when a value
-    does not convert to its type.
+    ``answers`` is ``bulk.decode``'s frame; ``meta`` the main table's meta columns in
+    its order (``bulk.meta_columns``, with ``received_at`` a local naive datetime).
+    Raises ``bulk.NotColumnar`` when a value does not convert to its type.
     """
     base = answers.hstack([s.alias(f"\0{name}") for name, s in meta.items()])
     out = {}
     for t in tables:
         if t.key == MAIN:
             frame, prefix = base, ()
-            head = [pl.col(f"\0{name}").alias(name) for name, _, _ in MAIN_META]
+            head = [pl.col(f"\0{name}").alias(name) for name in meta]
         else:
             frame, own = base, pl.col("\0instance_id")
             for level, path in enumerate(t.chain):
@@ -132,9 +132,10 @@ def table_batches(
     smaller than the wide CSV's: SPSS and Stata keep every table in memory, and a
     smaller batch leaves less behind in the allocator."""
     decode = bulk.decoder(merge_questions(v.schema for v in versions))
+    household = household_of(next(t for t in tables if t.key == MAIN))
     done = 0
-    for batch in raw_batches(stmt, batch_size):
-        meta = bulk.meta_columns(batch, tz, local_datetimes=True)
+    for batch in raw_batches(stmt, batch_size, entities=bool(household)):
+        meta = bulk.meta_columns(batch, tz, local_datetimes=True, household=household)
         answers = decode([row[6] for row in batch])
         frames = None
         if answers is not None:
@@ -154,7 +155,12 @@ def table_batches(
 def _rows_of(tables: list[Table], batch: list, deid: Deidentifier, tz: str):
     """A batch through ``dataset.rows`` (the one-at-a-time path)."""
     subs = [
-        SubmissionRow(*row[:5], bulk.parse_received(row[5]), json.loads(row[6]) or {})
+        SubmissionRow(
+            *row[:5],
+            bulk.parse_received(row[5]),
+            json.loads(row[6]) or {},
+            row[7] if len(row) > 7 else None,
+        )
         for row in batch
     ]
     yield from rows(tables, subs, deid, tz)

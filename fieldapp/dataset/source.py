@@ -11,6 +11,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    case,
     cast,
     func,
     select,
@@ -20,6 +21,7 @@ from sqlalchemy import (
 
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
+from fieldapp.cases.models import EntityOp
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
 from fieldapp.submissions.parse import repeat_counts
@@ -36,24 +38,47 @@ class SubmissionRow(NamedTuple):
     area_name: str
     received_at: object  # datetime (UTC; naive on SQLite)
     data: dict
+    household_id: str | None = None  # the entity its meta/entity names (entity_column)
 
 
-def raw_batches(stmt: Select, size: int = 5000) -> Iterator[list]:
+def entity_column():
+    """The id of the entity (household) a submission's ``meta/entity/@id`` names, as a
+    column of a query of submissions: read from ``EntityOp`` (the XML's attributes are
+    not in the stored answers), the submission's first op (its root entity block);
+    ``None`` for a submission with no entity block, and always for test data (which
+    never changes entities). A correlated subquery on an indexed column: no extra
+    round trip per row or batch."""
+    first = (
+        select(EntityOp.entity_uuid)
+        .where(EntityOp.submission_id == Submission.id)
+        .order_by(EntityOp.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return case((Submission.test.is_(True), None), else_=first)
+
+
+def raw_batches(stmt: Select, size: int = 5000, entities: bool = False) -> Iterator[list]:
     """The submissions ``stmt`` selects, oldest first, in lists of up to ``size`` rows
     ``(instance_id, version, username, area_code, area_name, received_at, data_json)``:
     answers as their JSON text and ``received_at`` as the driver gives it (text on
-    SQLite, an aware datetime on PostgreSQL), for ``dataset.bulk`` to decode in bulk."""
+    SQLite, an aware datetime on PostgreSQL), for ``dataset.bulk`` to decode in bulk.
+    With ``entities`` (forms that create or update entities) each row ends with an
+    eighth value, the household id (``entity_column``)."""
     ids = stmt.with_only_columns(Submission.id).order_by(None)
+    columns = [
+        Submission.instance_id,
+        FormVersion.version,
+        User.username,
+        Area.code,
+        Area.name,
+        type_coerce(Submission.received_at, String),
+        cast(Submission.data, Text),
+    ]
+    if entities:
+        columns.append(entity_column())
     query = (
-        select(
-            Submission.instance_id,
-            FormVersion.version,
-            User.username,
-            Area.code,
-            Area.name,
-            type_coerce(Submission.received_at, String),
-            cast(Submission.data, Text),
-        )
+        select(*columns)
         .join(FormVersion, FormVersion.id == Submission.form_version_id)
         .join(User, User.id == Submission.submitter_id)
         .join(Area, Area.id == Submission.area_id)

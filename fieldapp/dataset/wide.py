@@ -3,7 +3,8 @@
 Columns (KoboToolbox-style names):
 
 - meta: ``instance_id``, ``form_version``, ``submitted_by``, ``area_code``, ``area_name``,
-  ``received_at`` (ISO 8601 in the configured time zone);
+  ``received_at`` (ISO 8601 in the configured time zone); a form that creates or updates
+  entities has ``household_id`` after ``instance_id`` (``HOUSEHOLD_ID``);
 - one per question, named by its group path and name joined with ``/``
   (``household/head_name``); questions inside repeats are widened as
   ``members[1]/age``, ``members[2]/age``… up to the largest count in the data;
@@ -58,6 +59,16 @@ META_COLUMNS = [
     "received_at",
 ]
 SKIP_TYPES = {"instance_id"}  # exported as the instance_id meta column
+# Forms that create or update entities (issue 10) export the household's id right after
+# the instance ID, so that their tables join the households export.
+HOUSEHOLD_ID = "household_id"
+HOUSEHOLD_LABEL = N_("家庭编号")
+
+
+def household_column(names: Iterable[str]) -> str:
+    """The household-id column's name among the export names ``names``: ``household_id``,
+    or ``_household_id`` when a question is exported under that name already."""
+    return f"_{HOUSEHOLD_ID}" if HOUSEHOLD_ID in set(names) else HOUSEHOLD_ID
 
 
 @dataclass
@@ -171,6 +182,9 @@ class Layout:
 
     ``labels=True`` writes choice labels (in ``language``) instead of codes; ``deid``
     removes, pseudonymises or coarsens identifying answers (see ``dataset.identify``).
+    ``household=True`` (a form that creates or updates entities) adds the household-id
+    meta column after ``instance_id`` (``self.household`` names it; the caller gives its
+    cell among the meta cells).
     """
 
     def __init__(
@@ -180,6 +194,7 @@ class Layout:
         labels: bool = False,
         language: str | None = None,
         deid: Deidentifier | None = None,
+        household: bool = False,
     ):
         self.deid = deid or Deidentifier(None)
         self.questions = [q for q in questions if not self.deid.removes(q.q)]
@@ -188,6 +203,10 @@ class Layout:
         self.language = language
         self.header = list(META_COLUMNS)
         self.header_labels = list(META_LABELS)  # the question label of each column
+        self.household = household_column(q.name for q in questions) if household else None
+        if self.household:
+            self.header.insert(1, self.household)
+            self.header_labels.insert(1, HOUSEHOLD_LABEL)
         for q in self.questions:
             label = (
                 label_of(q.q.get("labels") or {}, language)
@@ -252,14 +271,21 @@ def build_layout(
     labels: bool = False,
     language: str | None = None,
     deid: Deidentifier | None = None,
+    household: bool = False,
 ) -> Layout:
     """Column layout for ``form`` over the submissions ``stmt`` selects; repeat widths
-    come from the stored repeat counts (one aggregate query)."""
+    come from the stored repeat counts (one aggregate query). ``household``: see
+    ``Layout``."""
     questions = merge_questions(v.schema for v in reversed(form.versions))
     counts = largest_repeat_counts(stmt)
     keys = {"/".join(q.parts[: i + 1]) for q in questions for i in q.repeats}
     return Layout(
-        questions, {k: counts.get(k, 0) for k in keys}, labels=labels, language=language, deid=deid
+        questions,
+        {k: counts.get(k, 0) for k in keys},
+        labels=labels,
+        language=language,
+        deid=deid,
+        household=household,
     )
 
 

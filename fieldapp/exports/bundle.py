@@ -58,7 +58,7 @@ def build_export(
     if request.fmt not in FORMATS or request.fmt == "csv":
         raise ExportError(f"未知的导出格式：{request.fmt}")
     versions = list(reversed(form.versions))
-    tables = build_tables(versions, deid)
+    tables = build_tables(versions, deid)  # with household_id when the form has entities
     language = request.label_language
     languages = form.current.schema.get("languages") or [None]  # None: labels without one
     marks = form_marks(form)  # the codebook shows them, identifying export or not

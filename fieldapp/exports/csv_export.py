@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from sqlalchemy import Select
 
+from fieldapp.cases.export_rows import form_dataset
 from fieldapp.dataset import bulk
 from fieldapp.dataset.formula import excel_safe
 from fieldapp.dataset.identify import deidentifier
@@ -38,7 +39,9 @@ def export_csv(
     choice labels instead of codes; ``received_at`` is shown in config ``TIMEZONE``.
     Unless ``request.identifying``, the form's identifier marks apply
     (``dataset.identify``) with the pseudonym key kept in the instance folder.
-    ``progress`` is called with the number of submissions written so far.
+    ``progress`` is called with the number of submissions written so far. A form that
+    creates or updates entities gets the ``household_id`` column (``dataset.wide``),
+    read with the rows (``source.raw_batches(entities=True)``).
 
     Batches are flattened by ``dataset.bulk`` (Polars); a batch whose answers do not
     fit one schema (versions that changed a question into a group) goes row by row
@@ -68,14 +71,15 @@ def _chunks(
     labels, bom, identifying = request.labels, request.bom, request.identifying
     form = db.session.get(Form, form_pk)
     deid = deidentifier(form, identifying, instance_path)
-    layout = build_layout(form, stmt, labels, language, deid)
+    household = form_dataset(form) is not None
+    layout = build_layout(form, stmt, labels, language, deid, household=household)
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(layout.header)
     yield ((BOM if bom else "") + buf.getvalue()).encode()
     decode = bulk.decoder(layout.questions)
 
     def flatten(batch: list) -> tuple[bytes, int]:
-        meta = bulk.meta_columns(batch, tz)
+        meta = bulk.meta_columns(batch, tz, household=layout.household)
         answers = decode([row[6] for row in batch])
         if answers is None:
             return _rows_csv(layout, batch, meta), len(batch)
@@ -85,7 +89,7 @@ def _chunks(
     done = 0
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
-        for batch in raw_batches(stmt):
+        for batch in raw_batches(stmt, entities=household):
             future = pool.submit(flatten, batch)
             if pending is not None:
                 chunk, n = pending.result()

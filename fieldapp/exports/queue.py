@@ -26,6 +26,7 @@ from sqlalchemy import and_, or_, select, update
 
 from fieldapp.auth.models import User
 from fieldapp.exports.formats import ExportError
+from fieldapp.exports.household_request import HouseholdExportRequest
 from fieldapp.exports.models import DONE, FAILED, QUEUED, RUNNING, ExportJob
 from fieldapp.exports.request import ExportRequest, ExportRequestError
 from fieldapp.extensions import db
@@ -36,8 +37,10 @@ MAX_ATTEMPTS = 3
 log = logging.getLogger(__name__)
 
 
-def enqueue(request: ExportRequest, total: int) -> ExportJob:
-    """Queue ``request`` (flushed); ``total`` is its number of submissions.
+def enqueue(request: ExportRequest | HouseholdExportRequest, total: int) -> ExportJob:
+    """Queue ``request`` (flushed); ``total`` is its number of submissions (of rows, for
+    a households export: filed under the form whose page asked for it, its ``params``
+    naming the dataset).
 
     The same export asked for again while it is queued or running (a second click, a
     page reload) is the job already there, not a new one."""
@@ -96,7 +99,9 @@ def _set(job_id: int, **values) -> None:
 
 
 def run_job(app: Flask, job_id: int) -> None:
-    """Run a claimed job: build its file with the requester's scope and filters."""
+    """Run a claimed job: build its file with the requester's scope and filters (a
+    households export when its parameters name a ``dataset``)."""
+    from fieldapp.exports import households
     from fieldapp.exports.services import write
 
     job = db.session.get(ExportJob, job_id)
@@ -128,7 +133,12 @@ def run_job(app: Flask, job_id: int) -> None:
             _set(job_id, progress=min(n / max(job.total, 1), 0.99), heartbeat_at=datetime.now(UTC))
 
     try:
-        path = write(ExportRequest.from_params(job.user, job.form, job.params), folder, progress)
+        if job.params.get("dataset"):
+            request = HouseholdExportRequest.from_params(job.user, job.form, job.params)
+            path = households.write(request, folder, progress)
+        else:
+            request = ExportRequest.from_params(job.user, job.form, job.params)
+            path = write(request, folder, progress)
     except Exception as exc:  # noqa: BLE001 - any failure is the job's, shown to its owner
         log.exception("export job %s failed", job.token)
         db.session.rollback()

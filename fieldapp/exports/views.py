@@ -1,10 +1,12 @@
-"""Export pages: a form's data as a download (CSV streamed, other formats as files),
-and a background export's progress page and download (requester only)."""
+"""Export pages: a form's data as a download (CSV streamed, other formats as files), the
+households (entity list) a form fills with their history, and a background export's
+progress page and download (requester only)."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,10 +26,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldapp.audit.services import record
+from fieldapp.cases.export_rows import form_dataset
 from fieldapp.errors import fail
-from fieldapp.exports import queue, services
+from fieldapp.exports import households, queue, services
 from fieldapp.exports.bundle import FORMATS, MIMETYPES
 from fieldapp.exports.formats import ExportError
+from fieldapp.exports.household_request import HouseholdExportRequest
 from fieldapp.exports.models import DONE, ExportJob
 from fieldapp.exports.request import ExportRequest, ExportRequestError
 from fieldapp.extensions import db
@@ -44,8 +48,9 @@ bp = Blueprint("exports", __name__, url_prefix="/data")
 
 @bp.app_context_processor
 def _formats() -> dict:
-    """The formats a data page offers (``templates/submissions/table.html``)."""
-    return {"export_formats": FORMATS}
+    """The formats a data page offers (``templates/submissions/table.html``), and the
+    dataset a form fills (its households export; None for most forms)."""
+    return {"export_formats": FORMATS, "households_of": form_dataset}
 
 
 def _request(form_id: str, fmt: str | None = None) -> tuple[ExportRequest, int]:
@@ -66,7 +71,7 @@ def _in_background(total: int) -> bool:
     )
 
 
-def _queue(req: ExportRequest, total: int):
+def _queue(req: ExportRequest | HouseholdExportRequest, total: int):
     """Hand a large export to the worker's queue and show its progress page."""
     job = queue.enqueue(req, total)
     db.session.commit()
@@ -107,9 +112,35 @@ def file(form_id: str):
     if _in_background(total):
         return _queue(req, total)
     db.session.commit()
+    return _send(lambda folder: services.write(req, folder))
+
+
+@bp.get("/<form_id>/households/export")
+@roles_required(*VIEWERS)
+def households_file(form_id: str):
+    """Download the households (the entity list ``form_id`` creates or updates) in the
+    user's scope, one row each, with their history: every format of ``FORMATS``
+    (``csv``: the households only). Query: ``format``, ``values=labels``, ``lang``,
+    ``bom=0``, ``identifying=1`` (allowed roles only). Large ones become jobs."""
+    form = visible_form_or_404(form_id)
+    try:
+        req = HouseholdExportRequest.from_args(current_user, form, request.args)
+    except ExportRequestError as exc:
+        fail(exc.status, str(exc))
+    total = households.count(req)
+    households.audit(req, rows=total)
+    if _in_background(total):
+        return _queue(req, total)
+    db.session.commit()
+    return _send(lambda folder: households.write(req, folder))
+
+
+def _send(write: Callable[[Path], Path]):
+    """The file ``write`` makes in a temporary folder, as a download (422 when the data
+    does not fit the format); the folder goes once the response is sent."""
     folder = Path(tempfile.mkdtemp(prefix="fieldapp-export-"))
     try:
-        path = services.write(req, folder)
+        path = write(folder)
     except ExportError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         fail(422, str(exc))
@@ -159,10 +190,11 @@ def job_download(token: str):
     job = own_export_job_or_404(token)
     if job.status != DONE or not job.file_path or not Path(job.file_path).exists():
         fail(404, _("导出文件还没有准备好，或已过期被删除；请重新导出"))
+    dataset = job.params.get("dataset")
     record(
         current_user.id,
         "download_export",
-        f"form:{job.form.form_id}",
+        f"dataset:{dataset}" if dataset else f"form:{job.form.form_id}",
         job=job.token,
         format=job.params.get("format"),
         identifying=job.params.get("identifying"),
