@@ -10,10 +10,10 @@
 import { openDB } from 'idb';
 
 export const DB_NAME = 'fieldapp';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 // Step-by-step upgrades: a phone may jump from any old version to the newest, so each
-// step runs in order and never rewrites what an earlier step made. Add `if (oldVersion < 2)`
+// step runs in order and never rewrites what an earlier step made. Add `if (oldVersion < 3)`
 // below for the next change; never edit a released step.
 function upgrade(db, oldVersion) {
   if (oldVersion < 1) {
@@ -29,6 +29,15 @@ function upgrade(db, oldVersion) {
     outbox.createIndex('owner', 'owner');
     // out-of-line keys: 'currentUser', 'lastSync:<owner>', 'loginNeeded:<owner>', 'persist', ...
     db.createObjectStore('meta');
+  }
+  if (oldVersion < 2) {
+    // key [owner, dataset]: the server's entity list (households.csv) as last downloaded, each
+    // row with its offline branch (app/entities.js): { columns, rows, hash, url, fetchedAt }.
+    // fetchedAt: when the server last confirmed it (before that request), for telling which
+    // sent questionnaires it shows already. A new store: the other stores are untouched.
+    // From v2 on, records gain fields without a step: forms { entities: /me's declaration
+    // or null, media[].entity_list }, outbox { entities: the form's, kept at finalize }.
+    db.createObjectStore('entityLists', { keyPath: ['owner', 'dataset'] });
   }
 }
 
@@ -119,6 +128,22 @@ export async function setCurrentForms(owner, currentKeys) {
   notify('forms');
 }
 
+// ---- entity lists ----------------------------------------------------------------
+
+export async function getEntityList(owner, dataset) {
+  return (await db()).get('entityLists', [owner, dataset]);
+}
+
+export async function putEntityList(record) {
+  await (await db()).put('entityLists', record);
+  notify('entities');
+}
+
+export async function listEntityLists(owner) {
+  const all = await (await db()).getAll('entityLists');
+  return all.filter((l) => l.owner === owner);
+}
+
 // ---- drafts ----------------------------------------------------------------------
 
 export async function getDraft(owner, id) {
@@ -162,9 +187,11 @@ export async function deleteDraft(owner, id) {
 
 // Move a draft to the outbox in ONE transaction. Throws FinalizeError when the draft is
 // no longer there or already in the outbox (another tab finalized it): that is what makes
-// one draft open in two tabs produce one submission.
+// one draft open in two tabs produce one submission. `entities`: the form's entity
+// declaration, kept with the item so the phone's lists show it even after the form
+// version is gone from the phone.
 export class FinalizeError extends Error {}
-export async function finalize(owner, draftId, xml, files = {}) {
+export async function finalize(owner, draftId, xml, files = {}, { entities = null } = {}) {
   const run = async () => {
     const d = await db();
     const tx = d.transaction(['drafts', 'outbox'], 'readwrite');
@@ -180,7 +207,7 @@ export async function finalize(owner, draftId, xml, files = {}) {
     await outbox.add({
       id: draftId, owner, form_id: draft.form_id, version: draft.version, title: draft.title, summary: draft.summary || '',
       xml, files, status: 'waiting', attempts: 0, nextAttemptAt: 0, lastError: '',
-      filesSent: [], created: now, sentAt: null,
+      filesSent: [], created: now, sentAt: null, entities,
     });
     await drafts.delete(draftId);
     await tx.done;

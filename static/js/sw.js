@@ -6,6 +6,9 @@
 //   - precached files: cache first (code and chunks always of one build);
 //   - other /static/ files: stale-while-revalidate;
 //   - XForms and form media (/forms/…/versions/<v>/…): cache first, the version is in the URL;
+//     except a request with cache: 'no-store' (sync.js's entity lists) and a response marked
+//     private (an entity list is per person and changes within a version),
+//     which go to the network and are never stored;
 //   - never cached: any other page (they carry CSRF tokens), /api/*, /csrf-token, POSTs.
 // A new version waits until the page asks (SKIP_WAITING). Background Sync 'outbox' runs
 // the same sync code as the page (sync.js, which posts through net.js). IndexedDB is
@@ -106,11 +109,14 @@ async function otherNavigation(req) {
 }
 
 async function cacheFirst(cacheName, req, key, store = false) {
+  if (req.cache === 'no-store') return fetch(req);
   const cache = await caches.open(cacheName);
   const hit = await cache.match(key);
   if (hit && req.cache !== 'reload') return hit; // 'reload': sync refreshes a changed file
   const res = await fetch(req);
-  if (store && res.ok && res.type === 'basic') await cache.put(key, res.clone());
+  // 'private': made for the person asking (an entity list); other media are the same for all.
+  const personal = /\bprivate\b/.test(res.headers.get('Cache-Control') || '');
+  if (store && res.ok && res.type === 'basic' && !personal) await cache.put(key, res.clone());
   return res;
 }
 

@@ -1,6 +1,8 @@
 // Talking to the server, shared by the page and the service worker (no DOM here):
 // who is logged in (/api/v1/me), the forms of their area (XForm text into IndexedDB,
-// media into Cache Storage), and the outbox (OpenRosa POST /submission).
+// media into Cache Storage), the person's entity lists (households.csv: into IndexedDB
+// per person, never Cache Storage, whose copies every user of the phone would read),
+// and the outbox (OpenRosa POST /submission).
 //
 // Safety rules: an item leaves the outbox (status 'sent') only on 201, a duplicate
 // included; a content refusal (4xx) keeps it as 'attention' with the server's message;
@@ -10,6 +12,7 @@
 // another person's name.
 import * as store from './db.js';
 import { fetchCsrfToken, needsLogin, postSubmission } from './net.js';
+import { adoptServerRows, parseCSV } from './app/entities.js';
 
 export const MEDIA_CACHE = 'fieldapp-media-v1';
 const API = '/api/v1';
@@ -57,11 +60,14 @@ export function userOf(me) {
 }
 
 // Bring the owner's forms up to date with /me: download XForms whose hash changed and
-// media not yet cached. Old versions stay while a draft needs them.
+// media not yet cached, and the entity lists the forms name. Old versions stay while a
+// draft needs them.
 export async function refreshForms(owner, me) {
   const keys = [];
+  const lists = new Map(); // dataset -> url of one form's copy (all copies are the same list)
   for (const f of me.forms || []) {
     keys.push([f.form_id, f.version]);
+    const entities = f.entities || null;
     const have = await store.getForm(owner, f.form_id, f.version);
     if (!have || have.hash !== f.hash) {
       const res = await fetch(f.xform_url, { credentials: 'same-origin', cache: 'no-store' });
@@ -69,14 +75,53 @@ export async function refreshForms(owner, me) {
       const xml = await res.text();
       await store.putForm({
         owner, form_id: f.form_id, version: f.version, title: f.title, hash: f.hash,
-        xform_url: f.xform_url, media: f.media || [], xml, current: true,
+        xform_url: f.xform_url, media: f.media || [], entities, xml, current: true,
       });
-    } else if (have.title !== f.title || JSON.stringify(have.media) !== JSON.stringify(f.media || [])) {
-      await store.putForm({ ...have, title: f.title, media: f.media || [] });
+    } else if (have.title !== f.title || JSON.stringify(have.media) !== JSON.stringify(f.media || [])
+      || JSON.stringify(have.entities ?? null) !== JSON.stringify(entities)) {
+      await store.putForm({ ...have, title: f.title, media: f.media || [], entities });
     }
-    await cacheMedia(f.media || []);
+    for (const m of f.media || []) if (m.entity_list && !lists.has(m.entity_list)) lists.set(m.entity_list, m.url);
+    await cacheMedia((f.media || []).filter((m) => !m.entity_list));
+    await forgetCachedLists((f.media || []).filter((m) => m.entity_list));
   }
   await store.setCurrentForms(owner, keys);
+  await refreshEntityLists(owner, [...lists].map(([dataset, url]) => ({ dataset, url })));
+}
+
+// Download the owner's entity lists that changed (If-None-Match: the hash we hold; 304
+// costs nothing) and keep each in IndexedDB with its rows' offline branches. A failed
+// download keeps the old list. `sources`: [{ dataset, url }].
+export async function refreshEntityLists(owner, sources) {
+  for (const { dataset, url } of sources) {
+    const old = await store.getEntityList(owner, dataset);
+    const asked = Date.now(); // the list answered reflects everything sent before this
+    let res;
+    try {
+      res = await fetch(url, {
+        credentials: 'same-origin',
+        cache: 'no-store', // past the HTTP cache and the service worker's (sw.js)
+        headers: old && old.hash ? { 'If-None-Match': `"${old.hash}"` } : {},
+      });
+    } catch { continue; }
+    if (res.status === 304 && old) {
+      await store.putEntityList({ ...old, url, fetchedAt: asked });
+    } else if (res.ok) {
+      const { columns, rows } = parseCSV(await res.text());
+      const hash = (res.headers.get('ETag') || '').replace(/^W\//, '').replace(/"/g, '');
+      await store.putEntityList({
+        owner, dataset, url, hash, columns, fetchedAt: asked,
+        rows: adoptServerRows(rows, old ? old.rows : []),
+      });
+    }
+  }
+}
+
+// Entity lists are per person: drop copies an earlier app version kept in Cache Storage.
+async function forgetCachedLists(media) {
+  if (!media.length || typeof caches === 'undefined') return;
+  const cache = await caches.open(MEDIA_CACHE);
+  for (const m of media) await cache.delete(m.url);
 }
 
 async function cacheMedia(media) {
@@ -123,6 +168,12 @@ async function syncLocked({ force, forms }) {
     try { await refreshForms(owner, who.me); } catch (err) { console.warn('fieldapp: forms not refreshed', err); }
   }
   const out = await sendOutbox(owner, { force });
+  if (out.sent) {
+    // What was just sent changed the person's lists on the server: show the server's.
+    try {
+      await refreshEntityLists(owner, (await store.listEntityLists(owner)).map((l) => ({ dataset: l.dataset, url: l.url })));
+    } catch (err) { console.warn('fieldapp: entity lists not refreshed', err); }
+  }
   if (out.state === 'ok') {
     await store.setMeta(`lastSync:${owner}`, Date.now());
     await store.pruneSent(owner);

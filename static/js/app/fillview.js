@@ -1,13 +1,14 @@
-// The fill view (#/new/<form_id>, #/draft/<instanceID>): the existing renderer over the
-// engine, with every change saved at once as a draft in IndexedDB (instance XML + photos),
-// and "完成并发送" moving the draft to the outbox. Loaded on demand: the engine is the
-// large part of the app and the home screen does not need it.
+// The fill view (#/new/<form_id>[?entity=<id>], #/draft/<instanceID>): the existing
+// renderer over the engine, with every change saved at once as a draft in IndexedDB
+// (instance XML + photos), and "完成并发送" moving the draft to the outbox. Loaded on
+// demand: the engine is the large part of the app and the home screen does not need it.
 import * as store from '../db.js';
 import { mediaBase } from '../sync.js';
 import { openForm, restoreForm } from '../form/engine.js';
 import { renderForm } from '../form/renderer.js';
 import { setUILanguage, t } from '../i18n.js';
 import { endPaths, nowWithOffset, stampEnd } from '../form/preload.js';
+import { localListCSV } from './caselist.js';
 import { h } from './util.js';
 import { pickLanguage, problemCounter } from '../form/formnav.js';
 
@@ -51,8 +52,15 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   document.title = `${formRec.title} · 平安家庭`;
 
   const base = mediaBase(formRec.xform_url);
-  // Form media: from Cache Storage first (offline), else the network.
+  // Entity lists (households.csv): the person's own list with their unsent work on top,
+  // from IndexedDB (caselist.js), never a shared cached copy or the network.
+  const lists = new Map((formRec.media || []).filter((m) => m.entity_list).map((m) => [m.filename, m.entity_list]));
+  // Other form media: from Cache Storage first (offline), else the network.
   const fetchAttachment = async (href) => {
+    const file = decodeURIComponent(new URL(href, location.href).pathname.split('/').pop());
+    if (lists.has(file)) {
+      return new Response(await localListCSV(owner, lists.get(file)), { headers: { 'Content-Type': 'text/csv' } });
+    }
     if (typeof caches !== 'undefined') {
       const hit = await caches.match(href);
       if (hit) return hit;
@@ -61,6 +69,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   };
 
   const known = { ...(draft && draft.files) }; // photos of the draft, by file name
+  let preselectMissed = '';
   let form;
   let view;
   try {
@@ -69,6 +78,10 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       form = await restoreForm(formRec.xml, draft.xml, files, { mediaBase: base, fetchAttachment });
     } else {
       form = await openForm(formRec.xml, { mediaBase: base, fetchAttachment });
+      // 记录走访 on a household (#/new/<form>?entity=<id>): that household chosen already.
+      if (route.entity && !form.selectOffered(route.entity)) {
+        preselectMissed = '本机的家庭列表里没有找到这个家庭，请在问卷中选择。';
+      }
     }
     pickLanguage(form);
     view = renderForm(form, host, { mediaBase: base });
@@ -79,6 +92,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   bar.hidden = false;
   const ends = endPaths(formRec.xml);
   const { showError, ready } = problemCounter(host, view, form, error, t);
+  if (preselectMissed) host.prepend(h('p', { class: 'notice notice-warn', role: 'status' }, preselectMissed));
 
   // ---- autosave ----
   let draftId = draft ? draft.id : form.instanceID();
@@ -168,7 +182,8 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       if (missing.length) throw new Error(`照片文件缺失（${missing.join('、')}），请重拍`);
       // `end` is stamped once, here: every re-send of this outbox item is identical XML.
       const finalXml = stampEnd(xml, ends, nowWithOffset());
-      await store.finalize(owner, draftId, finalXml, Object.fromEntries(files.map((f) => [f.name, f])));
+      await store.finalize(owner, draftId, finalXml, Object.fromEntries(files.map((f) => [f.name, f])),
+        { entities: formRec.entities || null });
       stopped = true;
       setNotice('问卷已完成，已放入发送箱。有网络时会自动发送，请留意“待发送”变为“已发送”。');
       onFinalized();

@@ -1,6 +1,10 @@
-// Home: unfinished work first — drafts (resume or discard) — then the person's forms
-// (from IndexedDB, refreshed by sync) and their outbox (waiting, sent, needing attention).
+// Home: 我的家庭 (how many households, how many visits overdue or due) when the person's
+// forms follow households, then unfinished work — drafts (resume or discard) — then the
+// person's forms (from IndexedDB, refreshed by sync) and their outbox (waiting, sent,
+// needing attention).
 import * as store from '../db.js';
+import { entityForms, HOUSEHOLDS, localList } from './caselist.js';
+import { dueCounts, householdsEntry } from './households.js';
 import { ago, h } from './util.js';
 
 const STATUS = {
@@ -17,6 +21,10 @@ export async function renderHome(container, { owner, notice, onSyncNow }) {
   ]);
   const parts = [];
   if (notice) parts.push(h('p', { class: 'notice', role: 'status' }, notice));
+  const follows = entityForms(forms, HOUSEHOLDS);
+  if (follows.update.length || follows.create.length) {
+    parts.push(householdsEntry(dueCounts((await localList(owner, HOUSEHOLDS)).rows)));
+  }
 
   parts.push(h('h2', {}, `草稿（${drafts.length}）`));
   if (!drafts.length) parts.push(h('p', { class: 'empty' }, '没有未完成的草稿。'));

@@ -1,14 +1,20 @@
-// The screens, by the URL's hash: #/ home, #/new/<form_id>, #/draft/<instanceID>; before
-// anyone has logged in on this phone, the first-run card. Leaving a screen disposes of it
-// (the fill view saves its draft). The fill view, and the form engine with it, is loaded
-// only when a form is opened: the home screen does not need it.
+// The screens, by the URL's hash: #/ home, #/households (我的家庭), #/new/<form_id>
+// (?entity=<id>: for that household), #/draft/<instanceID>; before anyone has logged in
+// on this phone, the first-run card. Leaving a screen disposes of it (the fill view saves
+// its draft). The fill view, and the form engine with it, is loaded only when a form is
+// opened: the home screen does not need it.
 import { registerBackgroundSync } from './autosync.js';
 import { renderHome } from './home.js';
+import { showHouseholds } from './households.js';
 import { h } from './util.js';
 
 function parseRoute() {
-  const m = /^#\/(new|draft)\/(.+)$/.exec(location.hash);
-  if (m) return { kind: m[1], id: decodeURIComponent(m[2]) };
+  if (/^#\/households\/?$/.test(location.hash)) return { kind: 'households' };
+  const m = /^#\/(new|draft)\/([^?]+)(?:\?(.*))?$/.exec(location.hash);
+  if (m) {
+    const entity = new URLSearchParams(m[3] || '').get('entity');
+    return { kind: m[1], id: decodeURIComponent(m[2]), entity: m[1] === 'new' && entity ? entity : null };
+  }
   return { kind: 'home' };
 }
 
@@ -32,12 +38,23 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     }
     const r = parseRoute();
     const owner = state.user.username;
-    document.body.classList.toggle('filling', r.kind !== 'home');
+    document.body.classList.toggle('filling', r.kind === 'new' || r.kind === 'draft');
+    window.scrollTo(0, 0); // a new screen starts at its top, not where the long form was left
     if (r.kind === 'home') {
       document.title = '平安家庭';
-      state.view = { dispose: async () => {}, home: true };
-      await renderHomeNow();
+      // The notice ("已放入发送箱") stays while this home screen does, through its redraws.
+      const notice = state.notice;
+      state.notice = '';
+      state.view = { dispose: async () => {}, home: true, refresh: () => renderHomeNow(notice) };
+      await renderHomeNow(notice);
       storage.check();
+      return;
+    }
+    if (r.kind === 'households') {
+      document.title = '我的家庭 · 平安家庭';
+      const v = await showHouseholds(viewEl, { owner });
+      if (token !== state.routeToken) { v.dispose(); return; }
+      state.view = v;
       return;
     }
     viewEl.replaceChildren(h('p', { class: 'form-status' }, '正在打开问卷…'));
@@ -52,21 +69,28 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     state.view = v;
   }
 
-  async function renderHomeNow() {
-    if (!state.user || !state.view || !state.view.home) return;
-    const notice = state.notice;
-    state.notice = '';
-    await renderHome(viewEl, { owner: state.user.username, notice, onSyncNow: () => sync({ force: true }) });
+  async function renderHomeNow(notice = '') {
+    const view = state.view;
+    if (!state.user || !view || !view.home) return;
+    // Drawn aside and put in place only if the home screen is still the one shown: a
+    // redraw that started just before a tap on a form must not cover the form.
+    const drawn = h('div');
+    await renderHome(drawn, { owner: state.user.username, notice, onSyncNow: () => sync({ force: true }) });
+    if (state.view !== view) return;
+    viewEl.replaceChildren(...drawn.childNodes);
     storage.el.remove();
     viewEl.prepend(storage.el);
   }
 
-  // Many changes at once (a sync round) redraw the home screen once.
+  // Many changes at once (a sync round) redraw the home screen (or 我的家庭) once.
   let homeQueued = false;
   function refreshHomeSoon() {
     if (homeQueued) return;
     homeQueued = true;
-    setTimeout(() => { homeQueued = false; renderHomeNow(); }, 100);
+    setTimeout(() => {
+      homeQueued = false;
+      if (state.view && state.view.refresh) state.view.refresh();
+    }, 100);
   }
 
   return { route, refreshHomeSoon };

@@ -102,6 +102,26 @@ class Form {
     else node.selectValue(values.length ? values[0] : null);
   }
 
+  // Choose `value` in the first relevant single-choice question that offers it: a
+  // household's id is offered only by the question that reads households.csv
+  // (select_one_from_file), so the calculations from its row (the entity's id,
+  // baseVersion, branch) follow as if the worker had tapped it. The node, or null.
+  selectOffered(value) {
+    const find = (node) => {
+      for (const child of this.children(node)) {
+        if (!this.relevant(child)) continue;
+        if (child.nodeType === 'select' && child.selectType !== 'select'
+          && (child.currentState.valueOptions || []).some((o) => o.value === value)) return child;
+        const inner = this.children(child).length ? find(child) : null;
+        if (inner) return inner;
+      }
+      return null;
+    };
+    const node = find(this.root);
+    if (node) node.selectValue(value);
+    return node;
+  }
+
   canAddRepeat(node) { return typeof node.addInstances === 'function'; }
   addRepeat(node) { node.addInstances(); }
   removeRepeat(instanceNode) {
