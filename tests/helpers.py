@@ -138,8 +138,8 @@ def screening_answers(**changes) -> dict:
             "risk_score": "5",
             "risk_level": "high",
             "referral": "legal_aid shelter",
-            "assigned_person": "王芳",
-            "next_followup_date": "2026-12-01",
+            "next_visit_date": "2026-12-01",
+            "case_status": "open",
         },
         "remarks": "",
     }

@@ -66,7 +66,7 @@ def test_only_pages_without_data_are_public(app):
 def _sample_url(rule, form_id: str) -> str:
     values = {
         "form_id": form_id,
-        "version": "2026112901",
+        "version": "2026120201",
         "instance_id": "uuid:00000000-0000-0000-0000-000000000000",
         "filename": "x.jpg",
         "token": "no-such-job",

@@ -27,7 +27,7 @@ def test_forms_and_their_schema(app, client, world, publish):
     publish(SCREENING)
     auth = {"Authorization": f"Bearer {api_token(app, world.researcher)}"}
     forms = client.get("/api/v1/forms", headers=auth).json["forms"]
-    assert [(f["form_id"], f["version"]) for f in forms] == [("family_screening", "2026112901")]
+    assert [(f["form_id"], f["version"]) for f in forms] == [("family_screening", "2026120201")]
     form = client.get("/api/v1/forms/family_screening", headers=auth).json
     names = {q["name"]: q for q in form["schema"]["questions"]}
     assert names["member_age"]["type"] == "integer"
@@ -74,7 +74,7 @@ def test_me_tells_the_phone_who_it_is_and_what_to_fill(app, client, world, publi
     me = client.get("/api/v1/me", headers=auth).json
     assert me["username"] == "mediator" and me["area"]["name"] == "和平社区"
     assert [(f["form_id"], f["version"]) for f in me["forms"]] == [
-        ("family_screening", "2026112901")
+        ("family_screening", "2026120201")
     ]
     assert client.get(me["forms"][0]["xform_url"], headers=auth).status_code == 200
     assert me["forms"][0]["hash"].startswith("md5:")

@@ -85,7 +85,10 @@ def test_users_and_tokens_from_the_cli(fresh):
 
     client = create_app().test_client()
     resp = client.get("/api/v1/forms", headers={"Authorization": f"Bearer {token}"})
-    assert resp.status_code == 200 and len(resp.json["forms"]) == 5
+    from tests.helpers import BUNDLED_FORMS
+
+    bundled = len(list(BUNDLED_FORMS.glob("*.xlsx")))
+    assert resp.status_code == 200 and len(resp.json["forms"]) == bundled
 
 
 def test_export_in_a_fresh_process_writes_the_csv(fresh):
@@ -102,7 +105,7 @@ def test_export_in_a_fresh_process_writes_the_csv(fresh):
         [*cli, "export", "family_screening", "-o", str(out)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert out.read_text(encoding="utf-8-sig").startswith("instance_id,form_version")
+    assert out.read_text(encoding="utf-8-sig").startswith("instance_id,household_id,form_version")
     missing = subprocess.run([*cli, "export", "nope"], capture_output=True, text=True)
     assert missing.returncode == 1 and "没有问卷 nope" in missing.stderr
 

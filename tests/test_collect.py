@@ -363,7 +363,7 @@ def test_a_key_works_only_under_key_and_ends_when_revoked_or_the_user_leaves(
     publish(SCREENING.with_name("mediation_visit.xlsx"), area_code="339902")
     assert "mediation_visit" not in client.get(f"/key/{key}/formList").text
     assert client.get(f"/key/{key}/forms/mediation_visit/form.xml").status_code == 404
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, _ = submission_xml("family_screening", "2026120201", screening_answers())
 
     with app.app_context():
         revoke_collect_token(OPERATOR, db.session.get(User, _user_id(world.mediator)), token_id)
@@ -422,7 +422,7 @@ def test_only_open_forms_are_listed_and_closed_ones_still_take_what_phones_hold(
     collect_url = f"/key/{key}"
 
     def send():
-        xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
+        xml, iid = submission_xml("family_screening", "2026120201", screening_answers())
         return client.post(
             f"{collect_url}/submission",
             data={"xml_submission_file": (io.BytesIO(xml), "i.xml")},
@@ -463,7 +463,7 @@ def test_a_drafts_test_link_serves_only_that_draft_and_keeps_its_data_apart(
     sent = collect.submit(xml, {"plot.jpg": PHOTO, "t.jpg": PHOTO})
     assert "测试" in sent.posts[-1][2].message
     assert _stored(app, iid) == {"current": True, "test": True, "submitter": None}
-    other, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    other, _ = submission_xml("family_screening", "2026120201", screening_answers())
     with pytest.raises(CollectError) as refused:
         collect.submit(other)
     assert refused.value.status == 403

@@ -213,7 +213,7 @@ def test_over_time_counts_per_local_day_and_per_week_for_a_long_range(client, ho
         ("?to=2026-11-20", 1),
         ("?area=339901001002", 1),
         ("?submitter=mediator3", 1),
-        ("?version=2026112901", 3),
+        ("?version=2026120201", 3),
         ("?version=1999", 0),
     ],
 )
@@ -308,15 +308,15 @@ def test_questions_marked_as_identifying_are_left_out(app, client, households):
 
 def test_the_page_offers_filters_within_the_viewers_subtree(client, households):
     login(client, households.supervisor)
-    html = client.get(f"{URL}?version=2026112901&form_id=x&page=2").get_data(as_text=True)
+    html = client.get(f"{URL}?version=2026120201&form_id=x&page=2").get_data(as_text=True)
     assert 'id="dashboard"' in html and "build/dashboard.js" in html
     assert "新华街道" in html and "光明社区" in html
     assert "西山县" not in html and "柳树村" not in html
-    assert 'value="2026112901" selected' in html
+    assert 'value="2026120201" selected' in html
     # the submitters in scope, not those of other districts
     assert 'value="mediator2"' in html and 'value="mediator3"' not in html
     # the charts fetch the aggregates for the same filters
-    assert 'data-src="/data/family_screening/dashboard.json?version=2026112901"' in html
+    assert 'data-src="/data/family_screening/dashboard.json?version=2026120201"' in html
 
 
 def test_the_data_table_links_to_the_dashboard(client, households):

@@ -34,7 +34,7 @@ def test_csv_opens_in_excel_with_chinese_and_one_column_per_question(client, wor
     assert len(rows) == 1
     row = rows[0]
     assert row["instance_id"] == iid
-    assert row["form_version"] == "2026112901"
+    assert row["form_version"] == "2026120201"
     assert row["submitted_by"] == "mediator" and row["area_name"] == "和平社区"
     assert row["household_info/household_head"] == "李梅"
     assert row["household_info/phone"] == "13812345678"

@@ -274,8 +274,8 @@ def test_a_record_name_built_from_an_identifier_never_reaches_a_researcher(
     app, client, world, publish, tmp_path
 ):
     publish(BUNDLED_FORMS / "mediation_visit.xlsx")
-    answers = {"visit": {"case_ref": "张秀英-和平路12号", "visit_date": "2026-01-02"}}
-    xml, _ = submission_xml("mediation_visit", "2026112901", {})
+    answers = {"visit": {"household": "张秀英-和平路12号", "visit_date": "2026-01-02"}}
+    xml, _ = submission_xml("mediation_visit", "2026120201", {})
     xml = xml.replace(
         b"</instanceID>",
         "</instanceID><instanceName>张秀英-和平路12号 2026-01-02</instanceName>".encode(),

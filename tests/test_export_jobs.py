@@ -144,7 +144,7 @@ def test_a_jobs_progress_is_written_while_its_export_is_still_reading(app, clien
             )
             assert len(rows.fetchmany(1)) == 1  # two more to come: the read stays open
             _set(job_id, progress=0.5, heartbeat_at=datetime.now(UTC))
-            xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+            xml, _ = submission_xml("family_screening", "2026120201", screening_answers())
             token = api_token(app, world.mediator)
             assert post_submission(client, xml, token=token).status_code == 201
             assert len(rows.fetchall()) == 2

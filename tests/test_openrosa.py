@@ -49,7 +49,7 @@ def test_form_list_shows_only_forms_the_caller_may_fill(app, client, world, publ
     assert "<formID>family_screening</formID>" in body
     assert "mediation_visit" not in body
     assert "<hash>md5:" in body and "<downloadUrl>" in body
-    xform = client.get("/forms/family_screening/versions/2026112901/form.xml")
+    xform = client.get("/forms/family_screening/versions/2026120201/form.xml")
     assert xform.status_code == 200 and b"<h:html" in xform.data
     assert client.get("/forms/mediation_visit/form.xml").status_code == 404
 
@@ -57,7 +57,7 @@ def test_form_list_shows_only_forms_the_caller_may_fill(app, client, world, publ
 def test_a_submission_is_stored_once_and_a_resend_is_harmless(app, client, world, publish):
     publish(SCREENING)
     token = api_token(app, world.mediator)
-    xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, iid = submission_xml("family_screening", "2026120201", screening_answers())
     first = post_submission(client, xml, token=token)
     assert first.status_code == 201, first.data
     again = post_submission(client, xml, token=token)
@@ -75,11 +75,11 @@ def test_a_submission_is_stored_once_and_a_resend_is_harmless(app, client, world
 def test_same_instance_id_with_other_content_is_a_conflict(app, client, world, publish):
     publish(SCREENING)
     token = api_token(app, world.mediator)
-    xml, iid = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, iid = submission_xml("family_screening", "2026120201", screening_answers())
     assert post_submission(client, xml, token=token).status_code == 201
     changed, _ = submission_xml(
         "family_screening",
-        "2026112901",
+        "2026120201",
         screening_answers(**{"household_info.household_head": "王"}),
         instance_id=iid,
     )
@@ -93,7 +93,7 @@ def test_same_instance_id_with_other_content_is_a_conflict(app, client, world, p
 def test_browser_session_submissions_need_the_csrf_token(app, client, world, publish):
     publish(SCREENING)
     login(client, world.mediator)
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, _ = submission_xml("family_screening", "2026120201", screening_answers())
     assert post_submission(client, xml).status_code == 400
     assert _count(app) == 0
     assert post_submission(client, xml, csrf=csrf_token(client, "/?online")).status_code == 201
@@ -118,7 +118,7 @@ def test_entity_expansion_attacks_are_refused(app, client, world, publish):
     bomb = (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
         b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]><data id="family_screening" '
-        b'version="2026112901"><remarks>&lol2;</remarks><meta><instanceID>uuid:x'
+        b'version="2026120201"><remarks>&lol2;</remarks><meta><instanceID>uuid:x'
         b"</instanceID></meta></data>"
     )
     _refused(app, client, world, bomb, 400, "XML")
@@ -134,7 +134,7 @@ def test_unknown_form_and_unknown_version_are_refused(app, client, world, publis
 
 def test_a_form_the_caller_may_not_use_is_refused(app, client, world, publish):
     publish(SCREENING, area_code="339902")  # 西山县; the mediator is in 东城区
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, _ = submission_xml("family_screening", "2026120201", screening_answers())
     _refused(app, client, world, xml, 403, "无权")
 
 
@@ -142,7 +142,7 @@ def test_an_element_the_form_does_not_have_is_refused(app, client, world, publis
     publish(SCREENING)
     answers = screening_answers()
     answers["household_info"]["favourite_colour"] = "red"
-    xml, _ = submission_xml("family_screening", "2026112901", answers)
+    xml, _ = submission_xml("family_screening", "2026120201", answers)
     _refused(app, client, world, xml, 400, "favourite_colour")
 
 
@@ -155,25 +155,25 @@ def test_values_that_do_not_parse_as_their_type_are_refused(app, client, world, 
     }
     for path, value in cases.items():
         xml, _ = submission_xml(
-            "family_screening", "2026112901", screening_answers(**{path: value})
+            "family_screening", "2026120201", screening_answers(**{path: value})
         )
         _refused(app, client, world, xml, 400, value.split()[-1])
     answers = screening_answers()
     answers["household"]["household_members"][0]["member_age"] = "forty"
-    xml, _ = submission_xml("family_screening", "2026112901", answers)
+    xml, _ = submission_xml("family_screening", "2026120201", answers)
     _refused(app, client, world, xml, 400, "forty")
 
 
 def test_a_group_that_is_not_a_repeat_may_not_appear_twice(app, client, world, publish):
     publish(SCREENING)
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, _ = submission_xml("family_screening", "2026120201", screening_answers())
     doubled = xml.replace(b"<remarks></remarks>", b"<remarks>a</remarks><remarks>b</remarks>")
     _refused(app, client, world, doubled, 400, "remarks")
 
 
 def test_missing_instance_id_is_refused(app, client, world, publish):
     publish(SCREENING)
-    xml = b'<data id="family_screening" version="2026112901"><remarks/></data>'
+    xml = b'<data id="family_screening" version="2026120201"><remarks/></data>'
     _refused(app, client, world, xml, 400, "instanceID")
 
 
@@ -182,7 +182,7 @@ def test_a_huge_upload_is_refused_with_413(app, client, world, publish):
     app.config["MAX_CONTENT_LENGTH"] = 10_000
     try:
         xml, _ = submission_xml(
-            "family_screening", "2026112901", screening_answers(remarks="很" * 20_000)
+            "family_screening", "2026120201", screening_answers(remarks="很" * 20_000)
         )
         _refused(app, client, world, xml, 413, "")
     finally:
@@ -229,18 +229,18 @@ def test_form_media_are_listed_in_the_manifest_and_downloadable(app, client, wor
     login(client, world.mediator)
     listing = client.get("/formList").get_data(as_text=True)
     assert "<manifestUrl>" in listing
-    manifest = client.get("/forms/family_screening/versions/2026112901/manifest")
+    manifest = client.get("/forms/family_screening/versions/2026120201/manifest")
     text = manifest.get_data(as_text=True)
     assert "<filename>households.csv</filename>" in text and "<hash>md5:" in text
-    media = client.get("/forms/family_screening/versions/2026112901/media/households.csv")
+    media = client.get("/forms/family_screening/versions/2026120201/media/households.csv")
     assert media.status_code == 200 and "李".encode() in media.data
-    missing = client.get("/forms/family_screening/versions/2026112901/media/nope.png")
+    missing = client.get("/forms/family_screening/versions/2026120201/media/nope.png")
     assert missing.status_code == 404
 
 
 def test_xml_in_another_encoding_is_refused_not_crashed(app, client, world, publish):
     publish(SCREENING)
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, _ = submission_xml("family_screening", "2026120201", screening_answers())
     latin = xml.replace(b'encoding="UTF-8"', b'encoding="GB18030"').replace(
         "李梅".encode(), "李梅".encode("gb18030")
     )
@@ -257,7 +257,7 @@ def test_the_same_questionnaire_sent_twice_at_once_is_stored_once(app, world, pu
 
     publish(SCREENING)
     tokens = [api_token(app, world.mediator) for _ in range(6)]  # as from six devices
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, _ = submission_xml("family_screening", "2026120201", screening_answers())
 
     def send(n):
         return post_submission(app.test_client(), xml, token=tokens[n % 6]).status_code
@@ -277,7 +277,7 @@ def test_the_same_questionnaire_sent_twice_at_once_is_stored_once(app, world, pu
 
 def _edit_of(old: str, **changes) -> tuple[bytes, str]:
     """An edit of submission ``old`` (a new instance ID naming it as ``deprecatedID``)."""
-    xml, new = submission_xml("family_screening", "2026112901", screening_answers(**changes))
+    xml, new = submission_xml("family_screening", "2026120201", screening_answers(**changes))
     return xml.replace(
         b"</instanceID>", f"</instanceID><deprecatedID>{old}</deprecatedID>".encode()
     ), new
@@ -288,7 +288,7 @@ def test_an_edit_replaces_the_submission_it_names_and_keeps_it_as_history(
 ):
     publish(SCREENING)
     token = api_token(app, world.mediator)
-    xml, old = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, old = submission_xml("family_screening", "2026120201", screening_answers())
     assert post_submission(client, xml, token=token).status_code == 201
     edited, new = _edit_of(old, **{"household_info.household_head": "李梅（改）"})
     resp = post_submission(client, edited, token=token)
@@ -313,7 +313,7 @@ def test_an_edit_replaces_the_submission_it_names_and_keeps_it_as_history(
 def test_an_edit_of_what_one_may_not_see_or_of_nothing_is_refused(app, client, world, publish):
     """Central lets anyone who may submit edit; we also ask that they may see it."""
     publish(SCREENING)
-    xml, old = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, old = submission_xml("family_screening", "2026120201", screening_answers())
     assert post_submission(client, xml, token=api_token(app, world.mediator)).status_code == 201
     edited, _ = _edit_of(old)
     resp = post_submission(client, edited, token=api_token(app, world.mediator2))  # a colleague
@@ -341,7 +341,7 @@ def test_an_edit_of_what_one_may_not_see_or_of_nothing_is_refused(app, client, w
 
 def test_another_accounts_instance_id_is_a_conflict_that_says_so(app, client, world, publish):
     publish(SCREENING)
-    xml, _ = submission_xml("family_screening", "2026112901", screening_answers())
+    xml, _ = submission_xml("family_screening", "2026120201", screening_answers())
     assert post_submission(client, xml, token=api_token(app, world.mediator)).status_code == 201
     resp = post_submission(client, xml, token=api_token(app, world.mediator2))
     assert resp.status_code == 409 and "其他账号" in resp.get_data(as_text=True)
@@ -351,7 +351,7 @@ def test_absurd_sizes_are_refused_with_a_message(app, client, world, publish):
     publish(SCREENING)
     answers = screening_answers()
     answers["household"]["household_members"] = answers["household"]["household_members"] * 251
-    xml, _ = submission_xml("family_screening", "2026112901", answers)
+    xml, _ = submission_xml("family_screening", "2026120201", answers)
     _refused(app, client, world, xml, 400, "超过 500 项")
 
     form_id, version = publish(SHARED_FORMS / "UCL_Biomass_Plot_Form.xlsx")

@@ -10,7 +10,9 @@ A form marks its direct identifiers in a survey-sheet column ``fieldapp::identif
 - ``remove`` (also ``yes``, ``true``, ``1``): the column is left out.
 
 A calculation that uses a marked answer (the record name ``meta/instanceName`` built from
-a name, say) is removed as well. Location answers (geopoint, geotrace, geoshape) are
+a name, say) is removed as well, and so is one that reads a ``label`` from an attached
+list (``instance('households')/root/item[…]/label``): an entity list's label names the
+household (issue 10). Location answers (geopoint, geotrace, geoshape) are
 coarsened to 2 decimal places (about 1 km) in every de-identified export. Who may see
 identifying data is ``fieldapp.scope.may_identify``; the marks themselves are read when
 a form is published (``fieldapp.surveys.identifiers``).
@@ -30,11 +32,18 @@ from fieldapp.surveys.identifiers import PSEUDONYM, REMOVE
 GEO_TYPES = {"geopoint", "geotrace", "geoshape"}
 
 
+_LIST_LABEL = re.compile(r"""instance\(\s*['"][^'"]+['"]\s*\)[^,;]*?/label\b""")
+
+
 def with_derived(marks: dict[str, str], questions: list[dict]) -> dict[str, str]:
     """``marks`` plus ``remove`` for every calculation that uses a marked answer, directly
-    or through another such calculation (e.g. ``meta/instanceName`` built from a name)."""
+    or through another such calculation (e.g. ``meta/instanceName`` built from a name),
+    or that reads a label from an attached list (an entity list's label names a person)."""
     marks = dict(marks)
     calcs = [(q["name"], q["calculate"]) for q in questions if q.get("calculate")]
+    for name, expr in calcs:
+        if name not in marks and _LIST_LABEL.search(expr):
+            marks[name] = REMOVE
     changed = True
     while changed:
         changed = False

@@ -293,7 +293,7 @@ def test_a_draft_of_an_old_version_is_finished_on_its_own_version(
     finalize(page)
     expect(count(page, "sent")).to_have_text("1", timeout=30_000)
     [sub] = stored(app)
-    assert sub.form_version.version == "2026112901"
+    assert sub.form_version.version == "2026120201"
     assert sub.data["household_info"]["household_head"] == "周敏"
 
 
@@ -381,7 +381,7 @@ def test_refusals_and_conflicts_stay_on_the_phone_with_the_reason(app, world, on
 
     # Meanwhile the server got other content under the first questionnaire's instance ID…
     other, _ = submission_xml(
-        "family_screening", "2026112901", screening_answers(), instance_id=iid
+        "family_screening", "2026120201", screening_answers(), instance_id=iid
     )
     client = app.test_client()
     assert post_submission(client, other, token=api_token(app, world.mediator)).status_code == 201

@@ -1,0 +1,339 @@
+"""Households at a district's size: the pages and lists people open, timed and counted.
+
+Generates one district (10 towns × 10 villages, one mediator per village, a district
+supervisor) with ``--households`` households (default 20,000: 200 per mediator) and
+``--visits`` visits each (default 10: 200,000 visits), stored as the bundled screening
+and visit forms store them (a submission and an entity version each), then opens, as a
+logged-in user through the app (the Flask test client: no network), each of:
+
+- ``mine``: a mediator's household list (``/cases/``, their 200 households);
+- ``csv``: the households.csv their phone downloads with the visit form (and the
+  304 answer when unchanged);
+- ``district``: the district supervisor's overview (``/cases/``, every household);
+- ``history``: one household's whole history (``/cases/<id>``).
+
+Each is run ``--repeat`` times; the median time and the number of SQL statements are
+printed, for the full size and for a tenth of it in the same run (query counts must not
+grow with the number of households), with the baseline of the same run: the login page
+(``login``, a page that reads no household) to show what any request costs.
+Target (issue 10): every page under 300 ms at full size on a 2-core machine.
+
+    .venv/bin/python bench/cases.py [--households 20000] [--visits 10] [--repeat 5]
+        [--database sqlite|postgresql|both]
+
+PostgreSQL: database ``fieldapp_bench`` on 127.0.0.1 (made if missing, emptied first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/fieldapp_bench"
+PASSWORD = "bench-password-9"
+TODAY = date(2026, 12, 2)
+
+
+def fresh_pg() -> str:
+    """An empty PostgreSQL database for the bench."""
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS fieldapp_bench WITH (FORCE)")
+        c.execute("CREATE DATABASE fieldapp_bench")
+    return PG_URL
+
+
+def populate(url: str, folder: Path, households: int, visits: int):
+    """Areas, users, the bundled forms and ``households`` households with ``visits``
+    visits each; returns (app, mediator username, one household id)."""
+    from sqlalchemy import insert, select
+
+    from fieldapp import create_app
+    from fieldapp.areas.services import create_area
+    from fieldapp.cases.models import Dataset, Entity, EntityVersion
+    from fieldapp.extensions import db
+    from fieldapp.migrate import upgrade
+    from fieldapp.submissions.models import Submission
+    from fieldapp.surveys.services import import_xlsform
+
+    upgrade(url)
+    app = create_app(
+        {"DATABASE_URL": url, "INSTANCE_PATH": str(folder), "SECRET_KEY": "b", "TESTING": True}
+    )
+    rng = random.Random(10)
+    with app.app_context():
+        city = create_area("9900", "测试市", "city")
+        district = create_area("990001", "测试区", "district", city)
+        villages, mediators = [], []
+        for t in range(10):
+            town = create_area(f"990001{t:03d}", f"第{t + 1}镇", "town", district)
+            for v in range(10):
+                village = create_area(
+                    f"990001{t:03d}{v:03d}", f"第{t + 1}镇{v + 1}村", "village", town
+                )
+                villages.append(village)
+                mediators.append(_user(f"m{t}{v}", "mediator", village, f"调解员{t}{v}"))
+        _user("sup", "supervisor", district, "区督导")
+        forms = {}
+        for name in ("family_screening", "mediation_visit"):
+            path = ROOT / "questionnaires" / f"{name}.xlsx"
+            forms[name] = import_xlsform(path.read_bytes(), path.name, city).form_version
+        db.session.commit()
+        ds = db.session.scalar(select(Dataset).where(Dataset.name == "households"))
+        screening, visit_form = forms["family_screening"], forms["mediation_visit"]
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        per = max(1, households // len(mediators))
+        sub_id = ver_id = 0
+        subs, ents, vers = [], [], []
+
+        def flush():
+            if subs:
+                db.session.execute(insert(Submission), subs)
+            if ents:
+                db.session.execute(insert(Entity), ents)
+            if vers:
+                db.session.execute(insert(EntityVersion), vers)
+            subs.clear(), ents.clear(), vers.clear()
+
+        first = None
+        for n in range(households):
+            m = mediators[min(n // per, len(mediators) - 1)]
+            hid = str(uuid.UUID(int=rng.getrandbits(128)))
+            first = first or (hid, m.username)
+            risk = rng.choice(["low", "medium", "high", "serious"])
+            due = TODAY + timedelta(days=rng.randint(-30, 60))
+            data = {
+                "risk_level": risk,
+                "case_status": "following",
+                "next_visit_date": due.isoformat(),
+                "village": m.area.name,
+                "member_count": "4",
+                "minor_count": "1",
+            }
+            sub_id += 1
+            subs.append(_sub(sub_id, screening, m, f"uuid:h{n}", start + timedelta(minutes=n)))
+            ent_id = n + 1
+            versions = [("create", sub_id, data)]
+            for k in range(visits):
+                sub_id += 1
+                when = start + timedelta(days=k * 20, minutes=n)
+                subs.append(_sub(sub_id, visit_form, m, f"uuid:v{n}-{k}", when))
+                versions.append(
+                    (
+                        "update",
+                        sub_id,
+                        {"last_visit_date": when.date().isoformat(), "case_status": "following"},
+                    )
+                )
+            current = {}
+            for i, (kind, sid, received) in enumerate(versions, start=1):
+                ver_id += 1
+                current = {**current, **received}
+                vers.append(
+                    {
+                        "id": ver_id,
+                        "entity_id": ent_id,
+                        "version": i,
+                        "kind": kind,
+                        "label": f"户{n}家",
+                        "data": current,
+                        "received": received,
+                        "submission_id": sid,
+                        "actor_id": m.id,
+                        "assigned_to_id": m.id,
+                        "created_at": start,
+                    }
+                )
+            ents.append(
+                {
+                    "id": ent_id,
+                    "uuid": hid,
+                    "dataset_id": ds.id,
+                    "label": f"户{n}家",
+                    "version": len(versions),
+                    "data": current,
+                    "area_id": m.area_id,
+                    "assigned_to_id": m.id,
+                    "created_by_id": m.id,
+                    "created_at": start,
+                    "updated_at": start,
+                    "stamp": ver_id,
+                    "risk": risk,
+                    "status": "following",
+                    "next_visit_due": due,
+                    "last_visit_date": None,
+                }
+            )
+            if len(subs) > 5000:
+                flush()
+        flush()
+        db.session.commit()
+        if url.startswith("postgresql"):
+            for table in ("submissions", "entities", "entity_versions"):
+                db.session.execute(
+                    db.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
+            db.session.execute(db.text("ANALYZE"))
+            db.session.commit()
+        form_id, version = visit_form.form.form_id, visit_form.version
+    return app, first[1], first[0], form_id, version
+
+
+_HASH = {}
+
+
+def _user(username: str, role: str, area, name: str):
+    """A user with the bench password, hashed once (argon2 takes a while per hash)."""
+    from fieldapp.auth.services import create_user
+    from fieldapp.extensions import db
+
+    if not _HASH:
+        user = create_user(username, PASSWORD, role, area, name)
+        _HASH["hash"] = user.password_hash
+        return user
+    from fieldapp.auth.models import User
+
+    user = User(
+        username=username,
+        display_name=name,
+        role=role,
+        area=area,
+        password_hash=_HASH["hash"],
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _sub(sid, fv, user, iid, when) -> dict:
+    return {
+        "id": sid,
+        "instance_id": iid,
+        "form_pk": fv.form_pk,
+        "form_version_id": fv.id,
+        "submitter_id": user.id,
+        "area_id": user.area_id,
+        "xml": "<data/>",
+        "xml_sha256": "0" * 64,
+        "data": {},
+        "repeat_counts": {},
+        "received_at": when,
+    }
+
+
+def measure(app, who: str, path: str, repeat: int, headers=None) -> dict:
+    """Median ms and SQL statement count of GET ``path`` as ``who`` (logged in)."""
+    from sqlalchemy import event
+
+    from fieldapp.extensions import db
+
+    client = app.test_client()
+    if who:
+        page = client.get("/login")
+        token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1]
+        token = token.split('"')[0]
+        client.post("/login", data={"username": who, "password": PASSWORD, "csrf_token": token})
+    count = [0]
+
+    def tick(*_a, **_k):
+        count[0] += 1
+
+    with app.app_context():
+        engine = db.engine
+    times, status, size = [], None, 0
+    event.listen(engine, "before_cursor_execute", tick)
+    try:
+        for _ in range(repeat):
+            count[0] = 0
+            t0 = time.perf_counter()
+            resp = client.get(path, headers=headers or {})
+            times.append((time.perf_counter() - t0) * 1000)
+            status, size = resp.status_code, len(resp.data)
+            queries = count[0]
+    finally:
+        event.remove(engine, "before_cursor_execute", tick)
+    return {"ms": statistics.median(times), "queries": queries, "status": status, "bytes": size}
+
+
+def run(url: str, folder: Path, households: int, visits: int, repeat: int) -> dict:
+    t0 = time.perf_counter()
+    app, mediator, hid, form_id, version = populate(url, folder, households, visits)
+    print(
+        f"  {households:,} households, {households * visits:,} visits generated "
+        f"in {time.perf_counter() - t0:.0f} s",
+        flush=True,
+    )
+    csv_path = f"/forms/{form_id}/versions/{version}/media/households.csv"
+    out = {
+        "login": measure(app, "", "/login", repeat),
+        "mine": measure(app, mediator, "/cases/", repeat),
+        "csv": measure(app, mediator, csv_path, repeat),
+        "district": measure(app, "sup", "/cases/", repeat),
+        "history": measure(app, "sup", f"/cases/{hid}", repeat),
+    }
+    # The same list again, unchanged: the phone sends the ETag it has and gets 304.
+    out["csv-304"] = measure(
+        app, mediator, csv_path, repeat, headers={"If-None-Match": _etag(app, mediator, csv_path)}
+    )
+    return out
+
+
+def _etag(app, who, path) -> str:
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login", data={"username": who, "password": PASSWORD, "csrf_token": token})
+    return client.get(path).headers.get("ETag", "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=20_000)
+    parser.add_argument("--visits", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    results = {}
+    for database in databases:
+        for n in (args.households // 10, args.households):
+            print(f"{database}, {n:,} households:", flush=True)
+            with tempfile.TemporaryDirectory(prefix="fieldapp-bench-cases-") as tmp:
+                url = f"sqlite:///{tmp}/bench.sqlite3" if database == "sqlite" else fresh_pg()
+                results[(database, n)] = run(url, Path(tmp), n, args.visits, args.repeat)
+    print()
+    print(
+        f"{'database':11}{'page':10}{'ms':>9}{'× login':>9}{'queries':>9}"
+        f"{'queries @1/10':>15}{'status':>8}{'bytes':>10}"
+    )
+    for database in databases:
+        big, small = (
+            results[(database, args.households)],
+            results[(database, args.households // 10)],
+        )
+        for page, r in big.items():
+            print(
+                f"{database:11}{page:10}{r['ms']:>9.1f}{r['ms'] / big['login']['ms']:>9.1f}"
+                f"{r['queries']:>9}{small[page]['queries']:>15}{r['status']:>8}{r['bytes']:>10,}"
+            )
+    print("target: every page < 300 ms at full size; queries equal at both sizes")
+    print(json.dumps({f"{d}:{n}": r for (d, n), r in results.items()}), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
