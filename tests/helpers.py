@@ -51,13 +51,14 @@ def switch_user(client, username: str, password: str = PASSWORD):
     return login(client, username, password)
 
 
-def _elements(values: dict) -> str:
+def elements(values: dict) -> str:
+    """Answers (nested dicts for groups, lists of dicts for repeats) as XML elements."""
     out = []
     for name, value in values.items():
         if isinstance(value, list):
-            out.extend(f"<{name}>{_elements(item)}</{name}>" for item in value)
+            out.extend(f"<{name}>{elements(item)}</{name}>" for item in value)
         elif isinstance(value, dict):
-            out.append(f"<{name}>{_elements(value)}</{name}>")
+            out.append(f"<{name}>{elements(value)}</{name}>")
         else:
             out.append(f"<{name}>{escape(str(value))}</{name}>")
     return "".join(out)
@@ -68,7 +69,7 @@ def submission_xml(
 ) -> tuple[bytes, str]:
     """Submission XML as a phone would send it; returns (xml bytes, instance ID)."""
     instance_id = instance_id or f"uuid:{uuid.uuid4()}"
-    body = _elements(answers) + f"<meta><instanceID>{instance_id}</instanceID></meta>"
+    body = elements(answers) + f"<meta><instanceID>{instance_id}</instanceID></meta>"
     xml = (
         f'<?xml version="1.0" encoding="UTF-8"?><{root} id="{escape(form_id)}" '
         f'version="{escape(version)}">{body}</{root}>'

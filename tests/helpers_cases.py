@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from xml.sax.saxutils import escape, quoteattr
 
-from tests.helpers import xlsform
+from tests.helpers import elements, xlsform
 
 REGISTER = xlsform(
     [
@@ -44,10 +44,6 @@ VISIT = xlsform(
 )
 
 
-def _elements(values: dict) -> str:
-    return "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in values.items())
-
-
 def entity_submission(
     form_id: str,
     answers: dict,
@@ -64,7 +60,7 @@ def entity_submission(
     label_el = f"<label>{escape(label)}</label>" if label is not None else ""
     xml = (
         f'<?xml version="1.0" encoding="UTF-8"?><data id="{form_id}" version="{version}">'
-        f"{_elements(answers)}<meta><entity {attrs}>{label_el}</entity>"
+        f"{elements(answers)}<meta><entity {attrs}>{label_el}</entity>"
         f"<instanceID>{instance_id}</instanceID></meta></data>"
     )
     return xml.encode("utf-8"), instance_id

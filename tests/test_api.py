@@ -13,6 +13,8 @@ def test_the_openapi_document_lists_every_endpoint(client):
         "/forms",
         "/forms/{form_id}",
         "/forms/{form_id}/submissions",
+        "/datasets/{name}/entities",
+        "/datasets/{name}/entities/{uuid}",
     }
 
 

@@ -21,6 +21,7 @@ def openapi_document() -> dict:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
     form_id = {"name": "form_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    dataset = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -105,6 +106,51 @@ def openapi_document() -> dict:
                     },
                 }
             },
+            "/datasets/{name}/entities": {
+                "get": {
+                    "summary": "Entities (households) of an entity list in the caller's "
+                    "scope, oldest first; label null where the caller may not identify it",
+                    "parameters": [dataset, *_page_params()],
+                    "responses": {
+                        "200": {
+                            "description": "A page",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/EntityPage"}
+                                }
+                            },
+                        },
+                        "401": error,
+                        "404": error,
+                    },
+                }
+            },
+            "/datasets/{name}/entities/{uuid}": {
+                "get": {
+                    "summary": "One entity in the caller's scope with its whole history",
+                    "parameters": [
+                        dataset,
+                        {
+                            "name": "uuid",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The entity and its versions",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/EntityWithVersions"}
+                                }
+                            },
+                        },
+                        "401": error,
+                        "404": error,
+                    },
+                }
+            },
         },
         "components": {
             "securitySchemes": {
@@ -149,6 +195,69 @@ def openapi_document() -> dict:
                         "deprecated_id": {"type": ["string", "null"]},
                         "data": {"type": "object"},
                         "attachments": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "Entity": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "dataset": {"type": "string"},
+                        "label": {"type": ["string", "null"]},
+                        "label_hidden": {"type": "boolean"},
+                        "version": {"type": "integer"},
+                        "area_code": {"type": "string"},
+                        "assigned_to": {"type": ["string", "null"]},
+                        "risk_level": {"type": ["string", "null"]},
+                        "case_status": {"type": "string"},
+                        "next_visit_due": {"type": ["string", "null"], "format": "date"},
+                        "last_visit_date": {"type": ["string", "null"], "format": "date"},
+                        "conflict": {"type": ["string", "null"], "enum": ["soft", "hard", None]},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "updated_at": {"type": "string", "format": "date-time"},
+                        "properties": {"type": "object"},
+                    },
+                },
+                "EntityWithVersions": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/Entity"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "versions": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "version": {"type": "integer"},
+                                            "kind": {"type": "string"},
+                                            "at": {"type": "string", "format": "date-time"},
+                                            "by": {"type": ["string", "null"]},
+                                            "instance_id": {"type": ["string", "null"]},
+                                            "received": {"type": "object"},
+                                            "base_version": {"type": ["integer", "null"]},
+                                            "conflict": {"type": ["string", "null"]},
+                                            "conflicting": {
+                                                "type": ["array", "null"],
+                                                "items": {"type": "string"},
+                                            },
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                    ]
+                },
+                "EntityPage": {
+                    "type": "object",
+                    "properties": {
+                        "count": {"type": "integer"},
+                        "page": {"type": "integer"},
+                        "per_page": {"type": "integer"},
+                        "next": {"type": ["string", "null"]},
+                        "results": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Entity"},
+                        },
                     },
                 },
                 "SubmissionPage": {

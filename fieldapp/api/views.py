@@ -6,15 +6,18 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from fieldapp.api.openapi import openapi_document
 from fieldapp.audit.services import record
+from fieldapp.cases import api_rows
 from fieldapp.cases.lists import served_lists
 from fieldapp.cases.spec import spec_of
 from fieldapp.dataset.identify import deidentifier
 from fieldapp.dataset.wide import merge_questions
+from fieldapp.errors import fail
 from fieldapp.extensions import db
 from fieldapp.scope import (
     can_fill,
@@ -129,6 +132,47 @@ def submissions(form_id: str):
         else None
     )
     return jsonify(count=total, page=page, per_page=per_page, next=nxt, results=items)
+
+
+@bp.get("/datasets/<name>/entities")
+@logged_in
+def entities(name: str):
+    """A page of entity list ``name``'s entities (households) the caller may see
+    (``scope.entities_in_scope``: a mediator's own, a viewer's subtree), oldest first,
+    as ODK Central's ``/datasets/:name/entities`` with fieldapp's household columns.
+    The label is null (``label_hidden``) where the caller may not identify the
+    household. Audited (``api_households``)."""
+    ds = api_rows.dataset_named(name)
+    if ds is None:
+        fail(404, _("没有名为 %(name)s 的实体列表", name=name))
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    per_page = min(max(request.args.get("per_page", 100, type=int), 1), MAX_PER_PAGE)
+    total, rows = api_rows.entity_page(current_user, ds, page, per_page)
+    items = [api_rows.entity_json(current_user, e, _local) for e in rows]
+    record(current_user.id, "api_households", f"dataset:{name}", page=page, rows=len(items))
+    db.session.commit()
+    nxt = (
+        url_for(".entities", name=name, page=page + 1, per_page=per_page, _external=True)
+        if page * per_page < total
+        else None
+    )
+    return jsonify(count=total, page=page, per_page=per_page, next=nxt, results=items)
+
+
+@bp.get("/datasets/<name>/entities/<uuid>")
+@logged_in
+def entity(name: str, uuid: str):
+    """One entity the caller may see, with its whole history (``versions``); 404 for
+    one out of scope, as for one that does not exist. Audited (``api_households``)."""
+    ds = api_rows.dataset_named(name)
+    found = api_rows.visible_entity(current_user, ds, uuid) if ds else None
+    if found is None:
+        fail(404, _("找不到该家庭，或它不在您的管辖范围内"))
+    record(current_user.id, "api_households", f"entity:{uuid}")
+    db.session.commit()
+    out = api_rows.entity_json(current_user, found, _local)
+    out["versions"] = api_rows.versions_json(current_user, found, _local)
+    return jsonify(out)
 
 
 @bp.get("/me")

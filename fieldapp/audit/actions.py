@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "case_reopen": N_("重新打开家庭"),
     "case_resolve": N_("处理家庭冲突"),
     "view_household": N_("查看家庭档案"),
+    "api_households": N_("通过 API 读取家庭"),
     "area_create": N_("新增区划"),
     "area_rename": N_("区划改名"),
     "area_move": N_("移动区划"),
