@@ -51,6 +51,10 @@ def test_init_demo_and_login_from_a_blank_machine(fresh):
     home = client.get("/?online").get_data(as_text=True)
     for title in ("问题家庭排查", "留守儿童", "留守妇女", "留守老人", "调解走访记录"):
         assert title in home
+    # The demo's households: the mediator's four, one of them visited; loaded once.
+    mine = client.get("/cases/").get_data(as_text=True)
+    assert all(f"{head}家（和平社区）" in mine for head in ("李梅", "王秀英", "赵丽", "孙芳"))
+    assert "陈红" not in mine  # mediator2's
 
 
 def test_users_and_tokens_from_the_cli(fresh):

@@ -1,4 +1,5 @@
-"""Load the demo project (idempotent): areas, one user per role, bundled forms."""
+"""Load the demo project (idempotent): areas, one user per role, bundled forms, a few
+households."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fieldapp.areas.services import create_area
 from fieldapp.auth.models import User
 from fieldapp.auth.services import create_user
 from fieldapp.config import ROOT
+from fieldapp.demo.households import load_households
 from fieldapp.extensions import db
 from fieldapp.surveys.services import import_xlsform
 
@@ -76,4 +78,5 @@ def load_demo(instance_path: Path) -> list[tuple[str, str, str, str]]:
             continue
         import_xlsform(path.read_bytes(), path.name, areas["3399"], admin)
     db.session.flush()
+    load_households()
     return rows
