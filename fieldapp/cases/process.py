@@ -35,6 +35,7 @@ from datetime import timedelta
 from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import fromstring
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from fieldapp.auth.models import utcnow
@@ -56,6 +57,34 @@ from fieldapp.extensions import db
 from fieldapp.scope import follows_what_they_register, may_update_entity
 
 HOLD = timedelta(days=5)  # ODK Central's backlog timeout
+
+# Why an entity block did not apply (``EntityOp.message``; a version's ``note``): stored
+# as a code, shown in the reader's language by ``op_message``.
+EDIT_NOT_AGAIN, OTHER_LIST, EXISTS = "edit_not_again", "other_list", "exists"
+WAIT_CREATE, WAIT_BRANCH, NOT_THEIRS = "wait_create", "wait_branch", "not_theirs"
+GONE, TEST_DATA, FORCED_CREATE = "gone", "test_data", "forced_create"
+MESSAGES = {
+    EDIT_NOT_AGAIN: _l("这是对已处理提交的修改，不再重复更改家庭"),
+    OTHER_LIST: _l("这个编号已属于另一个实体列表"),
+    EXISTS: _l("这户家庭已经建立过，未重复建立"),
+    WAIT_CREATE: _l("等待登记这户家庭的提交到达"),
+    WAIT_BRANCH: _l("等待同一手机更早的离线更新到达"),
+    NOT_THEIRS: _l("提交人无权更新这户家庭；提交已保存，家庭未更改"),
+    GONE: _l("提交不再包含这户家庭"),
+    TEST_DATA: _l("测试数据不更改家庭"),
+    FORCED_CREATE: _l("更新先于登记到达，等待超时后按更新建立"),
+}
+
+
+def op_message(code: str | None) -> str:
+    """An ``EntityOp.message`` (or a version's note made here) in the UI language; a text
+    that is not one of the codes is shown as stored."""
+    if not code:
+        return ""
+    text = MESSAGES.get(code)
+    return str(text) if text is not None else code
+
+
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,63}")
 MAX_LABEL = 500
 MAX_PROPERTY = 10_000
@@ -215,7 +244,7 @@ def apply_submission(person, sub, replaces=None) -> list[EntityOp]:
         )
         db.session.add(op)
         if block.uuid in done_before:
-            _done(op, SKIPPED, "这是对已处理提交的修改，不再重复更改家庭")
+            _done(op, SKIPPED, EDIT_NOT_AGAIN)
         else:
             _process(person, sub, block, op)
         db.session.flush()
@@ -229,24 +258,24 @@ def _process(person, sub, block: EntityBlock, op: EntityOp, force: bool = False)
     entity = db.session.scalar(select(Entity).where(Entity.uuid == block.uuid))
     ds = dataset_named(block.dataset, list(block.properties))
     if entity is not None and entity.dataset_id is not None and entity.dataset_id != ds.id:
-        _done(op, REFUSED, f"编号 {block.uuid} 已属于另一个实体列表 {entity.dataset.name}")
+        _done(op, REFUSED, OTHER_LIST)
         return
     if block.create:
         if entity is None:
             _create(person, sub, ds, block, op)
             return
         if not block.update:
-            _done(op, SKIPPED, f"{block.uuid} 已经建立过，未重复建立")
+            _done(op, SKIPPED, EXISTS)
             return
         op.action = "update"  # create and update both true: an update of the existing one
     if entity is None:
         if force:
             _create(person, sub, ds, block, op, forced=True)
         else:
-            _done(op, HELD, "等待建立该实体的提交到达", processed=False)
+            _done(op, HELD, WAIT_CREATE, processed=False)
         return
     if not may_update_entity(person, entity):
-        _done(op, REFUSED, "提交人无权更新此家庭；提交已保存，家庭未更改")
+        _done(op, REFUSED, NOT_THEIRS)
         return
     _update(person, sub, entity, block, op, force)
 
@@ -285,7 +314,7 @@ def _create(person, sub, ds: Dataset, block: EntityBlock, op: EntityOp, forced=F
         branch_id=block.branch_id,
         base_version=block.base_version,
         trunk_version=block.trunk_version,
-        note="更新先于建立到达，按更新建立" if forced else None,
+        note=FORCED_CREATE if forced else None,
     )
     _record(entity, ev, op)
 
@@ -320,7 +349,7 @@ def _effective_base(entity: Entity, block: EntityBlock) -> tuple[int | None, boo
 def _update(person, sub, entity: Entity, block: EntityBlock, op: EntityOp, force: bool) -> None:
     base, ready = _effective_base(entity, block)
     if not ready and not force:
-        _done(op, HELD, "等待同一手机更早的离线更新到达", processed=False)
+        _done(op, HELD, WAIT_BRANCH, processed=False)
         return
     conflict, conflicting = None, None
     if base is not None and base < entity.version:
@@ -384,11 +413,11 @@ def _retry(op: EntityOp, force: bool = False) -> None:
     blocks = read_blocks(fromstring(sub.xml.encode("utf-8")), spec) if spec else []
     block = next((b for b in blocks if b.uuid == op.entity_uuid), None)
     if block is None:
-        _done(op, SKIPPED, "提交不再包含该实体")
+        _done(op, SKIPPED, GONE)
         return
     person = sub.submitter
     if person is None:
-        _done(op, SKIPPED, "测试数据不更改实体")
+        _done(op, SKIPPED, TEST_DATA)
         return
     _process(person, sub, block, op, force=force)
 

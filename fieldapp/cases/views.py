@@ -18,6 +18,7 @@ from fieldapp.cases import households as hh
 from fieldapp.cases import queries, services
 from fieldapp.cases.filters import ALL, NONE, CaseFilter
 from fieldapp.cases.forms import AssignForm, CloseForm, ReopenForm, ResolveForm
+from fieldapp.cases.process import op_message
 from fieldapp.cases.services import CaseError
 from fieldapp.extensions import db
 
@@ -110,6 +111,7 @@ def detail(uuid: str):
         local=queries.local_time,
         hh=hh,
         kind_label=pages.kind_label,
+        op_message=op_message,
         shown=partial(pages.shown_properties, current_user, entity),
     )
 
@@ -146,7 +148,7 @@ def assign(uuid: str):
         if username and user is None:
             raise CaseError(_("找不到用户 %(name)s", name=username[:64]))
         if services.assign(current_user, entity, user) is None:
-            raise CaseError(_("这户家庭已经由该人员跟进，没有改动"))
+            raise CaseError(_("没有改动：所选的就是现在的负责人（或本来就无人负责）"))
 
     return _act(uuid, AssignForm, change, _("已重新分配：双方手机下次同步时更新"))
 
