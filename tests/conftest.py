@@ -204,3 +204,29 @@ def submit(app, client, publish):
         return ids
 
     return _submit
+
+
+@pytest.fixture
+def case_forms(publish, tmp_path):
+    """The small household forms of ``tests/helpers_cases.py`` (a registration that
+    creates ``households``, a visit that updates them), published to the city."""
+    from tests.helpers_cases import REGISTER, VISIT
+
+    for name, data in (("hh_register.xlsx", REGISTER), ("hh_visit.xlsx", VISIT)):
+        (tmp_path / name).write_bytes(data)
+        publish(tmp_path / name)
+
+
+@pytest.fixture
+def send(app, client, world):
+    """Send submission XML as ``who`` (a Bearer token each), expecting ``expect``;
+    returns the response."""
+    tokens: dict[str, str] = {}
+
+    def _send(xml: bytes, who: str = World.mediator, expect: int = 201):
+        tokens.setdefault(who, api_token(app, who))
+        resp = post_submission(client, xml, token=tokens[who])
+        assert resp.status_code == expect, resp.get_data(as_text=True)
+        return resp
+
+    return _send

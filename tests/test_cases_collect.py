@@ -22,13 +22,11 @@ from fieldapp.extensions import db
 from tests.collect_client import CollectClient
 from tests.helpers import (
     SHARED_FORMS,
-    api_token,
     fill_every_question,
     form_schema,
-    post_submission,
     xlsform,
 )
-from tests.helpers_cases import REGISTER, VISIT, entity_submission, registration, visit
+from tests.helpers_cases import entity_submission, registration, visit
 
 ENTITY_FORMS = sorted((SHARED_FORMS / "entities").glob("*.xls*"))
 
@@ -44,13 +42,6 @@ def http_url(app):
     server.server_close()
 
 
-@pytest.fixture
-def case_forms(publish, tmp_path):
-    for name, data in (("hh_register.xlsx", REGISTER), ("hh_visit.xlsx", VISIT)):
-        (tmp_path / name).write_bytes(data)
-        publish(tmp_path / name)
-
-
 def collect_url(app, base: str, username: str) -> str:
     """An app-user URL for ``username``'s phone, as the phone page makes one."""
     from fieldapp.auth.models import User
@@ -64,16 +55,11 @@ def collect_url(app, base: str, username: str) -> str:
     return app_user_url(base, secret)
 
 
-def send(app, client, xml: bytes, who: str):
-    resp = post_submission(client, xml, token=api_token(app, who))
-    assert resp.status_code == 201, resp.get_data(as_text=True)
-
-
 def test_collect_gets_the_list_as_an_entity_list_and_again_only_when_it_changes(
-    app, client, world, case_forms, http_url
+    app, client, world, case_forms, http_url, send
 ):
     xml, _, hh = registration("王芳")
-    send(app, client, xml, world.mediator)
+    send(xml, world.mediator)
     collect = CollectClient(collect_url(app, http_url, world.mediator))
     (item,) = [f for f in collect.form_list() if f.form_id == "hh_visit"]
     manifest = collect.request("GET", item.manifest_url).body.decode()
@@ -92,7 +78,7 @@ def test_collect_gets_the_list_as_an_entity_list_and_again_only_when_it_changes(
 
 
 def test_a_real_form_with_an_upper_case_entities_sheet_makes_its_dataset(
-    app, client, world, publish
+    app, client, world, publish, send
 ):
     form_id, version = publish(SHARED_FORMS / "case_insensitivity.xlsx")
     with app.app_context():
@@ -104,7 +90,7 @@ def test_a_real_form_with_an_upper_case_entities_sheet_makes_its_dataset(
         label="l1",
         version=version,
     )
-    send(app, client, xml, world.mediator)
+    send(xml, world.mediator)
     with app.app_context():
         (entity,) = db.session.scalars(select(Entity)).all()
         assert entity.dataset.name == "e1" and entity.label == "l1"
@@ -126,7 +112,7 @@ MEMBERS = xlsform(
 
 
 def test_one_submission_makes_a_household_and_one_entity_per_member(
-    app, client, world, publish, tmp_path
+    app, client, world, publish, tmp_path, send
 ):
     """Entities spec 2025.1: an entities row per list, save_to ``list#property``, one
     ``meta/entity`` in each repeat instance."""
@@ -144,7 +130,7 @@ def test_one_submission_makes_a_household_and_one_entity_per_member(
         f'<meta><entity dataset="households" create="1" id="{ids[0]}"><label>H-7</label>'
         f"</entity><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>"
     ).encode()
-    send(app, client, xml, world.mediator)
+    send(xml, world.mediator)
     with app.app_context():
         got = {
             e.uuid: (e.dataset.name, e.label, e.data) for e in db.session.scalars(select(Entity))
@@ -159,7 +145,7 @@ def test_one_submission_makes_a_household_and_one_entity_per_member(
 @pytest.mark.skipif(not ENTITY_FORMS, reason="../shared/forms/entities/ is not there")
 @pytest.mark.parametrize("path", ENTITY_FORMS, ids=lambda p: p.name)
 def test_forms_written_for_central_import_and_make_or_wait_for_their_entities(
-    app, client, world, publish, path
+    app, client, world, publish, path, send
 ):
     """Each form imports; a submission filled in every question, with its entity id set
     as the form would set it, is stored and its entity block processed (a create
@@ -177,7 +163,7 @@ def test_forms_written_for_central_import_and_make_or_wait_for_their_entities(
     xml = xml.replace(b"<data ", f"<{schema['root']} ".encode(), 1).replace(
         b"</data>", f"</{schema['root']}>".encode()
     )
-    send(app, client, xml, world.mediator)
+    send(xml, world.mediator)
     with app.app_context():
         op = db.session.scalar(select(EntityOp).where(EntityOp.entity_uuid == eid))
         assert op is not None and op.state in (APPLIED, "held"), op and op.message

@@ -8,35 +8,12 @@ import csv
 import io
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from fieldapp.cases.models import APPLIED, HARD, HELD, REFUSED, SKIPPED, SOFT, Entity, EntityOp
 from fieldapp.extensions import db
-from tests.helpers import api_token, post_submission
-from tests.helpers_cases import REGISTER, VISIT, registration, visit
-
-
-@pytest.fixture
-def case_forms(publish, tmp_path):
-    """The registration and visit forms, published to the city."""
-    for name, data in (("hh_register.xlsx", REGISTER), ("hh_visit.xlsx", VISIT)):
-        (tmp_path / name).write_bytes(data)
-        publish(tmp_path / name)
-
-
-@pytest.fixture
-def send(app, client, world):
-    """Send submission XML as ``who`` (Bearer token); returns the response."""
-    tokens = {}
-
-    def _send(xml: bytes, who: str = world.mediator, expect: int = 201):
-        tokens.setdefault(who, api_token(app, who))
-        resp = post_submission(client, xml, token=tokens[who])
-        assert resp.status_code == expect, resp.get_data(as_text=True)
-        return resp
-
-    return _send
+from tests.helpers import api_token
+from tests.helpers_cases import registration, visit
 
 
 def household(app, hh_id: str) -> Entity:

@@ -15,7 +15,7 @@ from sqlalchemy import event, insert, select
 
 from fieldapp.cases.models import HARD, Entity
 from fieldapp.extensions import db
-from tests.helpers import PASSWORD, api_token, csrf_token, login, post_submission, xlsform
+from tests.helpers import PASSWORD, csrf_token, switch_user, xlsform
 from tests.helpers_cases import REGISTER, VISIT, registration, visit
 
 TODAY = date.today()
@@ -103,20 +103,6 @@ def case_forms(publish, tmp_path):
 
 
 @pytest.fixture
-def send(app, client, world):
-    """Send submission XML as ``who`` (Bearer token); returns the response."""
-    tokens = {}
-
-    def _send(xml: bytes, who: str = world.mediator, expect: int = 201):
-        tokens.setdefault(who, api_token(app, who))
-        resp = post_submission(client, xml, token=tokens[who])
-        assert resp.status_code == expect, resp.get_data(as_text=True)
-        return resp
-
-    return _send
-
-
-@pytest.fixture
 def register(send, world):
     """A mediator registers household ``head`` (risk, next visit due); returns its id."""
 
@@ -161,13 +147,6 @@ def members_registration(head: str, members: list[dict], hh_id: str | None = Non
         f"<instanceID>uuid:{uuidlib.uuid4()}</instanceID></meta></data>"
     )
     return xml.encode("utf-8"), hh_id
-
-
-def switch_user(client, username: str):
-    """Log out whoever is logged in (a mediator too: /login sends them on to the phone
-    app, a page without the CSRF meta tag) and log ``username`` in."""
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/cases/")})
-    login(client, username)
 
 
 def html(client, url: str, status: int = 200) -> str:

@@ -17,7 +17,7 @@ from fieldapp.auth.models import User
 from fieldapp.cases.models import HARD, Entity, EntityVersion
 from fieldapp.cases.services import assign, resolve
 from fieldapp.extensions import db
-from tests.helpers import BUNDLED_FORMS, api_token, post_submission, screening_answers
+from tests.helpers import BUNDLED_FORMS, api_token, screening_answers
 from tests.helpers_cases import entity_submission
 
 VERSION = "2026120201"
@@ -27,11 +27,6 @@ VERSION = "2026120201"
 def bundled(publish):
     for name in ("family_screening", "mediation_visit", "referral"):
         publish(BUNDLED_FORMS / f"{name}.xlsx")
-
-
-def send(app, client, xml: bytes, who: str):
-    resp = post_submission(client, xml, token=api_token(app, who))
-    assert resp.status_code == 201, resp.get_data(as_text=True)
 
 
 def phone_list(app, client, who: str) -> list[dict]:
@@ -68,7 +63,7 @@ def visit_xml(hh: str, base: int, trunk: int, branch: str, day: str, outcome: st
     return entity_submission("mediation_visit", answers, entity, version=VERSION)[0]
 
 
-def test_a_household_followed_by_two_mediators_offline(app, client, world, bundled):
+def test_a_household_followed_by_two_mediators_offline(app, client, world, bundled, send):
     # 1. The mediator's screening finds a problem family: a household, hers to follow.
     hh = "0b7c8f0e-5d1e-4c55-9a7e-7f3d2a9c1e01"
     screening = screening_answers()
@@ -79,7 +74,7 @@ def test_a_household_followed_by_two_mediators_offline(app, client, world, bundl
         label="李梅家（和平社区）",
         version=VERSION,
     )
-    send(app, client, xml, world.mediator)
+    send(xml, world.mediator)
     assert [r["label"] for r in phone_list(app, client, world.mediator)] == ["李梅家（和平社区）"]
     assert phone_list(app, client, world.mediator2) == []
 
@@ -93,8 +88,8 @@ def test_a_household_followed_by_two_mediators_offline(app, client, world, bundl
     assert row["name"] == hh and row["__version"] == "2"
 
     # 3. Both visit offline, each from the list they had; both visits arrive.
-    send(app, client, visit_xml(hh, 2, 2, "branch-m2", "2026-12-05", "partial"), world.mediator2)
-    send(app, client, visit_xml(hh, 1, 1, "branch-m1", "2026-12-04", "success"), world.mediator)
+    send(visit_xml(hh, 2, 2, "branch-m2", "2026-12-05", "partial"), world.mediator2)
+    send(visit_xml(hh, 1, 1, "branch-m1", "2026-12-04", "success"), world.mediator)
     with app.app_context():
         users = {u.username: u for u in db.session.scalars(select(User))}
         entity = db.session.scalar(select(Entity).where(Entity.uuid == hh))
@@ -120,7 +115,7 @@ def test_a_household_followed_by_two_mediators_offline(app, client, world, bundl
     assert phone_list(app, client, world.mediator2) == []
 
 
-def test_no_household_leaks_outside_its_area(app, client, world, bundled):
+def test_no_household_leaks_outside_its_area(app, client, world, bundled, send):
     hh = "5f0c1d2e-0000-4000-8000-00000000aa01"
     xml, _ = entity_submission(
         "family_screening",
@@ -129,7 +124,7 @@ def test_no_household_leaks_outside_its_area(app, client, world, bundled):
         label="李梅家（和平社区）",
         version=VERSION,
     )
-    send(app, client, xml, world.mediator)
+    send(xml, world.mediator)
 
     def api(who: str, path: str):
         auth = {"Authorization": f"Bearer {api_token(app, who)}"}

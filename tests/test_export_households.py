@@ -18,30 +18,8 @@ from fieldapp.audit.models import AuditEvent
 from fieldapp.exports.bundle import FORMATS
 from fieldapp.exports.queue import run_next
 from fieldapp.extensions import db
-from tests.helpers import api_token, post_submission, switch_user, xlsform
-from tests.helpers_cases import REGISTER, VISIT, entity_submission, registration, visit
-
-
-@pytest.fixture
-def case_forms(publish, tmp_path):
-    """The registration and visit forms, published to the city."""
-    for name, data in (("hh_register.xlsx", REGISTER), ("hh_visit.xlsx", VISIT)):
-        (tmp_path / name).write_bytes(data)
-        publish(tmp_path / name)
-
-
-@pytest.fixture
-def send(app, client, world):
-    """Send submission XML as ``who`` (Bearer token); returns the response."""
-    tokens = {}
-
-    def _send(xml: bytes, who: str = world.mediator, expect: int = 201):
-        tokens.setdefault(who, api_token(app, who))
-        resp = post_submission(client, xml, token=tokens[who])
-        assert resp.status_code == expect, resp.get_data(as_text=True)
-        return resp
-
-    return _send
+from tests.helpers import switch_user, xlsform
+from tests.helpers_cases import entity_submission, registration, visit
 
 
 @pytest.fixture

@@ -47,6 +47,14 @@ MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000  # beyond any real project; keeps the SQL offset a sane integer
 
 
+def _paging() -> tuple[int, int]:
+    """(page, per_page) from the query, clamped to 1…``MAX_PAGE`` and 1…``MAX_PER_PAGE``
+    (per_page 100 unless asked)."""
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    per_page = min(max(request.args.get("per_page", 100, type=int), 1), MAX_PER_PAGE)
+    return page, per_page
+
+
 def _form_json(form: Form, full: bool = False) -> dict:
     out = {
         "form_id": form.form_id,
@@ -90,8 +98,7 @@ def form(form_id: str):
 def submissions(form_id: str):
     """A page of the form's submissions in the caller's scope, newest first."""
     f = visible_form_or_404(form_id)
-    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    per_page = min(max(request.args.get("per_page", 100, type=int), 1), MAX_PER_PAGE)
+    page, per_page = _paging()
     stmt = submissions_in_scope(current_user, f).limit(per_page).offset((page - 1) * per_page)
     stmt = stmt.options(
         selectinload(Submission.submitter),
@@ -145,8 +152,7 @@ def entities(name: str):
     ds = api_rows.dataset_named(name)
     if ds is None:
         fail(404, _("没有名为 %(name)s 的实体列表", name=name))
-    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    per_page = min(max(request.args.get("per_page", 100, type=int), 1), MAX_PER_PAGE)
+    page, per_page = _paging()
     total, rows = api_rows.entity_page(current_user, ds, page, per_page)
     items = [api_rows.entity_json(current_user, e, _local) for e in rows]
     record(current_user.id, "api_households", f"dataset:{name}", page=page, rows=len(items))

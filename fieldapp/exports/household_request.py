@@ -12,10 +12,9 @@ from flask_babel import gettext as _
 
 from fieldapp.cases.export_rows import dataset_forms, find_dataset, form_dataset
 from fieldapp.cases.models import Dataset
-from fieldapp.exports.bundle import FORMATS
 from fieldapp.exports.household_properties import Properties
-from fieldapp.exports.request import VALUES, ExportRequestError
-from fieldapp.scope import Person, may_identify
+from fieldapp.exports.request import ExportRequestError, check_choices
+from fieldapp.scope import Person
 from fieldapp.surveys.models import Form
 
 
@@ -54,23 +53,8 @@ class HouseholdExportRequest:
         ds = find_dataset(dataset)
         if ds is None:
             raise ExportRequestError(_("没有名为 %(name)s 的家庭（实体）列表", name=dataset), 404)
-        if identifying and not may_identify(person):
-            raise ExportRequestError(
-                _("您的角色不能导出含身份信息的数据；请导出去标识化的数据"), 403
-            )
-        if fmt not in FORMATS:
-            raise ExportRequestError(_("未知的导出格式：%(fmt)s", fmt=fmt))
-        if values not in VALUES:
-            raise ExportRequestError(_("values 只能是 codes（选项代码）或 labels（选项标签）"))
         props = Properties(ds.name, list(ds.properties or []), dataset_forms(ds.name))
-        if language and language not in props.languages:
-            raise ExportRequestError(
-                _(
-                    "问卷没有语言 %(lang)s；可选：%(langs)s",
-                    lang=language,
-                    langs="、".join(props.languages) or "无",
-                )
-            )
+        check_choices(person, fmt, values, identifying, language, props.languages)
         return cls(
             person, ds, props, form, fmt, values == "labels", language or None, bom, identifying
         )

@@ -27,6 +27,30 @@ class ExportRequestError(ValueError):
         self.status = status
 
 
+def check_choices(
+    person, fmt: str, values: str, identifying: bool, language: str | None, languages
+) -> None:
+    """The checks every export request shares (a form's, the households'). Raises
+    ``ExportRequestError``: 403 when ``person`` may not have identifying data
+    (``scope.may_identify``), 400 for an unknown format, ``values`` other than
+    codes/labels, or a ``language`` not among ``languages``."""
+    if identifying and not may_identify(person):
+        raise ExportRequestError(_("您的角色不能导出含身份信息的数据；请导出去标识化的数据"), 403)
+    if fmt not in FORMATS:
+        raise ExportRequestError(_("未知的导出格式：%(fmt)s", fmt=fmt))
+    if values not in VALUES:
+        raise ExportRequestError(_("values 只能是 codes（选项代码）或 labels（选项标签）"))
+    languages = list(languages or [])
+    if language and language not in languages:
+        raise ExportRequestError(
+            _(
+                "问卷没有语言 %(lang)s；可选：%(langs)s",
+                lang=language,
+                langs="、".join(languages) or "无",
+            )
+        )
+
+
 @dataclass(frozen=True)
 class ExportRequest:
     """Who exports which form, in what format and how. Build it with ``make`` (or
@@ -58,23 +82,9 @@ class ExportRequest:
         may not have identifying data, 400 for an unknown format, ``values`` other than
         codes/labels, a language the form does not have, or a filter outside the
         person's scope."""
-        if identifying and not may_identify(person):
-            raise ExportRequestError(
-                _("您的角色不能导出含身份信息的数据；请导出去标识化的数据"), 403
-            )
-        if fmt not in FORMATS:
-            raise ExportRequestError(_("未知的导出格式：%(fmt)s", fmt=fmt))
-        if values not in VALUES:
-            raise ExportRequestError(_("values 只能是 codes（选项代码）或 labels（选项标签）"))
-        languages = form.current.schema.get("languages") or []
-        if language and language not in languages:
-            raise ExportRequestError(
-                _(
-                    "问卷没有语言 %(lang)s；可选：%(langs)s",
-                    lang=language,
-                    langs="、".join(languages) or "无",
-                )
-            )
+        check_choices(
+            person, fmt, values, identifying, language, form.current.schema.get("languages")
+        )
         request = cls(
             person,
             form,
