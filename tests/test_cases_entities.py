@@ -253,3 +253,20 @@ def test_an_edited_visit_does_not_change_the_household_twice(app, world, case_fo
     assert ops(app, hh)[-1] == ("update", SKIPPED)
     entity = household(app, hh)
     assert entity.version == 2 and entity.data["last_visit_date"] == "2026-12-03"
+
+
+def test_two_updates_that_agree_are_only_a_parallel_update(app, world, case_forms, send):
+    """Central's rule: a hard conflict needs a property changed since the base *and* set
+    to another value; two phones that set the same value only made parallel updates."""
+    from tests.helpers_cases import entity_submission
+
+    xml, _, hh = registration("秦岚")
+    send(xml)
+    for _who in (world.mediator, world.supervisor):
+        same, _ = entity_submission(
+            "hh_visit",
+            {"household": hh, "case_status": "paired"},
+            {"dataset": "households", "id": hh, "update": "1", "baseVersion": "1"},
+        )
+        send(same, who=_who)
+    assert household(app, hh).conflict == SOFT

@@ -11,8 +11,9 @@ lib/data/entity.js) and the ODK Entities spec (getodk.github.io/xforms-spec/enti
   nothing) on top of the newest version: later arrival wins, property by property, and
   no version is overwritten: each update is a new ``EntityVersion``.
 - ``@baseVersion`` is the version the phone saw. Made from an older version than the
-  newest, the update is a conflict: ``hard`` when a property it sets was also set by a
-  version after its base, else ``soft`` (parallel updates). The entity stays flagged
+  newest, the update is a conflict: ``hard`` when a property (or the label) it sets
+  changed on the server since its base and it sets it to another value than the
+  server's now, else ``soft`` (parallel updates). The entity stays flagged
   until a supervisor resolves it (``fieldapp.cases.services.resolve``).
 - Offline entities (spec 2024.1): updates made on a phone without signal carry
   ``@branchId`` (one per offline chain) and ``@trunkVersion`` (the last server version
@@ -353,16 +354,24 @@ def _update(person, sub, entity: Entity, block: EntityBlock, op: EntityOp, force
         return
     conflict, conflicting = None, None
     if base is not None and base < entity.version:
-        later = db.session.scalars(
+        at_base = db.session.scalar(
             select(EntityVersion).where(
-                EntityVersion.entity_id == entity.id, EntityVersion.version > base
+                EntityVersion.entity_id == entity.id, EntityVersion.version == base
             )
-        ).all()
-        changed = {p for v in later for p in (v.received or {})}
-        if block.label and any(v.label != entity.label for v in later):
-            changed.add("label")
-        ours = set(block.properties) | ({"label"} if block.label else set())
-        conflicting = sorted(changed & ours)
+        )
+        then = dict(at_base.data or {}) if at_base else {}
+        now = dict(entity.data or {})
+        then["\0label"], now["\0label"] = (at_base.label if at_base else ""), entity.label
+        ours = dict(block.properties)
+        if block.label:
+            ours["\0label"] = block.label
+        # Central's rule: a property that changed on the server since the base and that
+        # this update sets to another value than the server's now.
+        conflicting = sorted(
+            p.replace("\0", "")
+            for p, value in ours.items()
+            if then.get(p, "") != now.get(p, "") and value != now.get(p, "")
+        )
         conflict = HARD if conflicting else SOFT
     data = {**entity.data, **block.properties}
     entity.data = data
