@@ -5,7 +5,9 @@ from fieldapp.audit.models import AuditEvent
 from fieldapp.auth.models import ApiToken, LoginSession, User
 from fieldapp.cases.models import Dataset, Entity, EntityOp, EntityVersion
 from fieldapp.exports.models import ExportJob
+from fieldapp.figures.models import FigureDefinition, FigureTarget
 from fieldapp.people.models import UserImport
+from fieldapp.reports.models import ReportDefinition
 from fieldapp.submissions.models import Submission, SubmissionAttachment
 from fieldapp.surveys.models import Form, FormMedia, FormVersion
 
@@ -26,4 +28,7 @@ __all__ = [
     "FormMedia",
     "FormVersion",
     "UserImport",
+    "FigureDefinition",
+    "FigureTarget",
+    "ReportDefinition",
 ]

@@ -31,7 +31,9 @@ def test_a_test_writes_rows_into_every_table(app, client, world):
     from fieldapp.audit.services import record
     from fieldapp.auth.services import create_token, create_user, start_session
     from fieldapp.exports.models import ExportJob
+    from fieldapp.figures.models import FigureDefinition, FigureTarget
     from fieldapp.people.models import UserImport
+    from fieldapp.reports.models import ReportDefinition
     from fieldapp.surveys.services import import_xlsform
 
     before = _keys(app)
@@ -47,6 +49,11 @@ def test_a_test_writes_rows_into_every_table(app, client, world):
         import_xlsform(REGISTER, "hh_register.xlsx", area)
         db.session.add(ExportJob(token="cleanup-probe", user=user, form=form, params={}))
         db.session.add(UserImport(token="cleanup-probe", actor_id=user.id, rows=[]))
+        db.session.add(
+            ReportDefinition(name="probe", form=form, period="monthly", level="village", area=area)
+        )
+        db.session.add(FigureDefinition(key="probe", label="probe", source="cleanup_probe"))
+        db.session.add(FigureTarget(year=2026, area=area, figure_key="probe", value=1))
         db.session.commit()
     xml, _ = submission_xml("cleanup_probe", "1", {"photo": "a.jpg"})
     resp = post_submission(client, xml, files={"a.jpg": b"\xff\xd8jpeg"}, token=token)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     LargeBinary,
@@ -50,6 +51,10 @@ class Submission(db.Model):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+    # The day it was filled in, in config TIMEZONE: its ``report_date`` answer when the
+    # form has one (the zero report), else the day of ``start`` (the phone's clock), else
+    # the day it was received. The reporting period it counts for (issue 11).
+    filled_on: Mapped[date | None] = mapped_column(Date, index=True)
     # False once an edit (``meta/deprecatedID``) replaced it: kept as history, out of
     # tables, exports and the API.
     current: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True)

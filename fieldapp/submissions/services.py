@@ -18,7 +18,10 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import Select, func, select, update
 
 from fieldapp.audit.models import AuditEvent
@@ -96,6 +99,7 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
     old = _replaced(person, form, envelope) if envelope.deprecated_id else None
     tester = isinstance(person, DraftTester)
     sub = Submission(
+        filled_on=filled_day(data, fv.schema),
         instance_id=envelope.instance_id,
         deprecated_id=envelope.deprecated_id,
         form=form,
@@ -121,6 +125,46 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
     if not tester:
         apply_submission(person, sub, old)  # households: create or update (ODK Entities)
     return Received(sub, True, added, old.instance_id if old else None)
+
+
+REPORT_DATE = "report_date"  # a form's question naming the day it reports for
+
+
+def _answer(data: dict, path: str, root: str):
+    node = data
+    for part in path.removeprefix(f"/{root}/").split("/"):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node if isinstance(node, str) else None
+
+
+def filled_day(data: dict, schema: dict, now: datetime | None = None) -> date:
+    """The day a submission was filled in, in config ``TIMEZONE`` (issue 11: the
+    reporting period it counts for): its ``report_date`` answer when the form has that
+    date question (the zero report: "this report is for…"), else the day of its
+    ``start`` (the phone's clock when it was opened), else today (``now``)."""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    questions = schema.get("questions", [])
+    root = schema.get("root", "data")
+    for q in questions:
+        if q.get("name") == REPORT_DATE and q.get("data_type") == "date":
+            value = _answer(data, q["path"], root)
+            try:
+                return date.fromisoformat((value or "")[:10])
+            except ValueError:
+                break
+    for q in questions:
+        if q.get("type") == "start":
+            value = _answer(data, q["path"], root) or ""
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                break
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=tz)
+            return moment.astimezone(tz).date()
+    return (now or datetime.now(UTC)).astimezone(tz).date()
 
 
 def _same_sender(person: Person, sub: Submission) -> bool:
