@@ -64,6 +64,9 @@ def test_the_bundled_questionnaires_are_here():
         "left_behind_women",
         "mediation_visit",
         "referral",
+        "zero_report",
+        "outreach_activity",
+        "court_work",
     }
 
 
@@ -356,3 +359,107 @@ def test_an_update_leaves_a_property_alone_only_where_meant(stem):
     if stem == "mediation_visit":
         plan = binds["/data/work/next_visit_plan"]["calculate"]
         assert "needs_followup  = 'yes'" in plan and "/data/work/next_visit_date" in plan
+
+
+# -- the reports and figures of issue 11: forms the server counts by these names ------------
+
+
+def _fields(xform) -> dict[str, str]:
+    """Question name -> XForm type of each field at the top of the form (meta left out)."""
+    (data,) = xform.iterfind(".//xf:instance/xf:data", XF)
+    binds = _binds(xform)
+    return {
+        etree.QName(child).localname: binds.get(f"/data/{etree.QName(child).localname}", {}).get(
+            "type", ""
+        )
+        for child in data
+        if etree.QName(child).localname != "meta"
+    }
+
+
+@pytest.mark.parametrize(
+    "stem, fields",
+    [
+        (
+            "zero_report",
+            {
+                "start": "dateTime",
+                "end": "dateTime",
+                "report_date": "date",
+                "zero_note": "string",
+                "remarks": "string",
+            },
+        ),
+        (
+            "outreach_activity",
+            {
+                "start": "dateTime",
+                "end": "dateTime",
+                "activity_date": "date",
+                "activity_kind": "string",
+                "other_kind": "string",
+                "place": "string",
+                "participants": "int",
+                "organiser": "string",
+                "notes": "string",
+            },
+        ),
+        (
+            "court_work",
+            {
+                "start": "dateTime",
+                "end": "dateTime",
+                "sitting_date": "date",
+                "work_kind": "string",
+                "court": "string",
+                "cases_count": "int",
+                "mediated_success": "int",
+                "notes": "string",
+            },
+        ),
+    ],
+)
+def test_the_report_and_work_logs_keep_the_names_the_figures_count_by(stem, fields):
+    """Flat forms (no groups): each answer at /data/<name>, in this order."""
+    xform = _xform(stem)
+    assert list(_fields(xform).items()) == list(fields.items())
+    binds = _binds(xform)
+    for name, type_ in fields.items():
+        if type_ == "date" and name not in ("start", "end"):
+            assert binds[f"/data/{name}"]["required"] == "true()"
+            assert binds[f"/data/{name}"]["constraint"] == ". <= today()"
+
+
+def test_a_zero_report_is_one_tap_dated_today_and_carries_no_identifiers():
+    xform = _xform("zero_report")
+    (default,) = xform.iterfind(".//xf:model/xf:setvalue", XF)
+    assert default.attrib == {
+        "ref": "/data/report_date",
+        "event": "odk-instance-first-load",
+        "value": "today()",
+    }
+    required = {p for p, b in _binds(xform).items() if b.get("required") == "true()"}
+    assert required == {"/data/report_date"}  # defaulted: nothing else to fill in
+    rows = _sheets(BUNDLED_FORMS / "zero_report.xlsx")["survey"]
+    assert not any(row.get("fieldapp::identifier") for row in rows)
+
+
+def test_the_outreach_and_court_logs_offer_the_agreed_codes():
+    outreach, court = _xform("outreach_activity"), _xform("court_work")
+    assert _choices(outreach, "activity_kind") == {
+        "lecture",
+        "mock_court",
+        "quiz",
+        "media",
+        "hotline",
+        "other",
+    }
+    assert _choices(court, "work_kind") == {"court_mediation", "assessor"}
+    other = _binds(outreach)["/data/other_kind"]
+    assert "activity_kind  = 'other'" in other["relevant"] and other["required"] == "true()"
+    participants = _binds(outreach)["/data/participants"]["constraint"]
+    assert participants == ". >= 0 and . <= 100000"
+    settled = _binds(court)["/data/mediated_success"]
+    assert "work_kind  = 'court_mediation'" in settled["relevant"]
+    assert "/data/cases_count" in settled["constraint"]
+    assert _binds(court)["/data/cases_count"]["constraint"] == ". >= 0 and . <= 500"
