@@ -8,6 +8,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from fieldapp.cases.models import APPLIED, HARD, HELD, REFUSED, SKIPPED, SOFT, Entity, EntityOp
@@ -270,3 +271,31 @@ def test_two_updates_that_agree_are_only_a_parallel_update(app, world, case_form
         )
         send(same, who=_who)
     assert household(app, hh).conflict == SOFT
+
+
+@pytest.mark.parametrize(
+    ("entity", "why"),
+    [
+        ({"dataset": "households", "id": "../../etc", "create": "1"}, "bad_id"),
+        ({"dataset": "households", "id": "HH", "update": "1", "baseVersion": "99999"}, "bad_base"),
+        ({"dataset": "households", "id": "HH", "update": "1", "baseVersion": "abc"}, "bad_base"),
+        ({"dataset": "households", "id": "HH", "update": "1", "baseVersion": "-1"}, "bad_base"),
+    ],
+)
+def test_a_hostile_entity_block_is_kept_and_refused_with_its_reason(
+    app, world, case_forms, send, entity, why
+):
+    """The submission is stored (nothing a phone sends is lost); its entity block is
+    refused with a reason the household page shows, and no household changes."""
+    from fieldapp.cases.process import op_message
+    from tests.helpers_cases import entity_submission
+
+    xml, _, hh = registration("卫红")
+    send(xml)
+    entity = {**entity, "id": hh if entity["id"] == "HH" else entity["id"]}
+    bad, _ = entity_submission("hh_visit", {"household": hh, "case_status": "paired"}, entity)
+    send(bad)
+    with app.app_context():
+        op = db.session.scalar(select(EntityOp).order_by(EntityOp.id.desc()).limit(1))
+        assert (op.state, op.message) == (REFUSED, why) and op_message(op.message)
+    assert household(app, hh).version == 1

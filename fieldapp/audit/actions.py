@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "case_resolve": N_("处理家庭冲突"),
     "view_household": N_("查看家庭档案"),
     "api_households": N_("通过 API 读取家庭"),
+    "download_entity_list": N_("手机下载家庭列表"),
     "area_create": N_("新增区划"),
     "area_rename": N_("区划改名"),
     "area_move": N_("移动区划"),
@@ -48,6 +49,9 @@ ACTION_LABELS = {
     "form_state": N_("更改问卷状态"),
     "form_move": N_("更改问卷发布区划"),
     "form_media_add": N_("添加问卷媒体文件"),
+    "report_define": N_("新建定期报告"),
+    "report_update": N_("修改定期报告"),
+    "report_export": N_("导出报告完整率"),
 }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, or_, select
 
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import User
@@ -37,6 +37,7 @@ class CaseFilter:
     overdue: bool = False
     due_soon: bool = False
     conflict: bool = False
+    orphaned: bool = False  # followed by a deactivated account
     q: str = ""
     problems: list[str] = field(default_factory=list)
 
@@ -73,6 +74,7 @@ class CaseFilter:
         flt.overdue = args.get("overdue") == "1"
         flt.due_soon = args.get("due_soon") == "1"
         flt.conflict = args.get("conflict") == "1"
+        flt.orphaned = args.get("orphaned") == "1"
         flt.q = (args.get("q") or "").strip()[:MAX_TEXT]
         return flt
 
@@ -100,6 +102,8 @@ class CaseFilter:
             stmt = stmt.where(due_soon(today))
         if self.conflict:
             stmt = stmt.where(Entity.conflict.is_not(None))
+        if self.orphaned:
+            stmt = stmt.where(orphaned())
         if self.q:
             text = self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             stmt = stmt.where(
@@ -125,9 +129,17 @@ class CaseFilter:
             "overdue": "1" if self.overdue else "",
             "due_soon": "1" if self.due_soon else "",
             "conflict": "1" if self.conflict else "",
+            "orphaned": "1" if self.orphaned else "",
             "q": self.q,
         }
         return {k: v for k, v in out.items() if v}
+
+
+def orphaned():
+    """The clause "the person it is assigned to has been deactivated" (nobody's phone
+    holds it any more: a supervisor must reassign it), for an open case."""
+    gone = select(User.id).where(User.active.is_(False))
+    return and_(Entity.assigned_to_id.in_(gone), Entity.status != hh.CLOSED)
 
 
 def overdue(today: date):

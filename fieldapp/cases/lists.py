@@ -24,12 +24,14 @@ import io
 import threading
 from collections import OrderedDict
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from fieldapp.cases.households import CLOSED
+from fieldapp.audit.services import record
+from fieldapp.cases.households import CLOSED, PROPERTY_LABELS
 from fieldapp.cases.models import Dataset, Entity
 from fieldapp.extensions import db
-from fieldapp.scope import entities_in_scope
+from fieldapp.scope import entities_in_scope, identifiable_entities
 
 FIXED_COLUMNS = ["name", "label", "__version", "__trunkVersion", "__branchId"]
 
@@ -100,16 +102,29 @@ def list_hash(person, ds: Dataset) -> str:
 
 
 def list_csv(person, ds: Dataset) -> bytes:
-    """``person``'s list of ``ds`` as UTF-8 CSV (see the module docstring), by label."""
+    """``person``'s list of ``ds`` as UTF-8 CSV (see the module docstring), by label.
+    A household ``person`` may not identify (``scope.identifiable_entities``: a
+    researcher filling a visit form) is listed as ``家庭 <id>`` with only the household
+    vocabulary's properties (``households.PROPERTY_LABELS``): the label and free
+    properties name people."""
     props = list(ds.properties or [])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIXED_COLUMNS + props)
     stmt = _rows(person, ds).with_only_columns(
-        Entity.uuid, Entity.label, Entity.version, Entity.data
+        Entity.uuid,
+        Entity.label,
+        Entity.version,
+        Entity.data,
+        identifiable_entities(person).label("identifiable"),
     )
-    for uuid, label, version, data in db.session.execute(stmt.order_by(Entity.label, Entity.id)):
+    anonymous = _("家庭 %(id)s", id="{}")
+    rows = db.session.execute(stmt.order_by(Entity.label, Entity.id))
+    for uuid, label, version, data, identifiable in rows:
         data = data or {}
+        if not identifiable:
+            label = anonymous.format(uuid[:8])
+            data = {k: v for k, v in data.items() if k in PROPERTY_LABELS}
         writer.writerow([uuid, label, version, version, ""] + [data.get(p, "") for p in props])
     return out.getvalue().encode("utf-8")
 
@@ -133,9 +148,16 @@ def entity_list_response(person, ds: Dataset, md5: str | None = None):
 
     md5 = md5 or list_hash(person, ds)
     etag = f'"{md5}"'
-    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+    asked = [
+        t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")
+    ]
+    if etag in asked:  # a proxy that compresses turns our ETag into a weak one: still ours
         resp = Response(status=304)
     else:
+        record(
+            getattr(person, "id", None), "download_entity_list", f"dataset:{ds.name}"
+        )  # names of households leave the server: on the audit log
+        db.session.commit()
         body = list_csv(person, ds)
         etag = f'"{hashlib.md5(body).hexdigest()}"'  # changed since the hash was asked
         resp = Response(body, content_type="text/csv; charset=utf-8")

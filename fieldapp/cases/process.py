@@ -64,6 +64,7 @@ HOLD = timedelta(days=5)  # ODK Central's backlog timeout
 EDIT_NOT_AGAIN, OTHER_LIST, EXISTS = "edit_not_again", "other_list", "exists"
 WAIT_CREATE, WAIT_BRANCH, NOT_THEIRS = "wait_create", "wait_branch", "not_theirs"
 GONE, TEST_DATA, FORCED_CREATE = "gone", "test_data", "forced_create"
+BAD_ID, BAD_BASE, STAYS_CLOSED = "bad_id", "bad_base", "stays_closed"
 MESSAGES = {
     EDIT_NOT_AGAIN: _l("这是对已处理提交的修改，不再重复更改家庭"),
     OTHER_LIST: _l("这个编号已属于另一个实体列表"),
@@ -74,6 +75,9 @@ MESSAGES = {
     GONE: _l("提交不再包含这户家庭"),
     TEST_DATA: _l("测试数据不更改家庭"),
     FORCED_CREATE: _l("更新先于登记到达，等待超时后按更新建立"),
+    BAD_ID: _l("实体编号格式不正确（应为字母、数字和 - : . _，最长 64 个字符）；家庭未更改"),
+    BAD_BASE: _l("baseVersion 不是这户家庭已有的版本；提交已保存，家庭未更改"),
+    STAYS_CLOSED: _l("这户家庭已结案：走访已记录，结案状态不变，请督导查看"),
 }
 
 
@@ -104,6 +108,7 @@ class EntityBlock:
     trunk_version: int | None
     branch_id: str | None
     properties: dict[str, str] = field(default_factory=dict)
+    problem: str | None = None  # BAD_ID, BAD_BASE: refused as it stands
 
 
 def _local(tag: str) -> str:
@@ -150,8 +155,14 @@ def _block(container: Element, block_spec: dict, spec_root: str) -> EntityBlock 
         return None
     create, update = _flag(entity.get("create")), _flag(entity.get("update"))
     uuid = (entity.get("id") or "").strip()
-    if not (create or update) or not _ID.fullmatch(uuid):
+    if not (create or update) or not uuid:
         return None
+    problem = None
+    if not _ID.fullmatch(uuid):
+        problem, uuid = BAD_ID, uuid[:64]
+    raw_base = (entity.get("baseVersion") or "").strip()
+    if update and raw_base and _int(raw_base) is None:
+        problem = problem or BAD_BASE
     label_el = _child(entity, "label")
     label = (label_el.text or "").strip()[:MAX_LABEL] if label_el is not None else None
     props = {}
@@ -170,6 +181,7 @@ def _block(container: Element, block_spec: dict, spec_root: str) -> EntityBlock 
         trunk_version=_int(entity.get("trunkVersion")),
         branch_id=branch,
         properties=props,
+        problem=problem,
     )
 
 
@@ -244,7 +256,9 @@ def apply_submission(person, sub, replaces=None) -> list[EntityOp]:
             branch_id=block.branch_id,
         )
         db.session.add(op)
-        if block.uuid in done_before:
+        if block.problem:
+            _done(op, REFUSED, block.problem)
+        elif block.uuid in done_before:
             _done(op, SKIPPED, EDIT_NOT_AGAIN)
         else:
             _process(person, sub, block, op)
@@ -342,16 +356,30 @@ def _effective_base(entity: Entity, block: EntityBlock) -> tuple[int | None, boo
         return min(start, entity.version), True
     if base is None:
         return None, True
-    if base > entity.version:
-        return None, False
     return base, True
 
 
 def _update(person, sub, entity: Entity, block: EntityBlock, op: EntityOp, force: bool) -> None:
+    if not block.branch_id and block.base_version is not None:
+        if block.base_version > entity.version or block.base_version < 1:
+            # Outside a branch the base is a version the phone read from the server's
+            # list: one the household never had is not an update to apply.
+            _done(op, REFUSED, BAD_BASE)
+            return
     base, ready = _effective_base(entity, block)
     if not ready and not force:
         _done(op, HELD, WAIT_BRANCH, processed=False)
         return
+    props = dict(block.properties)
+    kept_closed = False
+    if entity.status == households.CLOSED and props.get(households.STATUS, households.CLOSED) != (
+        households.CLOSED
+    ):
+        # A visit made before the case was closed, sent after: kept, but only a
+        # supervisor reopens a case (services.reopen).
+        del props[households.STATUS]
+        kept_closed = True
+    block = EntityBlock(**{**block.__dict__, "properties": props})
     conflict, conflicting = None, None
     if base is not None and base < entity.version:
         at_base = db.session.scalar(
@@ -373,6 +401,8 @@ def _update(person, sub, entity: Entity, block: EntityBlock, op: EntityOp, force
             if then.get(p, "") != now.get(p, "") and value != now.get(p, "")
         )
         conflict = HARD if conflicting else SOFT
+    if kept_closed:
+        conflict, conflicting = HARD, sorted({*(conflicting or []), households.STATUS})
     data = {**entity.data, **block.properties}
     entity.data = data
     if block.label:
@@ -398,6 +428,7 @@ def _update(person, sub, entity: Entity, block: EntityBlock, op: EntityOp, force
         branch_base_version=block.base_version if block.branch_id else None,
         conflict=conflict,
         conflicting=conflicting or None,
+        note=STAYS_CLOSED if kept_closed else None,
     )
     _record(entity, ev, op)
 

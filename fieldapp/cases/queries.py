@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 from fieldapp.areas.models import LEVELS, Area
 from fieldapp.auth.models import User
 from fieldapp.cases import households as hh
-from fieldapp.cases.filters import NONE, CaseFilter, due_soon, overdue
+from fieldapp.cases.filters import NONE, CaseFilter, due_soon, orphaned, overdue
 from fieldapp.cases.models import Dataset, Entity
 from fieldapp.extensions import db
 from fieldapp.scope import areas_in_scope, assignable_users, entities_in_scope, may_identify_entity
@@ -69,6 +69,7 @@ class Summary:
     overdue: int = 0
     due_soon: int = 0
     conflicts: int = 0
+    orphaned: int = 0  # open cases assigned to a deactivated account
 
     def count(self, risk: str | None = None, status: str | None = None) -> int:
         """The count of one cell, row (``status`` None), column or all."""
@@ -94,16 +95,18 @@ def summary(person, day: date) -> Summary:
             _how_many(overdue(day)),
             _how_many(due_soon(day)),
             _how_many(Entity.conflict.is_not(None)),
+            _how_many(orphaned()),
         )
         .group_by(Entity.risk, Entity.status)
     )
     out = Summary()
-    for risk, status, n, late, soon, conflicts in db.session.execute(stmt):
+    for risk, status, n, late, soon, conflicts, lost in db.session.execute(stmt):
         key = (risk if risk in hh.RISK_LEVELS else NONE, status)
         out.cells[key] = out.cells.get(key, 0) + n
         out.overdue += late or 0
         out.due_soon += soon or 0
         out.conflicts += conflicts or 0
+        out.orphaned += lost or 0
     return out
 
 

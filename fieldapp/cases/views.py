@@ -133,7 +133,8 @@ def _act(uuid: str, form_class, change, done: str):
     else:
         db.session.commit()
         flash(done, "info")
-    return redirect(url_for(".detail", uuid=uuid) + "#actions")
+    # To the top, where the message is: at 360 px the actions sit a screen below it.
+    return redirect(url_for(".detail", uuid=uuid))
 
 
 @bp.post("/<uuid>/assign")
