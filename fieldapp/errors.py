@@ -22,7 +22,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from fieldapp.extensions import db, login_manager
 
@@ -33,6 +33,7 @@ BLUEPRINT_KINDS = {
     "openrosa_key": OPENROSA,
     "openrosa_test": OPENROSA,
     "cases": HTML,
+    "reports": HTML,
 }
 
 
@@ -113,8 +114,31 @@ def _deactivated_in_session() -> bool:
     return user is not None and not user.active
 
 
+def _has_nul() -> bool:
+    """True when the path, a query argument or a form field holds a NUL character: no
+    person types one, PostgreSQL refuses it in text, and SQLite would store it."""
+    if "\x00" in request.path:
+        return True
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        return True
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            fields = request.form.items(multi=True)
+        except RequestEntityTooLarge:
+            return False  # the view answers that one in its own words
+        return any("\x00" in k or "\x00" in v for k, v in fields)
+    return False
+
+
 def register(app: Flask) -> None:
-    """Install the error handlers and the unauthorized handler."""
+    """Install the error handlers, the unauthorized handler, and the refusal of requests
+    with a NUL character (before any view reads them)."""
+
+    @app.before_request
+    def refuse_nul():
+        if _has_nul():
+            return error_response(400, _("请求中含有不允许的字符（空字符）；请检查链接或输入"))
+        return None
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
