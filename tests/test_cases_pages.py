@@ -413,7 +413,7 @@ def test_the_household_page_sums_up_visits_and_referrals_in_chinese(
     rows = dict(re.findall(r"<tr><td>(.+?)</td><td>(.+?)</td></tr>", referrals))
     assert rows["庇护中心"].startswith("已受理")  # the latest of its two referrals
     assert rows["妇女法律维权岗（法律援助）"].startswith("已受理")
-    assert "未转介" in rows["伤情鉴定中心"]
+    assert "无转介记录" in rows["伤情鉴定中心"]
     history = page.split('id="history"')[1]
     assert history.count("走访更新") == 4 and "登记" in history
     assert "/data/submission/uuid:" in history  # each version links to its submission

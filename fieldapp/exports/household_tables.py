@@ -150,7 +150,7 @@ def household_row(table: Table, r, deid: Deidentifier, zone: ZoneInfo) -> list:
         r.conflict,
         local(r.created_at, zone),
         local(r.updated_at, zone),
-        r.closed_reason,
+        None if deid.active else r.closed_reason,  # staff free text may name people
     ] + _props(table, r.data, deid, len(HOUSEHOLD_COLUMNS))
 
 
@@ -169,6 +169,6 @@ def version_row(table: Table, r, deid: Deidentifier, zone: ZoneInfo) -> list:
         r.conflict,
         " ".join(r.conflicting or []) or None,
         r.assignee,
-        r.note,
+        None if deid.active else r.note,  # staff free text may name people
         deid.value(label_q, r.label) or None,
     ] + _props(table, r.received, deid, len(VERSION_COLUMNS))

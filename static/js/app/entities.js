@@ -277,11 +277,18 @@ const ORDER = { overdue: 0, due: 1, later: 2, none: 3 };
 
 // Households in the order a mediator works them: overdue (longest first), due soon,
 // later, no date; then by label. Closed ones are left out (as the server's list does).
+const RISK_ORDER = ['serious', 'high', 'medium', 'low'];
+function riskRank(row) {
+  const i = RISK_ORDER.indexOf(row.risk_level);
+  return i < 0 ? RISK_ORDER.length : i;
+}
+
 export function householdOrder(rows, today) {
   return rows
     .filter((r) => r.case_status !== 'closed')
     .map((r) => ({ row: r, due: dueState(r, today) }))
     .sort((a, b) => (ORDER[a.due.state] - ORDER[b.due.state])
       || ((a.due.days ?? 0) - (b.due.days ?? 0))
+      || (riskRank(a.row) - riskRank(b.row)) // as the web list: 重大隐患 first on a tie
       || String(a.row.label).localeCompare(String(b.row.label), 'zh'));
 }
