@@ -78,6 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp.people.views import bp as people_bp
     from fieldapp.phones.views import bp as phones_bp
     from fieldapp.pwa.views import bp as pwa_bp
+    from fieldapp.reports.views import bp as reports_bp
     from fieldapp.submissions.views import bp as submissions_bp
     from fieldapp.surveys.views import bp as surveys_bp
 
@@ -96,6 +97,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(audit_bp)  # /admin/audit
     app.register_blueprint(cases_bp)  # /cases: households
+    app.register_blueprint(reports_bp)  # /reports: periodic reports, completeness
 
     from flask_babel import get_locale, gettext
 

@@ -13,6 +13,7 @@ from fieldapp import create_app
 from fieldapp.areas import cli as areas_cli
 from fieldapp.extensions import db
 from fieldapp.people import cli as people_cli
+from fieldapp.reports import cli as reports_cli
 from fieldapp.surveys import cli as surveys_cli
 
 
@@ -186,6 +187,7 @@ def jobs_work(once: bool) -> None:
 main.add_command(surveys_cli.forms)  # fieldapp forms …: fieldapp/surveys/cli.py
 main.add_command(people_cli.users)  # fieldapp users …: fieldapp/people/cli.py
 main.add_command(areas_cli.areas)  # fieldapp areas import|list: fieldapp/areas/cli.py
+main.add_command(reports_cli.completeness)  # fieldapp completeness: fieldapp/reports/cli.py
 
 
 @main.command("export")

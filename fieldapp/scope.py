@@ -19,6 +19,10 @@ scope rule. The rules (DOMAIN.md, "Who uses it"):
   supervisors assign, close and resolve them (``entities_in_scope``, ``may_manage_case``).
   A household's label names a person: shown to those who may identify and to the
   mediator it is assigned to (``may_identify_entity``).
+- Periodic reports (issue 11): admins and supervisors define them for their subtree
+  (``may_define_reports``, ``may_edit_report``); viewers read the completeness of their
+  subtree for the reports defined in it or above it (``report_definitions_in_scope``);
+  the people of a unit file them (``reports_to_file``).
 - The command line (``OPERATOR``) is the server's operator: full scope, audited as such.
 
 Endpoints declare their rule with ``public``, ``logged_in`` or ``roles_required``;
@@ -35,13 +39,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, Select, false, select, true
 
-from fieldapp.areas.models import Area
+from fieldapp.areas.models import LEVELS, Area
 from fieldapp.audit.models import AuditEvent
 from fieldapp.auth.models import ROLES, User
 from fieldapp.cases.models import Entity
 from fieldapp.exports.models import ExportJob
 from fieldapp.extensions import db
 from fieldapp.people.models import UserImport
+from fieldapp.reports.models import ReportDefinition
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import ARCHIVED, CLOSED, DRAFT, OPEN, Form
 
@@ -541,6 +546,106 @@ def visible_entity_or_404(uuid: str) -> Entity:
     if entity is None:
         fail(404, _("找不到该家庭，或它不在您的管辖范围内"))
     return entity
+
+
+# -- periodic reports (issue 11, "Reporting periods and zero reports") ---------------
+# Admins and supervisors define, edit and deactivate the reports of their subtree. Every
+# viewer reads completeness for their subtree: of the reports defined in it, and of those
+# defined above it (a city-wide report, seen for one's own district only). Whoever works
+# in a unit files its reports (the phone offers the zero report). The mediators of a
+# unit that has not reported are named to those who read the report; their phone
+# numbers only to those who may see people (``may_manage_people``).
+
+REPORT_DEFINERS = (ADMIN, SUPERVISOR)  # define, edit, deactivate periodic reports
+REPORT_READERS = VIEWERS  # open the completeness pages (/reports/)
+REPORT_CONTACTS = (MEDIATOR,)  # who is chased for a unit's missing report
+
+
+def may_define_reports(person: Person) -> bool:
+    """True when ``person`` may define periodic reports (a role of ``REPORT_DEFINERS``;
+    the operator)."""
+    return person is OPERATOR or person.role in REPORT_DEFINERS
+
+
+def may_read_reports(person: Person) -> bool:
+    """True when ``person`` may open the completeness pages (a role of
+    ``REPORT_READERS``; the operator)."""
+    return person is OPERATOR or person.role in REPORT_READERS
+
+
+def may_edit_report(person: Person, definition: ReportDefinition) -> bool:
+    """True when ``person`` may edit or deactivate ``definition``: a definer whose
+    subtree holds the report's area (a report defined above them is not theirs)."""
+    return may_define_reports(person) and area_in_scope(person, definition.area)
+
+
+def report_definitions_in_scope(person: Person) -> Select:
+    """``select(ReportDefinition)`` of the reports ``person`` may read: defined at an
+    area of their subtree or above their home area (readers only; the operator all),
+    active first, then by area and name. What they see of one is their subtree's part
+    (``fieldapp.reports.completeness``)."""
+    stmt = select(ReportDefinition).join(Area, ReportDefinition.area_id == Area.id)
+    stmt = stmt.order_by(ReportDefinition.active.desc(), Area.path, ReportDefinition.name)
+    if person is OPERATOR:
+        return stmt
+    if isinstance(person, DraftTester) or not may_read_reports(person):
+        return stmt.where(false())
+    return stmt.where(within(person, ReportDefinition.area_id) | _forms_above(person))
+
+
+def visible_report_or_404(report_id: int) -> ReportDefinition:
+    """The report ``report_id`` if the current user may read it (in
+    ``report_definitions_in_scope`` and its form in their sight, ``can_see``); else
+    abort 404 with one message, so a report out of reach looks like none."""
+    from fieldapp.errors import fail
+
+    stmt = report_definitions_in_scope(current_user).where(ReportDefinition.id == report_id)
+    definition = db.session.scalar(stmt)
+    if definition is None or not can_see(current_user, definition.form):
+        fail(404, _("找不到报告 %(id)s，或它不在您的管辖范围内", id=report_id))
+    return definition
+
+
+def reports_to_file(person: Person) -> list[ReportDefinition]:
+    """The active reports ``person``'s unit must file (what the phone offers a zero
+    report for): defined at their home area or above it, at a level at or above their
+    home area's (a village's worker files village and town reports; a district's files
+    none), by id. Nobody but a user files."""
+    if not isinstance(person, User):
+        return []
+    stmt = select(ReportDefinition).join(Area, ReportDefinition.area_id == Area.id)
+    stmt = stmt.where(ReportDefinition.active.is_(True), _forms_above(person))
+    depth = LEVELS.index(person.area.level)
+    found = db.session.scalars(stmt.order_by(ReportDefinition.id))
+    return [d for d in found if d.level in LEVELS and LEVELS.index(d.level) <= depth]
+
+
+def report_reach(definition: ReportDefinition, area: Area) -> Area | None:
+    """Where ``definition`` and ``area``'s subtree meet: the deeper of the report's area
+    and ``area`` when one holds the other, else ``None`` (a report of another district).
+    Its units are the report's units below that area."""
+    if definition.area.contains(area):
+        return area
+    if area.contains(definition.area):
+        return definition.area
+    return None
+
+
+def may_see_contact_phones(person: Person) -> bool:
+    """True when ``person`` is shown the phone numbers of the mediators of a unit that
+    has not reported: those who may see people (``may_manage_people``)."""
+    return may_manage_people(person)
+
+
+def report_contacts(area: Area) -> Select:
+    """``select(User)`` of the active people chased for the missing reports of the units
+    in ``area``'s subtree (a role of ``REPORT_CONTACTS``), by area and username. The
+    caller buckets them into units (each user's ``area.path``)."""
+    stmt = select(User).join(Area, User.area_id == Area.id)
+    stmt = stmt.where(
+        User.active.is_(True), User.role.in_(REPORT_CONTACTS), within(area, User.area_id)
+    )
+    return stmt.order_by(Area.path, User.username)
 
 
 # -- export files -------------------------------------------------------------------

@@ -39,8 +39,11 @@ def openapi_document() -> dict:
                     "summary": "The caller and the forms they may fill in (for the phone app)",
                     "responses": {
                         "200": {
-                            "description": "User, area and fillable forms with media",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
+                            "description": "User, area, fillable forms with media, and the "
+                            "periodic reports the caller's unit files",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Me"}}
+                            },
                         },
                         "401": error,
                     },
@@ -182,6 +185,55 @@ def openapi_document() -> dict:
                         "can_submit": {"type": "boolean"},
                         "xform_url": {"type": "string"},
                         "schema": {"type": "object"},
+                    },
+                },
+                "Me": {
+                    "type": "object",
+                    "properties": {
+                        "username": {"type": "string"},
+                        "display_name": {"type": "string"},
+                        "role": {"type": "string"},
+                        "area": {"type": "object"},
+                        "forms": {"type": "array", "items": {"type": "object"}},
+                        "reports": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/ReportDue"},
+                        },
+                        "server_time": {"type": "string", "format": "date-time"},
+                    },
+                },
+                "ReportDue": {
+                    "type": "object",
+                    "description": "A periodic report the caller's unit files (zero-report "
+                    "system): send a submission of form_id in the period, or a zero report "
+                    "(zero_form_id) whose report_date is the period's report_date",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "form_id": {"type": "string"},
+                        "period": {"type": "string", "enum": ["weekly", "monthly", "quarterly"]},
+                        "level": {"type": "string", "enum": ["village", "town"]},
+                        "deadline_days": {"type": "integer"},
+                        "unit": {"type": "object"},
+                        "zero_form_id": {"type": ["string", "null"]},
+                        "current": {"$ref": "#/components/schemas/ReportPeriod"},
+                        "previous": {"$ref": "#/components/schemas/ReportPeriod"},
+                    },
+                },
+                "ReportPeriod": {
+                    "type": "object",
+                    "properties": {
+                        "key": {"type": "string"},
+                        "label": {"type": "string"},
+                        "start": {"type": "string", "format": "date"},
+                        "end": {"type": "string", "format": "date"},
+                        "deadline": {"type": "string", "format": "date"},
+                        "report_date": {"type": "string", "format": "date"},
+                        "status": {
+                            "type": "string",
+                            "enum": ["reported", "zero", "corrected", "missing", "pending"],
+                        },
+                        "late": {"type": ["boolean", "null"]},
                     },
                 },
                 "Submission": {

@@ -19,6 +19,8 @@ from fieldapp.dataset.identify import deidentifier
 from fieldapp.dataset.wide import merge_questions
 from fieldapp.errors import fail
 from fieldapp.extensions import db
+from fieldapp.reports.phone import reports_for
+from fieldapp.reports.services import today
 from fieldapp.scope import (
     can_fill,
     forms_in_scope,
@@ -191,6 +193,9 @@ def me():
     is one of them, marked ``entity_list`` (its dataset), with the caller's list's hash.
     ``entities`` is what the form declares about entities (``cases.spec.entity_spec``)
     or null: the phone applies its unsent creates and updates to its lists with it.
+    ``reports`` are the periodic reports the caller's unit files, with the current and
+    previous period and the unit's status in each (``fieldapp.reports.phone``): what the
+    phone offers a zero report for.
     """
     forms = []
     for f in forms_to_fill(current_user):
@@ -239,5 +244,6 @@ def me():
         role=user.role,
         area={"code": user.area.code, "name": user.area.name},
         forms=forms,
+        reports=reports_for(user, today()),
         server_time=datetime.now(UTC).isoformat(timespec="seconds"),
     )
