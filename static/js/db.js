@@ -203,17 +203,57 @@ export async function finalize(owner, draftId, xml, files = {}, { entities = nul
       await tx.done.catch(() => {});
       throw new FinalizeError(existing ? 'already-finalized' : 'draft-gone');
     }
-    const now = Date.now();
-    await outbox.add({
-      id: draftId, owner, form_id: draft.form_id, version: draft.version, title: draft.title, summary: draft.summary || '',
-      xml, files, status: 'waiting', attempts: 0, nextAttemptAt: 0, lastError: '',
-      filesSent: [], created: now, sentAt: null, entities,
-    });
+    await outbox.add(outboxRecord(owner, { ...draft, id: draftId }, xml, files, entities));
     await drafts.delete(draftId);
     await tx.done;
   };
   await withLock(`fieldapp-finalize-${draftId}`, run);
   notify('outbox');
+}
+
+// An outbox item as it waits to be sent: `src` gives id (meta/instanceID), form_id,
+// version, title and summary.
+function outboxRecord(owner, src, xml, files, entities) {
+  return {
+    id: src.id, owner, form_id: src.form_id, version: src.version, title: src.title, summary: src.summary || '',
+    xml, files, status: 'waiting', attempts: 0, nextAttemptAt: 0, lastError: '',
+    filesSent: [], created: Date.now(), sentAt: null, entities,
+  };
+}
+
+// Put a questionnaire made without the fill view (a zero report: one tap) straight into
+// the outbox, as finalize() puts a draft there. `item`: { id, form_id, version, title,
+// summary, xml, files?, entities? }. `refuse(items)` is asked, inside the same
+// transaction, with the owner's outbox: true adds nothing (the period has its report
+// already, maybe from another tab). Returns true when the item was added.
+export async function addToOutbox(owner, item, { refuse = null } = {}) {
+  const d = await db();
+  const tx = d.transaction(['drafts', 'outbox'], 'readwrite');
+  const outbox = tx.objectStore('outbox');
+  const [mine, existing, draft] = await Promise.all([
+    outbox.index('owner').getAll(owner), outbox.get(item.id), tx.objectStore('drafts').get(item.id),
+  ]);
+  if (existing || draft || (refuse && refuse(mine))) {
+    tx.abort();
+    await tx.done.catch(() => {});
+    return false;
+  }
+  await outbox.add(outboxRecord(owner, item, item.xml, item.files || {}, item.entities || null));
+  await tx.done;
+  notify('outbox');
+  return true;
+}
+
+// ---- reports ---------------------------------------------------------------------
+
+// The periodic reports the owner's unit files, as /api/v1/me last gave them: a 'meta'
+// key 'reports:<owner>' (no store of their own, so no version step), { reports: [...],
+// fetchedAt (ms: when that /me was asked) }, or null before the first download.
+export async function getReports(owner) { return (await getMeta(`reports:${owner}`)) || null; }
+export async function setReports(owner, reports, fetchedAt) {
+  const old = await getReports(owner);
+  await setMeta(`reports:${owner}`, { reports, fetchedAt });
+  if (!old || JSON.stringify(old.reports) !== JSON.stringify(reports)) notify('reports');
 }
 
 // ---- outbox ----------------------------------------------------------------------

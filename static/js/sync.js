@@ -1,8 +1,8 @@
 // Talking to the server, shared by the page and the service worker (no DOM here):
-// who is logged in (/api/v1/me), the forms of their area (XForm text into IndexedDB,
-// media into Cache Storage), the person's entity lists (households.csv: into IndexedDB
-// per person, never Cache Storage, whose copies every user of the phone would read),
-// and the outbox (OpenRosa POST /submission).
+// who is logged in (/api/v1/me) and the reports their unit files, the forms of their
+// area (XForm text into IndexedDB, media into Cache Storage), the person's entity lists
+// (households.csv: into IndexedDB per person, never Cache Storage, whose copies every
+// user of the phone would read), and the outbox (OpenRosa POST /submission).
 //
 // Safety rules: an item leaves the outbox (status 'sent') only on 201, a duplicate
 // included; a content refusal (4xx) keeps it as 'attention' with the server's message;
@@ -152,6 +152,7 @@ export async function syncAll({ force = false, forms = true } = {}) {
 }
 
 async function syncLocked({ force, forms }) {
+  const asked = Date.now(); // /me's reports show what was sent before this
   const who = await fetchMe();
   const current = await store.getCurrentUser();
   if (who.login) {
@@ -164,6 +165,8 @@ async function syncLocked({ force, forms }) {
   if (!who.ok) return { state: 'offline' };
   const owner = who.me.username;
   await store.setMeta(`loginNeeded:${owner}`, null);
+  // The reports the unit files, with its status per period (home card, zero report).
+  if (Array.isArray(who.me.reports)) await store.setReports(owner, who.me.reports, asked);
   if (forms) {
     try { await refreshForms(owner, who.me); } catch (err) { console.warn('fieldapp: forms not refreshed', err); }
   }

@@ -1,10 +1,12 @@
-// Home: 我的家庭 (how many households, how many visits overdue or due) when the person's
-// forms follow households, then unfinished work — drafts (resume or discard) — then the
-// person's forms (from IndexedDB, refreshed by sync) and their outbox (waiting, sent,
-// needing attention).
+// Home: 本期报告 (each report the unit files: status, the one-tap zero report), 我的家庭
+// (how many households, how many visits overdue or due) when the person's forms follow
+// households, then unfinished work — drafts (resume or discard) — then the person's
+// forms (from IndexedDB, refreshed by sync) and their outbox (waiting, sent, needing
+// attention).
 import * as store from '../db.js';
 import { entityForms, HOUSEHOLDS, localList } from './caselist.js';
 import { dueCounts, householdsEntry } from './households.js';
+import { reportCards } from './reportcard.js';
 import { ago, h } from './util.js';
 
 const STATUS = {
@@ -15,12 +17,14 @@ const STATUS = {
   conflict: ['冲突', '服务器上已有同一编号、内容不同的问卷，请联系督导：'],
 };
 
-export async function renderHome(container, { owner, notice, onSyncNow }) {
+// `onQueued(notice)`: a zero report went into the outbox from a report card.
+export async function renderHome(container, { owner, notice, onSyncNow, onQueued }) {
   const [forms, drafts, outbox] = await Promise.all([
     store.listForms(owner), store.listDrafts(owner), store.listOutbox(owner),
   ]);
   const parts = [];
   if (notice) parts.push(h('p', { class: 'notice', role: 'status' }, notice));
+  parts.push(...await reportCards(owner, { outbox, forms, onQueued }));
   const follows = entityForms(forms, HOUSEHOLDS);
   if (follows.update.length || follows.create.length) {
     parts.push(householdsEntry(dueCounts((await localList(owner, HOUSEHOLDS)).rows)));

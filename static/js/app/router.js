@@ -43,10 +43,11 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     if (r.kind === 'home') {
       document.title = '平安家庭';
       // The notice ("已放入发送箱") stays while this home screen does, through its redraws.
-      const notice = state.notice;
+      const view = { dispose: async () => {}, home: true, notice: state.notice };
       state.notice = '';
-      state.view = { dispose: async () => {}, home: true, refresh: () => renderHomeNow(notice) };
-      await renderHomeNow(notice);
+      view.refresh = () => renderHomeNow(view.notice);
+      state.view = view;
+      await renderHomeNow(view.notice);
       storage.check();
       return;
     }
@@ -75,7 +76,16 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     // Drawn aside and put in place only if the home screen is still the one shown: a
     // redraw that started just before a tap on a form must not cover the form.
     const drawn = h('div');
-    await renderHome(drawn, { owner: state.user.username, notice, onSyncNow: () => sync({ force: true }) });
+    await renderHome(drawn, {
+      owner: state.user.username, notice, onSyncNow: () => sync({ force: true }),
+      // A zero report filed from a report card: say so on this home screen, send it.
+      onQueued: (text) => {
+        view.notice = text;
+        view.refresh();
+        sync({ force: true, forms: false });
+        registerBackgroundSync();
+      },
+    });
     if (state.view !== view) return;
     viewEl.replaceChildren(...drawn.childNodes);
     storage.el.remove();
