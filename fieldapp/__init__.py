@@ -75,6 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp.cases.views import bp as cases_bp
     from fieldapp.dashboard.views import bp as dashboard_bp
     from fieldapp.exports.views import bp as exports_bp
+    from fieldapp.figures.views import bp as figures_bp
     from fieldapp.people.views import bp as people_bp
     from fieldapp.phones.views import bp as phones_bp
     from fieldapp.pwa.views import bp as pwa_bp
@@ -93,6 +94,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(figures_bp)  # /figures: the yearly figures, targets
     app.register_blueprint(areas_bp)  # /admin/areas
     app.register_blueprint(people_bp)
     app.register_blueprint(audit_bp)  # /admin/audit

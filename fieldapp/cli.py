@@ -12,6 +12,7 @@ import click
 from fieldapp import create_app
 from fieldapp.areas import cli as areas_cli
 from fieldapp.extensions import db
+from fieldapp.figures import cli as figures_cli
 from fieldapp.people import cli as people_cli
 from fieldapp.reports import cli as reports_cli
 from fieldapp.surveys import cli as surveys_cli
@@ -187,6 +188,7 @@ def jobs_work(once: bool) -> None:
 main.add_command(surveys_cli.forms)  # fieldapp forms …: fieldapp/surveys/cli.py
 main.add_command(people_cli.users)  # fieldapp users …: fieldapp/people/cli.py
 main.add_command(areas_cli.areas)  # fieldapp areas import|list: fieldapp/areas/cli.py
+main.add_command(figures_cli.figures)  # fieldapp figures YEAR …: fieldapp/figures/cli.py
 main.add_command(reports_cli.completeness)  # fieldapp completeness: fieldapp/reports/cli.py
 
 

@@ -691,6 +691,49 @@ def audit_events_in_scope(person: Person) -> Select:
     return stmt.where(of_users)
 
 
+# -- the yearly figures (issue 11, "The yearly figures") ------------------------------
+# Figures are counts of the data, no record named: every viewer reads them for any area
+# of their subtree (the totals include every household and submission below it). The
+# figure definitions apply federation-wide, so only an admin at the top of the tree (a
+# home area with no parent, the city) edits them. Targets (责任状) are set by the level
+# above: an admin for the districts strictly below their home area.
+
+FIGURE_VIEWERS = VIEWERS  # open the figures page (/figures/), its XLSX
+FIGURE_EDITORS = (ADMIN,)  # definitions (city admins) and district targets
+
+
+def may_see_figures(person: Person) -> bool:
+    """True when ``person`` may read the yearly figures (a role of ``FIGURE_VIEWERS``;
+    the operator)."""
+    return person is OPERATOR or person.role in FIGURE_VIEWERS
+
+
+def may_edit_figure_definitions(person: Person) -> bool:
+    """True when ``person`` may edit the figure definitions: a role of
+    ``FIGURE_EDITORS`` whose home area is at the top of the tree (the operator)."""
+    if person is OPERATOR:
+        return True
+    return person.role in FIGURE_EDITORS and person.area.parent_id is None
+
+
+def may_set_targets(person: Person) -> bool:
+    """True when ``person`` may open the targets page (a role of ``FIGURE_EDITORS``);
+    which districts they set is ``target_areas``."""
+    return person is OPERATOR or person.role in FIGURE_EDITORS
+
+
+def target_areas(person: Person) -> Select:
+    """``select(Area)`` of the districts ``person`` sets yearly targets for: those
+    strictly below their home area in their subtree (none unless ``may_set_targets``),
+    by code."""
+    stmt = select(Area).where(Area.level == "district").order_by(Area.code)
+    if person is OPERATOR:
+        return stmt
+    if not may_set_targets(person):
+        return stmt.where(false())
+    return stmt.where(within(person, Area.id), Area.id != person.area_id)
+
+
 # -- identifying data ---------------------------------------------------------------
 
 
