@@ -79,4 +79,26 @@ def load_demo(instance_path: Path) -> list[tuple[str, str, str, str]]:
         import_xlsform(path.read_bytes(), path.name, areas["3399"], admin)
     db.session.flush()
     load_households()
+    _monthly_report()
     return rows
+
+
+def _monthly_report() -> None:
+    """The demo's periodic report: the screening, monthly, by every village, five days
+    after the month ends (零报告制度); made once."""
+    from fieldapp.reports.models import ReportDefinition
+    from fieldapp.reports.services import save_definition
+    from fieldapp.scope import OPERATOR
+
+    if db.session.scalar(select(ReportDefinition.id).limit(1)) is not None:
+        return
+    save_definition(
+        OPERATOR,
+        None,
+        name="问题家庭排查月报",
+        form_id="family_screening",
+        period="monthly",
+        level="village",
+        deadline_days=5,
+        area_code="3399",
+    )
