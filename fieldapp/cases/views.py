@@ -88,7 +88,7 @@ def detail(uuid: str):
         if entity.assigned_to is not None and entity.assigned_to not in people:
             people.insert(0, entity.assigned_to)  # shown as chosen, not offered to others
         assign.user.choices = [("", _("暂不分配（无人跟进）"))] + [
-            (u.username, f"{u.display_name}（{u.area.name}）") for u in people
+            (u.username, f"{u.display_name}{_('（')}{u.area.name}{_('）')}") for u in people
         ]
         assign.user.data = entity.assigned_to.username if entity.assigned_to else ""
     return render_template(

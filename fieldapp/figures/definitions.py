@@ -129,7 +129,7 @@ def validate(defn: FigureDefinition) -> list[str]:
                     "%(who)s：来源 %(src)s 中没有 %(names)s",
                     who=who,
                     src=defn.source,
-                    names="、".join(unknown),
+                    names=_("、").join(unknown),
                 )
             )
     if defn.date_field and source.versions and source.day(defn.date_field) is None:

@@ -83,7 +83,7 @@ def save_targets(person, year: int, typed: dict[tuple[int, str], str], keys: set
         try:
             values[(area_id, key)] = parse_target(text)
         except ValueError as exc:
-            errors.append(f"{areas[area_id].name} · {key}：{exc}")
+            errors.append(f"{areas[area_id].name} · {key}{_('：')}{exc}")
     if errors:
         return errors
     have = {
