@@ -5,11 +5,9 @@ server's operator (``scope.OPERATOR``) and are audited ``via="cli"``."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
+from fieldapp.cli_files import emit, output_target
 from fieldapp.extensions import db
 
 
@@ -71,17 +69,10 @@ def show(year: str, code: str | None, fmt: str, output: str | None) -> None:
             data = buf.getvalue()
         if output is None and fmt == "xlsx":
             output = f"figures-{year_n}-{area.code}.xlsx"
-        target = None if output in (None, "-") else Path(output)
-        if target is not None and not target.parent.is_dir():
-            raise click.ClickException(f"文件夹 {target.parent} 不存在，请先建立或换一个位置")
+        target = output_target(output)
         pages.audit_export(None, rep, fmt, via="cli", output=str(target) if target else "stdout")
         db.session.commit()
-    if target is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    target.write_bytes(data)
-    click.echo(f"已写入 {target}", err=True)
+    emit(data, target)
 
 
 @figures.command("load-defaults")

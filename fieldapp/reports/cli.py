@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
+from fieldapp.cli_files import emit, output_target
 from fieldapp.extensions import db
 
 FORMATS = ("csv", "xlsx", "json")
@@ -32,9 +32,7 @@ def completeness(report, first, last, area, fmt, output) -> None:
     from fieldapp.reports.completeness import compute
     from fieldapp.scope import OPERATOR
 
-    target = None if output == "-" else Path(output)
-    if target is not None and not target.parent.is_dir():
-        raise click.ClickException(f"文件夹 {target.parent} 不存在，请先建立或换一个位置")
+    target = output_target(output)
     if target is None and fmt == "xlsx" and sys.stdout.isatty():
         raise click.ClickException("XLSX 不能输出到终端，请用 -o 文件名.xlsx")
     app = create_app()
@@ -65,9 +63,4 @@ def completeness(report, first, last, area, fmt, output) -> None:
             via="cli",
         )
         db.session.commit()
-    if target is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    target.write_bytes(data)
-    click.echo(f"已写入 {target}", err=True)
+    emit(data, target)
