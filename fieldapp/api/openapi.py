@@ -14,6 +14,20 @@ def _page_params() -> list[dict]:
     ]
 
 
+def _page_of(schema: str) -> dict:
+    """The schema of a page of ``schema`` items (count, page, per_page, next, results)."""
+    return {
+        "type": "object",
+        "properties": {
+            "count": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "next": {"type": ["string", "null"]},
+            "results": {"type": "array", "items": {"$ref": f"#/components/schemas/{schema}"}},
+        },
+    }
+
+
 def openapi_document() -> dict:
     """Return the OpenAPI description of the JSON API as a dict."""
     error = {
@@ -299,32 +313,8 @@ def openapi_document() -> dict:
                         },
                     ]
                 },
-                "EntityPage": {
-                    "type": "object",
-                    "properties": {
-                        "count": {"type": "integer"},
-                        "page": {"type": "integer"},
-                        "per_page": {"type": "integer"},
-                        "next": {"type": ["string", "null"]},
-                        "results": {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/Entity"},
-                        },
-                    },
-                },
-                "SubmissionPage": {
-                    "type": "object",
-                    "properties": {
-                        "count": {"type": "integer"},
-                        "page": {"type": "integer"},
-                        "per_page": {"type": "integer"},
-                        "next": {"type": ["string", "null"]},
-                        "results": {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/Submission"},
-                        },
-                    },
-                },
+                "EntityPage": _page_of("Entity"),
+                "SubmissionPage": _page_of("Submission"),
             },
         },
     }

@@ -104,15 +104,20 @@ def ready_offline(page: Page) -> None:
     expect(page.locator("a.form-link").first).to_be_visible()
 
 
-def fill_screening(page: Page, head: str) -> None:
-    open_form(page, "问题家庭排查")
-    fill(page, "排查日期", "2026-11-20")
+def fill_household(page: Page, head: str, day: str) -> None:
+    """The screening's first part: where and who (one member, the head, 44)."""
+    fill(page, "排查日期", day)
     fill(page, "镇/街道", "新华街道")
     fill(page, "村/社区", "和平社区")
     fill(page, "户主姓名", head)
     fill(page, "家庭住址", "和平社区5栋")
     fill(member(page, 1), "成员姓名", head)
     fill(member(page, 1), "年龄（周岁）", "44")
+
+
+def fill_screening(page: Page, head: str) -> None:
+    open_form(page, "问题家庭排查")
+    fill_household(page, head, "2026-11-20")
     tick(page, "has_conflict", "否")
     tick(page, "risk_level", "低")
     tick(page, "referral", "无需转介")

@@ -21,9 +21,9 @@ from tests.e2e.steps import (
     ARTIFACTS,
     count,
     fill,
+    fill_household,
     finalize,
     log_in,
-    member,
     question,
     ready_offline,
     snap,
@@ -51,13 +51,7 @@ def register_in_screening(page: Page, head: str) -> None:
     page.locator("#register-household").click()
     page.locator(".modal button", has_text="问题家庭排查").click()  # two forms register
     expect(page.locator("#finalize-btn")).to_be_visible()
-    fill(page, "排查日期", day(-10))
-    fill(page, "镇/街道", "新华街道")
-    fill(page, "村/社区", "和平社区")
-    fill(page, "户主姓名", head)
-    fill(page, "家庭住址", "和平社区5栋")
-    fill(member(page, 1), "成员姓名", head)
-    fill(member(page, 1), "年龄（周岁）", "44")
+    fill_household(page, head, day(-10))
     tick(page, "has_conflict", "是")
     tick(page, "conflict_types", "家庭暴力")
     tick(page, "risk_level", "重大隐患")
