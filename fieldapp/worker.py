@@ -1,6 +1,6 @@
 """The one background worker: a loop that runs every kind of background work in turn.
 
-Kinds are listed in ``kinds()`` (exports, held entity updates; reminders and report
+Kinds are listed in ``kinds()`` (exports, held entity updates, the figures' facts; reminders and report
 deadlines join here):
 a queue kind is asked to claim and run one item each turn; a scheduled kind runs every
 ``every`` seconds. Each app process runs the loop in a thread, started explicitly by the
@@ -42,11 +42,13 @@ def kinds() -> list[Kind]:
     """Every kind of background work, in the order a turn runs them."""
     from fieldapp.cases.process import run_held_updates
     from fieldapp.exports import queue
+    from fieldapp.figures.facts import run_figure_facts
 
     return [
         Kind("export", queue.run_next_export),
         Kind("export-cleanup", queue.clean_up, every=600),
         Kind("entity-backlog", run_held_updates, every=600),
+        Kind("figure-facts", run_figure_facts, every=60),
     ]
 
 

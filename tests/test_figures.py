@@ -19,16 +19,17 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from fieldapp.audit.models import AuditEvent
 from fieldapp.auth.models import User
 from fieldapp.cases.models import Entity, EntityVersion
 from fieldapp.cases.services import assign
+from fieldapp.cases.services import close as close_case
 from fieldapp.extensions import db
 from fieldapp.figures.compute import FiguresError, compute
 from fieldapp.figures.condition import ConditionError, parse
-from fieldapp.figures.definitions import load_defaults, read_defaults
+from fieldapp.figures.definitions import load_defaults, read_defaults, save
 from fieldapp.figures.models import FigureDefinition, FigureTarget
 from fieldapp.submissions.models import Submission
 from tests.helpers import BUNDLED_FORMS, csrf_token, screening_answers, switch_user
@@ -433,17 +434,162 @@ def test_every_figure_matches_what_was_sent(app, year_of_data):
     assert 0 < city_numbers["visits"]["mid_year"] < city_numbers["visits"]["value"]
 
 
-def test_answers_read_one_by_one_give_the_same_numbers(app, year_of_data, monkeypatch):
-    """PostgreSQL reads each answer with its own expression (SQLite packs them into one
-    parse of the row's JSON): the same numbers either way."""
-    from fieldapp.figures import reading
+def _screening_xml(hh: Household) -> tuple[bytes, str]:
+    answers = screening_answers(
+        **{
+            "start": _stamp(hh.day),
+            "household_info.screening_date": hh.day.isoformat(),
+            "situation.has_conflict": "yes",
+            "risk.risk_level": hh.risk,
+        }
+    )
+    entity = {"dataset": "households", "id": hh.uuid, "create": "1"}
+    return entity_submission("family_screening", answers, entity, label="新户", version=VERSION)
 
-    monkeypatch.setattr(reading, "PACK_JSON", set())
+
+def _delta(before: dict, after: dict) -> dict[str, float]:
+    """Each figure's change of ``value`` (only those that changed)."""
+    keys = set(before) | set(after)
+    changed = {k: after[k]["value"] - before[k]["value"] for k in keys}
+    return {k: v for k, v in changed.items() if v}
+
+
+def _tallies_agree_with_the_facts() -> None:
+    """The tallies the page reads are exactly the facts added up (none left over)."""
+    from fieldapp.figures.models import FigureFact, FigureHousehold, FigureTally
+
+    distinct = {
+        d.id
+        for d in db.session.scalars(select(FigureDefinition))
+        if d.aggregate == "distinct_households"
+    }
+    tallies, households = defaultdict(lambda: [0.0, 0]), defaultdict(int)
+    for f in db.session.scalars(select(FigureFact)):
+        if f.definition_id in distinct:
+            households[
+                (f.definition_id, f.entity_id, f.day.year * 2 + (f.day.month > 6), f.area_id)
+            ] += 1
+        else:
+            tally = tallies[(f.definition_id, f.day.replace(day=1), f.area_id)]
+            tally[0] += f.amount
+            tally[1] += 1
+    stored = {
+        (t.definition_id, t.month, t.area_id): [t.amount, t.facts]
+        for t in db.session.scalars(select(FigureTally))
+    }
+    assert stored == {k: v for k, v in tallies.items()}
+    stored = {
+        (h.definition_id, h.entity_id, h.half, h.area_id): h.facts
+        for h in db.session.scalars(select(FigureHousehold))
+    }
+    assert stored == dict(households)
+
+
+def test_the_figures_follow_the_work_that_arrives_after_they_were_read(app, year_of_data, send):
+    """The figures add up facts kept per submission and household version; what arrives
+    after they were read (a household and its visit, an edit of that visit, a visit held
+    until its household is registered, a case closed) is taken in when they are read
+    again, and an edited definition is built again from every row."""
+    city = "3399"
+
+    def numbers():
+        with app.app_context():
+            return _numbers(compute(_user("admin"), YEAR, _area(city)))
+
+    before = numbers()
+    _same(before, expected(year_of_data, city))
+    day = date(YEAR, 10, 10)
+    hh = Household("00000000-0000-4000-8000-00000000aaaa", "mediator", day, True, "low")
+    send(_screening_xml(hh)[0], "mediator")
+    visit = Visit(hh, "mediator", day, "failed", ["listened"], "following", None)
+    xml, visit_id = _visit_xml(visit, hh)
+    send(xml, "mediator")
+    hh.version += 1
+    after = numbers()
+    assert _delta(before, after) == {
+        "households_screened": 1,
+        "problem_families": 1,
+        "households_registered": 1,
+        "visits": 1,
+        "disputes_mediated": 1,
+        "households_visited": 1,
+    }
+    # The mediator corrects the visit (an edit: meta/deprecatedID): a success after all.
+    visit.outcome = "success"
+    xml, _iid = _visit_xml(visit, hh)
+    xml = xml.replace(b"<meta>", f"<meta><deprecatedID>{visit_id}</deprecatedID>".encode())
+    send(xml, "mediator")
+    edited = numbers()
+    assert _delta(after, edited) == {"disputes_mediated_success": 1}
+    # A visit sent offline before its household was registered is held: no household
+    # counted until the registration arrives and the visit is applied.
+    late = Household("00000000-0000-4000-8000-00000000bbbb", "mediator2", day, True, "low")
+    early = Visit(late, "mediator2", day, "partial", ["mediated"], "paired", None)
+    send(_visit_xml(early, late)[0], "mediator2")
+    held = numbers()
+    assert _delta(edited, held) == {"visits": 1, "disputes_mediated": 1}
+    send(_screening_xml(late)[0], "mediator2")
+    registered = numbers()
+    assert _delta(held, registered) == {
+        "households_screened": 1,
+        "problem_families": 1,
+        "households_registered": 1,
+        "households_visited": 1,
+        "households_paired": 1,
+    }
+    # An admin adds a figure on the households' current state, then edits "visits".
     with app.app_context():
-        for code in ("3399", "339901001"):
-            _same(
-                _numbers(compute(_user("admin"), YEAR, _area(code))), expected(year_of_data, code)
-            )
+        admin = _user("admin")
+        closed = FigureDefinition(key="closed_cases")
+        values = {"label": "结案户数", "group": "测试", "source": "households"}
+        values |= {"condition": "case_status = 'closed'", "aggregate": "count"}
+        values |= {"date_field": "", "position": 999, "active": True}
+        assert save(admin.id, closed, values, new=True) == []
+        visits = db.session.scalar(select(FigureDefinition).where(FigureDefinition.key == "visits"))
+        assert save(admin.id, visits, {"condition": "outcome = 'success'"}) == []
+        db.session.commit()
+    edited_defs = numbers()
+    assert edited_defs["closed_cases"]["value"] == 0
+    assert edited_defs["visits"]["value"] == edited_defs["disputes_mediated_success"]["value"]
+    with app.app_context():
+        entity = db.session.scalar(select(Entity).where(Entity.uuid == late.uuid))
+        close_case(_user("supervisor"), entity, "已解决")
+        db.session.commit()
+    assert _delta(edited_defs, numbers()) == {"closed_cases": 1}
+    with app.app_context():
+        _tallies_agree_with_the_facts()
+
+
+def test_the_worker_keeps_the_facts_so_that_a_read_has_nothing_left_to_do(app, year_of_data, send):
+    """The background worker's kind ``figure-facts`` takes in what arrived (in batches);
+    the figures read afterwards take nothing in and give the same numbers."""
+    from fieldapp.figures import facts
+    from fieldapp.worker import kinds
+
+    with app.app_context():
+        kind = next(k for k in kinds() if k.name == "figure-facts")
+        monkey = facts.WORKER_BATCH
+        facts.WORKER_BATCH = 7  # several turns
+        try:
+            turns = 1
+            while kind.run(app, "test"):
+                turns += 1
+        finally:
+            facts.WORKER_BATCH = monkey
+        assert turns > 3
+        assert not db.session.scalar(
+            select(func.count()).select_from(Submission).where(Submission.in_figures.is_(False))
+        )
+        statements = []
+        listen = lambda *a: statements.append(a[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            got = _numbers(compute(_user("admin"), YEAR, _area("3399")))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        assert not [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+        _same(got, expected(year_of_data, "3399"))
+        _tallies_agree_with_the_facts()
 
 
 def test_a_household_visited_from_two_villages_is_counted_once(app, year_of_data):
@@ -842,17 +988,25 @@ def test_query_count_does_not_grow_with_the_data(app, world, year_of_data, send)
                 event.remove(db.engine, "before_cursor_execute", tick)
         return count[0]
 
-    statements()  # the first use loads the shipped definitions
+    def screenings(first: int, n: int) -> None:  # more households screened by everyone
+        for i in range(first, first + n):
+            hh = f"11111111-0000-4000-8000-{i:012d}"
+            answers = screening_answers(
+                **{"household_info.screening_date": f"{YEAR}-03-0{i % 9 + 1}"}
+            )
+            xml, _ = entity_submission(
+                "family_screening",
+                answers,
+                {"dataset": "households", "id": hh, "create": "1"},
+                label="新户",
+                version=VERSION,
+            )
+            send(xml, list(VILLAGE)[i % 3])
+
+    statements()  # the first use loads the shipped definitions and builds the facts
     before = statements()
-    for n in range(15):  # more households screened by everyone
-        hh = f"11111111-0000-4000-8000-{n:012d}"
-        answers = screening_answers(**{"household_info.screening_date": f"{YEAR}-03-0{n % 9 + 1}"})
-        xml, _ = entity_submission(
-            "family_screening",
-            answers,
-            {"dataset": "households", "id": hh, "create": "1"},
-            label="新户",
-            version=VERSION,
-        )
-        send(xml, list(VILLAGE)[n % 3])
+    screenings(0, 1)
+    taking_in_one = statements()  # what arrived is taken in first
+    screenings(1, 15)
+    assert statements() == taking_in_one  # whatever the number of rows taken in
     assert statements() == before <= 20

@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -26,6 +27,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -104,7 +107,15 @@ class EntityVersion(db.Model):
     older version than the one it landed on, and which properties both changed."""
 
     __tablename__ = "entity_versions"
-    __table_args__ = (UniqueConstraint("entity_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("entity_id", "version"),
+        Index(
+            "ix_entity_versions_not_in_figures",
+            "id",
+            sqlite_where=text("NOT in_figures"),
+            postgresql_where=text("NOT in_figures"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
@@ -126,6 +137,8 @@ class EntityVersion(db.Model):
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # False until the yearly figures' facts were brought up to date with it.
+    in_figures: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     entity: Mapped[Entity] = relationship()
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

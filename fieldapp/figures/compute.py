@@ -1,30 +1,28 @@
 """Compute the yearly figures for a year and an area: each figure's value, the previous
 year's, the mid-year value (1 January–30 June) and the same for each child area.
 
-The number of SQL statements does not grow with the data: the definitions, the area
-subtree and the source forms are read once, then each source once per (date field,
-kind of aggregate) (``fieldapp.figures.reading``: rows counted by area or household,
-half-year and the values the conditions read; each distinct key judged once in Python).
-Counts and sums are added up per area; distinct households are kept as household ids
-with the half-years they count in, and counted at each area directly (a household
-belongs to its own area, so it is never counted twice, whoever visited it).
+The figures add up the tallies of their facts (``fieldapp.figures.facts``: what each
+submission, household and household version adds to each figure, added up per area and
+month, or per household and half-year), brought up to date first. The number of SQL
+statements does not grow with the data: the definitions, the source forms and the area
+subtree are read once, then the tallies of counts and sums with one statement and the
+households of distinct-household figures with another (counted in each area: a
+household belongs to its own area, so it is never counted twice, whoever visited it).
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import case, distinct, func, select
 
 from fieldapp import scope
 from fieldapp.areas.models import Area
 from fieldapp.extensions import db
-from fieldapp.figures import reading, sources
-from fieldapp.figures.definitions import DISTINCT, Checked, all_definitions, check
-from fieldapp.figures.models import FigureDefinition
+from fieldapp.figures import facts, sources
+from fieldapp.figures.definitions import all_definitions, check
+from fieldapp.figures.models import FigureDefinition, FigureHousehold, FigureTally
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 OWN = 0  # the children key of rows made at the area itself (not in any child)
@@ -119,57 +117,79 @@ def compute(person, year: int, area: Area) -> Figures:
     """The figures of ``year`` for ``area`` and its children, as ``person`` may see
     them (``scope.may_see_figures``, ``area`` in their subtree; else ``FiguresError``).
     Inactive definitions are left out; a definition that does not parse, or whose form
-    is not published, is listed with 0 and its ``problem``."""
+    is not published, is listed with 0 and its ``problem``. The facts are brought up to
+    date first (``facts.catch_up``: what arrived since is taken in)."""
     if not scope.may_see_figures(person) or not scope.area_in_scope(person, area):
         raise FiguresError(_("您无权查看 %(area)s 的年度数据", area=area.name))
     year = check_year(year)
     checked = [check(d) for d in all_definitions(active_only=True)]
+    prepared = facts.prepare(checked)
+    facts.catch_up(prepared)
     children, child_of = _children(area)
-    periods = sources.Periods(year)
-    tz = current_app.config["TIMEZONE"]
-    totals = {c.defn.key: reading.Totals() for c in checked}
-    problems = {c.defn.key: c.problem for c in checked}
-
-    usable = [c for c in checked if c.problem is None]
-    forms = sources.form_schemas(
-        {c.defn.source for c in usable} - {sources.HOUSEHOLDS, sources.HOUSEHOLD_VERSIONS}
-    )
-    props = (
-        sources.dataset_properties()
-        if any(c.defn.source in (sources.HOUSEHOLDS, sources.HOUSEHOLD_VERSIONS) for c in usable)
-        else None
-    )
-    plan: dict[tuple[str, str, bool], list[Checked]] = defaultdict(list)
-    for c in usable:
-        distinct = c.aggregate.kind == DISTINCT
-        plan[(c.defn.source, c.defn.date_field or "", distinct)].append(c)
-    for (key, date_field, distinct), group in plan.items():
-        source = _source(key, forms, props, distinct)
-        if source.missing:
-            for c in group:
-                problems[c.defn.key] = _("问卷 %(form)s 尚未发布", form=source.missing)
-            continue
-        day = source.day(date_field)
-        if day is None:
-            for c in group:
-                problems[c.defn.key] = _(
-                    "日期题 %(f)s 不在问卷 %(form)s 中（或在重复组内）", f=date_field, form=key
-                )
-            continue
-        bounds = periods.bounds(day[1], tz)  # day: (expression, kind)
-        read = reading.read_distinct if distinct else reading.read_counts
-        read(source, group, area, day, bounds, totals)
-    figures = [_figure(c.defn, totals[c.defn.key], child_of, problems[c.defn.key]) for c in checked]
+    days = sources.Periods(year).days()
+    cells = _read(prepared, area, days)
+    figures = [
+        _figure(c.defn, cells.get(c.defn.id, {}), child_of, prepared.problems.get(c.defn.key))
+        for c in checked
+    ]
     own = any(OWN in f.children for f in figures)
     return Figures(year, area, children, figures, own)
 
 
-def _source(key: str, forms, props, distinct: bool) -> sources.Source:
-    if key == sources.HOUSEHOLDS:
-        return sources.households_source(props)
-    if key == sources.HOUSEHOLD_VERSIONS:
-        return sources.versions_source(props)
-    return sources.form_source(key, forms.get(key), distinct)
+def _read(prepared: facts.Prepared, area: Area, days: list) -> dict[int, dict[int, Cell]]:
+    """Each definition's cells per area of ``area``'s subtree (definition id → area id →
+    ``Cell``) for the two years of ``days``, from the facts' tallies; two statements,
+    reading at most one row per figure, area and month (counts, sums) and per figure,
+    household and half-year (distinct households, counted in each area: a household is
+    in one area only, so an area's numbers add up to its parent's)."""
+    plans = prepared.plans.values()
+    out: dict[int, dict[int, Cell]] = {}
+    summed = [p.id for p in plans if not p.distinct]
+    if summed:
+        month = FigureTally.month
+        half = sources.bucket(month, days).label("h")
+        inner = (
+            select(FigureTally.definition_id, FigureTally.area_id, FigureTally.amount, half)
+            .where(
+                FigureTally.definition_id.in_(summed),
+                *sources.in_range(month, days),
+                scope.within(area, FigureTally.area_id),
+            )
+            .subquery()
+        )
+        keys = (inner.c.definition_id, inner.c.area_id, inner.c.h)
+        stmt = select(*keys, func.sum(inner.c.amount)).group_by(*keys)
+        for defn, area_of, h, amount in db.session.execute(stmt):
+            cell = out.setdefault(defn, {}).setdefault(area_of, Cell())
+            for attr, bits in SPANS:
+                if (1 << h) & bits:
+                    setattr(cell, attr, getattr(cell, attr) + amount)
+    counted = [p.id for p in plans if p.distinct]
+    if counted:
+        year = days[2].year
+        h, entity = FigureHousehold.half, FigureHousehold.entity_id
+
+        def households(*halves):
+            return func.count(distinct(case((h.in_(halves), entity))))
+
+        stmt = (
+            select(
+                FigureHousehold.definition_id,
+                FigureHousehold.area_id,
+                households(year * 2, year * 2 + 1),
+                households(year * 2),
+                households(year * 2 - 2, year * 2 - 1),
+            )
+            .where(
+                FigureHousehold.definition_id.in_(counted),
+                h.between(year * 2 - 2, year * 2 + 1),
+                scope.within(area, FigureHousehold.area_id),
+            )
+            .group_by(FigureHousehold.definition_id, FigureHousehold.area_id)
+        )
+        for defn, area_of, value, mid_year, previous in db.session.execute(stmt):
+            out.setdefault(defn, {})[area_of] = Cell(value, mid_year, previous)
+    return out
 
 
 def _children(area: Area) -> tuple[list[Area], dict[int, int]]:
@@ -189,26 +209,17 @@ def _children(area: Area) -> tuple[list[Area], dict[int, int]]:
 SPANS = (("value", 0b1100), ("mid_year", 0b0100), ("previous", 0b0011))  # half-year bits
 
 
-def _figure(defn: FigureDefinition, t: reading.Totals, child_of: dict[int, int], problem):
-    """The ``FigureValue`` of ``defn`` from its totals: distinct households counted once
-    at each level (the whole area, and each child for the households of its subtree)."""
+def _figure(defn: FigureDefinition, cells: dict[int, Cell], child_of: dict[int, int], problem):
+    """The ``FigureValue`` of ``defn`` from its cells per area: each child's the sum of
+    the areas of its subtree (``OWN``: the area itself), the total the sum of all."""
     children: dict[int, Cell] = {}
     total = Cell()
-    if t.distinct:
-        for attr, bits in SPANS:
-            counted = Counter(
-                child_of.get(a, OWN) for a, mask in t.households.values() if mask & bits
-            )
-            setattr(total, attr, sum(1 for _a, mask in t.households.values() if mask & bits))
-            for child, n in counted.items():
-                setattr(children.setdefault(child, Cell()), attr, n)
-    else:
-        for (area_id, half), amount in t.amounts.items():
-            cell = children.setdefault(child_of.get(area_id, OWN), Cell())
-            for attr, bits in SPANS:
-                if (1 << half) & bits:
-                    setattr(cell, attr, getattr(cell, attr) + amount)
-                    setattr(total, attr, getattr(total, attr) + amount)
+    for area_id, cell in cells.items():
+        child = children.setdefault(child_of.get(area_id, OWN), Cell())
+        for attr in ("value", "mid_year", "previous"):
+            amount = getattr(cell, attr)
+            setattr(child, attr, getattr(child, attr) + amount)
+            setattr(total, attr, getattr(total, attr) + amount)
     return FigureValue(
         key=defn.key,
         label=defn.label,

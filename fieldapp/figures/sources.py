@@ -18,7 +18,7 @@ Three kinds of source (``FigureDefinition.source``):
   version set (``received``: ``case_status = 'paired'`` is "a change put it in paired
   assistance") and ``kind`` (create, update, assign, close, reopen, resolve).
 
-Nothing here decides who sees what: the area filter is ``scope.within``.
+Nothing here decides who sees what: the figures read their facts through ``scope.within``.
 """
 
 from __future__ import annotations
@@ -26,15 +26,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import ColumnElement, Select, String, case, cast, func, literal, select
 
-from fieldapp.areas.models import Area
 from fieldapp.cases.models import REFUSED, Dataset, Entity, EntityOp, EntityVersion
 from fieldapp.dashboard.tallies import answers
-from fieldapp.scope import within
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import Form
 
@@ -49,14 +46,10 @@ DATE_TYPES = {"date", "dateTime"}
 @dataclass
 class Column:
     """One SQL column read for a name: ``expr`` (text), and for a question inside a
-    repeat the parts to walk below the repeat whose JSON ``expr`` gives. A value read
-    from a JSON column names it (``json``) and its path (``parts``), so that several
-    can be read with one parse (``fieldapp.figures.reading``)."""
+    repeat the parts to walk below the repeat whose JSON ``expr`` gives."""
 
     expr: ColumnElement
     inner: list[str] | None = None
-    json: ColumnElement | None = None
-    parts: list[str] | None = None
 
     def values(self, raw) -> list[str]:
         """The non-blank answers ``raw`` (what the database gave) holds."""
@@ -90,27 +83,14 @@ class Periods:
             date(y + 1, 1, 1),
         ]
 
-    def bounds(self, kind: str, tz: str) -> list:
-        """``days`` as the values a day column of ``kind`` compares with: dates
-        (``date``), ISO text (``text``, a date answer), UTC instants of local midnight
-        (``utc``, a time stamp)."""
-        if kind == "date":
-            return self.days()
-        if kind == "text":
-            return [d.isoformat() for d in self.days()]
-        zone = ZoneInfo(tz)
-        return [datetime.combine(d, time(), zone).astimezone(UTC) for d in self.days()]
 
-
-def in_range(day: ColumnElement, bounds: list | None) -> list[ColumnElement[bool]]:
-    """The clauses "``day`` falls in the two years" (none when ``bounds`` is None: the
-    caller filters on the day itself)."""
-    if bounds is None:
-        return []
+def in_range(day: ColumnElement, bounds: list[date]) -> list[ColumnElement[bool]]:
+    """The clauses "``day`` (a date column) falls in the two years of ``bounds``
+    (``Periods.days``)"."""
     return [day >= literal(bounds[0], day.type), day < literal(bounds[4], day.type)]
 
 
-def bucket(day: ColumnElement, bounds: list) -> ColumnElement:
+def bucket(day: ColumnElement, bounds: list[date]) -> ColumnElement:
     """The half-year (``Periods``) ``day`` falls in, 0–3."""
     return case(
         (day >= literal(bounds[3], day.type), 3),
@@ -122,18 +102,18 @@ def bucket(day: ColumnElement, bounds: list) -> ColumnElement:
 
 @dataclass
 class Source:
-    """A figure source, ready to be read: ``base(root, day, bounds, columns)`` (the
-    ``columns`` of its rows in ``root``'s subtree, in the two years of ``bounds`` unless
-    None), its ``area`` and
-    ``entity`` columns, the ``day`` of a row and how to read a name (``columns``);
-    ``known`` lists the names it has (None: any)."""
+    """A figure source, ready to be read: ``base(columns)`` (a select of ``columns`` over
+    its rows: every area, every day), its ``area`` and ``entity`` columns, the ``day`` of a
+    row and how to read a name (``columns``); ``known`` lists the names it has (None:
+    any)."""
 
     key: str
-    base: Callable[[Area, ColumnElement, list, list], Select]
+    base: Callable[[list], Select]
     area: ColumnElement
     entity: ColumnElement | None
-    # (expression, kind: date/text/utc, (JSON column, path) of a day read from JSON)
-    day: Callable[[str], tuple[ColumnElement, str, tuple | None] | None]
+    # (expression, kind: date, text (an ISO answer) or utc (a time stamp)), None when
+    # the date field cannot place a row (missing, or inside a repeat)
+    day: Callable[[str], tuple[ColumnElement, str] | None]
     columns: Callable[[str], list[Column]]
     known: set[str] | None = None
     missing: str | None = None  # why it has no rows (a form not published)
@@ -212,30 +192,28 @@ def form_source(form_id: str, found: tuple[int, list[dict]] | None, distinct: bo
 
     def columns(name: str) -> list[Column]:
         return [
-            Column(_text(Submission.data, parts), inner, Submission.data, parts)
+            Column(_text(Submission.data, parts), inner)
             for parts, inner, _q in question_paths(schemas, name)
         ]
 
     def day(date_field: str):
         if not date_field:
-            return Submission.filled_on, "date", None
+            return Submission.filled_on, "date"
         paths = [p for p, inner, _q in question_paths(schemas, date_field) if inner is None]
         if not paths:
             return None
-        if len(paths) == 1:
-            return _text(Submission.data, paths[0]), "text", (Submission.data, paths[0])
-        return func.coalesce(*[_text(Submission.data, p) for p in paths]), "text", None
+        texts = [_text(Submission.data, p) for p in paths]
+        return (texts[0] if len(texts) == 1 else func.coalesce(*texts)), "text"
 
     area = Entity.area_id if distinct else Submission.area_id
 
-    def base(root: Area, day_expr, bounds, cols) -> Select:
+    def base(cols) -> Select:
         # "IS NOT": the planner reads the form's rows by ``form_pk`` (the flags hold for
         # nearly every row; SQLite would otherwise scan every current submission).
         stmt = select(*cols).where(
             Submission.form_pk == pk,
             Submission.current.is_not(False),
             Submission.test.is_not(True),
-            *in_range(day_expr, bounds),
         )
         if distinct:
             stmt = (
@@ -244,7 +222,7 @@ def form_source(form_id: str, found: tuple[int, list[dict]] | None, distinct: bo
                 .join(Entity, Entity.uuid == EntityOp.entity_uuid)
                 .where(EntityOp.dataset == DATASET, EntityOp.state != REFUSED)
             )
-        return stmt.where(within(root, area))
+        return stmt
 
     return Source(
         key=form_id,
@@ -279,19 +257,15 @@ def households_source(properties: list[str] | None) -> Source:
     def columns(name: str) -> list[Column]:
         if name in HOUSEHOLD_COLUMNS:
             return [Column(cast(HOUSEHOLD_COLUMNS[name], String))]
-        return [Column(_text(Entity.data, [name]), None, Entity.data, [name])]
+        return [Column(_text(Entity.data, [name]))]
 
     def day(date_field: str):
         if not date_field:
-            return Entity.created_at, "utc", None
-        return _text(Entity.data, [date_field]), "text", (Entity.data, [date_field])
+            return Entity.created_at, "utc"
+        return _text(Entity.data, [date_field]), "text"
 
-    def base(root: Area, day_expr, bounds, cols) -> Select:
-        return select(*cols).where(
-            _households_dataset(),
-            *in_range(day_expr, bounds),
-            within(root, Entity.area_id),
-        )
+    def base(cols) -> Select:
+        return select(*cols).where(_households_dataset())
 
     known = None if properties is None else set(properties) | set(HOUSEHOLD_COLUMNS)
     return Source(HOUSEHOLDS, base, Entity.area_id, Entity.id, day, columns, known)
@@ -303,24 +277,19 @@ def versions_source(properties: list[str] | None) -> Source:
     def columns(name: str) -> list[Column]:
         if name in VERSION_COLUMNS:
             return [Column(cast(VERSION_COLUMNS[name], String))]
-        return [Column(_text(EntityVersion.received, [name]), None, EntityVersion.received, [name])]
+        return [Column(_text(EntityVersion.received, [name]))]
 
     def day(date_field: str):
         if not date_field:
-            return EntityVersion.created_at, "utc", None
-        received = EntityVersion.received
-        return _text(received, [date_field]), "text", (received, [date_field])
+            return EntityVersion.created_at, "utc"
+        return _text(EntityVersion.received, [date_field]), "text"
 
-    def base(root: Area, day_expr, bounds, cols) -> Select:
+    def base(cols) -> Select:
         return (
             select(*cols)
             .select_from(EntityVersion)
             .join(Entity, Entity.id == EntityVersion.entity_id)
-            .where(
-                _households_dataset(),
-                *in_range(day_expr, bounds),
-                within(root, Entity.area_id),
-            )
+            .where(_households_dataset())
         )
 
     known = None if properties is None else set(properties) | set(HOUSEHOLD_COLUMNS)

@@ -10,11 +10,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -34,6 +36,14 @@ class Submission(db.Model):
     """
 
     __tablename__ = "submissions"
+    __table_args__ = (
+        Index(
+            "ix_submissions_not_in_figures",
+            "id",
+            sqlite_where=text("NOT in_figures"),
+            postgresql_where=text("NOT in_figures"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(100), unique=True)
@@ -60,6 +70,9 @@ class Submission(db.Model):
     current: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True)
     # Sent to a draft form in test mode: kept apart from real data, discarded on publish.
     test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # False until the yearly figures' facts were brought up to date with it
+    # (``fieldapp.figures.facts``); the partial index finds the few that are not.
+    in_figures: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     form: Mapped[Form] = relationship()
     form_version: Mapped[FormVersion] = relationship()
