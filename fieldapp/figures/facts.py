@@ -208,7 +208,7 @@ class _Changes:
 
     def add(self, batch: list[dict]) -> None:
         """Insert the facts ``batch`` (``FigureFact`` columns)."""
-        db.session.execute(insert(FigureFact), batch)
+        db.session.connection().execute(insert(FigureFact.__table__), batch)  # no ORM
         for f in batch:
             self._count(f["definition_id"], f["day"], f["area_id"], f["amount"], f["entity_id"], 1)
 

@@ -79,13 +79,10 @@ class FigureFact(db.Model):
     that a changed row's facts can be replaced."""
 
     __tablename__ = "figure_facts"
-    __table_args__ = (
-        Index("ix_figure_facts_read", "definition_id", "day", "area_id", "entity_id", "amount"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(
-        ForeignKey("figure_definitions.id", ondelete="CASCADE")
+        ForeignKey("figure_definitions.id", ondelete="CASCADE"), index=True
     )
     day: Mapped[date] = mapped_column(Date)
     area_id: Mapped[int] = mapped_column(Integer)

@@ -37,11 +37,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("figure_facts", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_figure_facts_read",
-            ["definition_id", "day", "area_id", "entity_id", "amount"],
-            unique=False,
-        )
+        batch_op.create_index(batch_op.f("ix_figure_facts_definition_id"), ["definition_id"])
         batch_op.create_index(batch_op.f("ix_figure_facts_entity_id"), ["entity_id"])
         batch_op.create_index(batch_op.f("ix_figure_facts_submission_id"), ["submission_id"])
         batch_op.create_index(batch_op.f("ix_figure_facts_version_id"), ["version_id"])
@@ -122,5 +118,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_figure_facts_version_id"))
         batch_op.drop_index(batch_op.f("ix_figure_facts_submission_id"))
         batch_op.drop_index(batch_op.f("ix_figure_facts_entity_id"))
-        batch_op.drop_index("ix_figure_facts_read")
+        batch_op.drop_index(batch_op.f("ix_figure_facts_definition_id"))
     op.drop_table("figure_facts")
