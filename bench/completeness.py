@@ -38,6 +38,14 @@ from bench.cases import PASSWORD, fresh_pg, measure, populate  # noqa: E402
 def prepare(url: str, folder: Path, households: int, visits: int) -> tuple:
     """The bench district, ``filled_on`` set, zero reports and two report definitions;
     returns (app, monthly id, weekly id)."""
+    app, _mediator, _hid, form_id, _version = populate(url, folder, households, visits)
+    return (app, *add_reports(app, url, form_id))
+
+
+def add_reports(app, url: str, form_id: str) -> tuple[int, int]:
+    """To the bench district of ``bench/cases.py``: ``filled_on`` set to the day each
+    submission arrived, zero reports, one village silent in October and November, and a
+    monthly and a weekly report on the visit form ``form_id``; returns their ids."""
     from sqlalchemy import Date, cast, func, insert, select, update
 
     from fieldapp.areas.models import Area
@@ -48,7 +56,6 @@ def prepare(url: str, folder: Path, households: int, visits: int) -> tuple:
     from fieldapp.submissions.models import Submission
     from fieldapp.surveys.services import import_xlsform
 
-    app, _mediator, _hid, form_id, _version = populate(url, folder, households, visits)
     with app.app_context():
         day = (
             func.date(Submission.received_at)
@@ -114,7 +121,7 @@ def prepare(url: str, folder: Path, households: int, visits: int) -> tuple:
         if url.startswith("postgresql"):
             db.session.execute(db.text("ANALYZE"))
             db.session.commit()
-    return app, ids[0], ids[1]
+    return ids[0], ids[1]
 
 
 def run(url: str, folder: Path, households: int, visits: int, repeat: int) -> dict:
