@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, current_app, session
+from flask import Flask, Request, current_app, g, session
 
 from fieldapp.auth.models import User
 from fieldapp.extensions import login_manager
@@ -14,6 +14,19 @@ def bearer_secret(request: Request) -> str | None:
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
     return None
+
+
+def token_user(request: Request) -> User | None:
+    """The active user of a valid ``Authorization: Bearer`` API token on this request,
+    or ``None`` (no header, or an unknown, revoked or dead token); looked up once per
+    request. Only a user found here spares a request the CSRF check
+    (``fieldapp.openrosa.auth.needs_csrf``)."""
+    if "bearer_user" not in g:
+        from fieldapp.auth.services import user_for_token
+
+        secret = bearer_secret(request)
+        g.bearer_user = user_for_token(secret) if secret else None
+    return g.bearer_user
 
 
 def register(app: Flask) -> None:
@@ -32,7 +45,4 @@ def register(app: Flask) -> None:
 
     @login_manager.request_loader
     def load_from_token(request: Request) -> User | None:
-        from fieldapp.auth.services import user_for_token
-
-        secret = bearer_secret(request)
-        return user_for_token(secret) if secret else None
+        return token_user(request)

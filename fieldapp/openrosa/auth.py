@@ -33,6 +33,7 @@ from fieldapp.auth.services import authenticate as check_password
 from fieldapp.auth.services import user_for_token
 from fieldapp.errors import fail
 from fieldapp.extensions import db, limiter
+from fieldapp.loaders import token_user
 from fieldapp.scope import DraftTester, Person
 from fieldapp.surveys.models import DRAFT, Form
 
@@ -41,14 +42,24 @@ REALM = "fieldapp"
 
 def authenticate() -> Person:
     """The caller of the current OpenRosa request, or abort (401 asks for credentials,
-    403 refuses a dead app-user token, 404 an unknown draft test link)."""
+    403 refuses a dead app-user token, 404 an unknown draft test link). A valid Bearer
+    token comes before the session cookie; ``g.caller_via`` keeps which way it was
+    (``needs_csrf``)."""
     if "draft_token" in g:
+        g.caller_via = "draft"
         return _draft_tester(g.draft_token)
     if "app_key" in g:
+        g.caller_via = "key"
         return _app_user(g.app_key)
     if basic_allowed() and _basic_header():
+        g.caller_via = "basic"
         return _basic_user()
-    if current_user.is_authenticated:
+    user = token_user(request)
+    if user is not None:
+        g.caller_via = "token"
+        return user
+    if current_user.is_authenticated:  # not by a token (checked above): the session
+        g.caller_via = "session"
         return current_user._get_current_object()
     if _basic_header():
         fail(
@@ -59,6 +70,14 @@ def authenticate() -> Person:
             ),
         )
     fail(401, _("请先登录"))
+
+
+def needs_csrf() -> bool:
+    """The caller of this request was let in by the browser session cookie, so a POST
+    must carry the page's CSRF token. Only credentials that were checked and held (a
+    valid Bearer token, Basic over HTTPS, an app-user key, a draft test link) spare it:
+    an ``Authorization`` header that authenticated nobody spares nothing (issue 14)."""
+    return g.get("caller_via") == "session"
 
 
 def basic_allowed() -> bool:

@@ -19,8 +19,7 @@ from fieldapp.auth.models import User
 from fieldapp.cases.lists import dataset_files, entity_list_response, served_lists
 from fieldapp.errors import fail
 from fieldapp.extensions import csrf, db
-from fieldapp.loaders import bearer_secret
-from fieldapp.openrosa.auth import challenge
+from fieldapp.openrosa.auth import challenge, needs_csrf
 from fieldapp.openrosa.responses import openrosa_headers, openrosa_message
 from fieldapp.scope import caller, form_in_scope, forms_to_fill, token_route
 from fieldapp.submissions.parse import SubmissionError
@@ -162,15 +161,6 @@ def submission_head():
     return openrosa_headers(Response(status=204))
 
 
-def _session_caller() -> bool:
-    """The caller was logged in by the browser session (which needs a CSRF token)."""
-    return (
-        request.blueprint == "openrosa"
-        and bearer_secret(request) is None
-        and not request.headers.get("Authorization", "").lower().startswith("basic ")
-    )
-
-
 @bp.post("/submission")
 @csrf.exempt
 @token_route
@@ -182,7 +172,7 @@ def submission():
     201 when stored, 201 with ``X-Fieldapp-Duplicate: 1`` when this exact submission was
     stored before; 400/403/404/409/413 with an OpenRosa error message and nothing stored.
     """
-    if _session_caller():
+    if needs_csrf():
         csrf.protect()  # a browser session must prove the page is ours
     try:
         files = request.files
