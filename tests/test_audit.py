@@ -371,7 +371,7 @@ def test_the_database_refuses_to_change_or_delete_events(app, world):
         ("+7", False),
         ("-1.5e3", False),
         ("a=b", False),
-        ("\nhello", False),
+        ("\nhello", True),  # a line feed first, like a tab or CR (issue 14)
         ("张三", False),
         ("", False),
     ],

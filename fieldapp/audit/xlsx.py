@@ -12,7 +12,7 @@ from sqlalchemy import Select
 from fieldapp.audit.actions import action_label
 from fieldapp.audit.log import rows
 from fieldapp.audit.models import AuditEvent
-from fieldapp.dataset.formula import excel_safe
+from fieldapp.dataset.formula import quoted_format, write_text
 
 XLSX_MAX_ROWS = 1_048_576  # rows per worksheet, header included (Excel's limit)
 XLSX_MAX_CHARS = 32_767  # characters per cell (Excel's limit)
@@ -26,8 +26,8 @@ def write_audit_xlsx(path: Path, stmt: Select, tz: str) -> int:
     """Write the events of ``stmt`` (``scope.audit_events_in_scope`` narrowed by a
     filter) to ``path``; return how many. Times are local to ``tz`` (named in the
     header); every text cell is text, and one that a spreadsheet could take for a
-    formula (``excel_safe`` would change it) carries Excel's quote prefix, so it stays
-    text even when someone edits it, without a visible apostrophe.
+    formula carries Excel's quote prefix (``write_text``), so it stays text even when
+    someone edits it, without a visible apostrophe.
 
     Raises ``AuditExportError`` when there are more events than a worksheet holds."""
     import xlsxwriter
@@ -48,12 +48,12 @@ def write_audit_xlsx(path: Path, stmt: Select, tz: str) -> int:
         {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
     )
     when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-    quoted = wb.add_format({"quote_prefix": True})
+    quoted = quoted_format(wb)
     ws = wb.add_worksheet(_("审计日志")[:31])
     ws.set_column(1, 1, 20)
     ws.set_column(6, 7, 40)
     for col, title in enumerate(header):
-        ws.write_string(0, col, title)
+        write_text(ws, 0, col, title, quoted=quoted)
     count = 0
     try:
         for count, event in enumerate(rows(stmt.order_by(None).order_by(AuditEvent.id), tz), 1):
@@ -77,8 +77,7 @@ def write_audit_xlsx(path: Path, stmt: Select, tz: str) -> int:
             ]
             for col, value in enumerate(texts, 2):
                 if value:
-                    risky = excel_safe(value) != value
-                    ws.write_string(count, col, value[:XLSX_MAX_CHARS], quoted if risky else None)
+                    write_text(ws, count, col, value[:XLSX_MAX_CHARS], quoted=quoted)
     finally:
         wb.close()
     return count

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment
 
+from fieldapp.dataset.formula import write_text
 from fieldapp.dataset.long import Table, Variable
 from fieldapp.dataset.wide import label_of
 from fieldapp.exports.formats import file_stem, stat_names, value_codes
@@ -86,19 +87,22 @@ def write_codebook_xlsx(
     languages: list[str | None],
     marks: dict[str, str],
 ) -> Path:
-    """The codebook as a workbook (one sheet)."""
+    """The codebook as a workbook (one sheet); every cell is text (``write_text``): a
+    label or constraint that starts with ``=`` is shown as typed, never run."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
     ws.title = "codebook"
-    ws.append([f"{title}（{form_id}）"])
-    ws.append(header(languages))
+    lines = [[f"{title}（{form_id}）"], header(languages)]
+    lines += _rows(form_id, tables, languages, marks)
+    for r, line in enumerate(lines):
+        for c, value in enumerate(line):
+            if value:
+                write_text(ws, r, c, str(value))
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    for row in _rows(form_id, tables, languages, marks):
-        ws.append(row)
     ws.freeze_panes = "C3"
     wb.save(path)
     return path

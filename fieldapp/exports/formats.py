@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from fieldapp.dataset.formula import excel_safe
+from fieldapp.dataset.formula import excel_safe, quoted_format, write_text
 from fieldapp.dataset.long import MAIN, Table, Variable, long_dtype
 from fieldapp.dataset.wide import label_of
 from fieldapp.exports.names import spss_names, stata_names
@@ -133,7 +133,8 @@ def write_xlsx(
     language: str | None = None,
 ) -> Path:
     """A workbook with one sheet per table; text stays text (leading zeros kept, never a
-    formula), dates are real dates. ``labels`` writes choice labels instead of codes.
+    formula: ``write_text``), dates are real dates. ``labels`` writes choice labels
+    instead of codes.
 
     Written with XlsxWriter in constant-memory mode: each row goes to disk as it comes.
     Raises ``ExportError`` when a table has more rows than a worksheet holds (Excel:
@@ -149,6 +150,7 @@ def write_xlsx(
         datetime: wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
         date: wb.add_format({"num_format": "yyyy-mm-dd"}),
     }
+    quoted = quoted_format(wb)
     sheets, used = {}, set()
     for t in tables:
         title = re.sub(r"[\[\]:*?/\\]", "_", t.title)[:31]
@@ -157,7 +159,7 @@ def write_xlsx(
         used.add(title.lower())
         ws = wb.add_worksheet(title)
         for col, var in enumerate(t.variables):
-            ws.write_string(0, col, var.name)
+            write_text(ws, 0, col, var.name, quoted=quoted)
         sheets[t.key] = [ws, t, 1]
     names = {
         t.key: [_choice_names(v, language) if labels else None for v in t.variables] for t in tables
@@ -181,7 +183,7 @@ def write_xlsx(
                         else lab.get(value, value)
                     )
                 if isinstance(value, str):
-                    ws.write_string(r, col, value[:XLSX_MAX_CHARS])
+                    write_text(ws, r, col, value[:XLSX_MAX_CHARS], quoted=quoted)
                 elif isinstance(value, datetime):
                     ws.write_datetime(r, col, value, formats[datetime])
                 elif isinstance(value, date):

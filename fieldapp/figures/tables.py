@@ -2,7 +2,8 @@
 
 - CSV: one row per figure (group, key, label, this year, 1 January–30 June, previous
   year, change, change %, then this year's value in each child area); UTF-8 with BOM
-  for Excel, text that looks like a formula quoted (``excel_safe``).
+  for Excel, text that looks like a formula quoted (``excel_safe``); in the XLSX, text
+  cells with the quote prefix (``write_text``).
 - XLSX: sheet 年度数据 (as the CSV), 分区 (each child's year, mid-year and previous-year
   values), 目标进度 (each district's targets: mid-year against half the target, year
   end against the target).
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 
-from fieldapp.dataset.formula import excel_safe
+from fieldapp.dataset.formula import excel_safe, quoted_format, write_text
 from fieldapp.figures.compute import OWN, Figures
 from fieldapp.figures.targets import DistrictProgress
 
@@ -158,21 +159,21 @@ def write_xlsx(target: Path | io.BytesIO, figs: Figures, progress: list[District
         {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True},
     )
     bold = wb.add_format({"bold": True, "bg_color": "#efece6"})
-    bold_quoted = wb.add_format({"bold": True, "bg_color": "#efece6", "quote_prefix": True})
-    quoted = wb.add_format({"quote_prefix": True})
+    bold_quoted = quoted_format(wb, {"bold": True, "bg_color": "#efece6"})
+    quoted = quoted_format(wb)
     pct = wb.add_format({"num_format": "0.0"})
 
     def put(ws, r, c, value, fmt=None):
         if value is None or value == "":
             return
         if isinstance(value, str):
-            ws.write_string(r, c, value, quoted if excel_safe(value) != value else None)
+            write_text(ws, r, c, value, quoted=quoted)
         else:
             ws.write_number(r, c, value, fmt)
 
     ws = wb.add_worksheet(_("年度数据"))
     for c, h in enumerate(header(figs)):  # area names are typed by admins
-        ws.write_string(0, c, h, bold_quoted if excel_safe(h) != h else bold)
+        write_text(ws, 0, c, h, bold, bold_quoted)
     for r, row in enumerate(rows(figs), 1):
         for c, value in enumerate(row):
             put(ws, r, c, value, pct if c == 10 else None)
@@ -183,7 +184,7 @@ def write_xlsx(target: Path | io.BytesIO, figs: Figures, progress: list[District
     ws = wb.add_worksheet(_("分区"))
     head = [_("编号"), _("指标"), _("区划代码"), _("区划"), _("本年"), _("1–6月"), _("上年")]
     for c, h in enumerate(head):
-        ws.write_string(0, c, h, bold)
+        write_text(ws, 0, c, h, bold, bold_quoted)
     r = 1
     for f in figs.figures:
         for k, code, name in _columns(figs):
@@ -218,7 +219,7 @@ def write_xlsx(target: Path | io.BytesIO, figs: Figures, progress: list[District
         _("全年进度%"),
     ]
     for c, h in enumerate(head):
-        ws.write_string(0, c, h, bold)
+        write_text(ws, 0, c, h, bold, bold_quoted)
     r = 1
     for d in progress:
         for p in d.rows:

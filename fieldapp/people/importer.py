@@ -415,13 +415,21 @@ def template_xlsx(actor: Person) -> bytes:
     role ``actor`` may give, at their home area)."""
     import openpyxl
 
+    from fieldapp.dataset.formula import write_text
+
     book = openpyxl.Workbook()
     sheet_ = book.active
     sheet_.title = "用户"
-    sheet_.append(["用户名", "姓名", "角色", "区划代码", "手机"])
     role = scope.grantable_roles(actor)[0]
     code = actor.area.code if actor is not OPERATOR else ""
-    sheet_.append(["wangfang", "王芳", ROLE_LABELS[role], code, ""])
+    rows = [
+        ["用户名", "姓名", "角色", "区划代码", "手机"],
+        ["wangfang", "王芳", ROLE_LABELS[role], code],
+    ]
+    for r, row in enumerate(rows):  # area codes are typed by admins: text, never a formula
+        for c, value in enumerate(row):
+            if value:
+                write_text(sheet_, r, c, str(value))
     for column in "ABCDE":
         sheet_.column_dimensions[column].width = 16
     for row in sheet_.iter_rows(min_col=4, max_col=5):

@@ -15,7 +15,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from fieldapp.areas.services import level_label
-from fieldapp.dataset.formula import excel_safe
+from fieldapp.dataset.formula import excel_safe, quoted_format, write_text
 from fieldapp.reports.completeness import FILED, STATUS_LABELS, Completeness, Row
 from fieldapp.reports.periods import kind_label, period_label
 
@@ -239,18 +239,17 @@ def as_csv(result: Completeness) -> bytes:
 
 def _xlsx_rows(ws, quoted, header: list[str], rows: list[list]) -> None:
     for col, title in enumerate(header):
-        ws.write_string(0, col, title)
+        write_text(ws, 0, col, title, quoted=quoted)
     for r, values in enumerate(rows, 1):
         for col, value in enumerate(values):
             if value is None or value == "":
                 continue
             if isinstance(value, bool):
-                ws.write_string(r, col, _("是") if value else _("否"))
+                write_text(ws, r, col, _("是") if value else _("否"), quoted=quoted)
             elif isinstance(value, int | float):
                 ws.write_number(r, col, value)
             else:
-                text = str(value)
-                ws.write_string(r, col, text, quoted if excel_safe(text) != text else None)
+                write_text(ws, r, col, str(value), quoted=quoted)
 
 
 def as_xlsx(result: Completeness) -> bytes:
@@ -263,7 +262,7 @@ def as_xlsx(result: Completeness) -> bytes:
     wb = xlsxwriter.Workbook(
         buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     )
-    quoted = wb.add_format({"quote_prefix": True})
+    quoted = quoted_format(wb)
     d = result.definition
     about = wb.add_worksheet(_("说明"))
     about.set_column(0, 0, 14)
