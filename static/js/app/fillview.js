@@ -85,6 +85,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     }
     pickLanguage(form);
     view = renderForm(form, host, { mediaBase: base });
+    if (draft) view.restoreTyped(draft.typed);
   } catch (err) {
     console.error(err);
     return fail(`问卷打开失败：${err && err.message ? err.message : err}`);
@@ -99,6 +100,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   let exists = !!draft;
   let lastXml = form.submissionXML();
   let lastFiles = '';
+  let lastTyped = JSON.stringify(view.typed());
   let stopped = false;
   let timer = null;
   let pending = false;
@@ -117,15 +119,20 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     if (stopped) return;
     const { xml, files } = form.payload(known);
     const names = files.map((f) => `${f.name}:${f.size}`).join('|');
-    if (!force && exists && xml === lastXml && names === lastFiles) { saveState.textContent = '已保存'; return; }
-    if (!force && !exists && xml === lastXml && !files.length) return; // untouched new form: no draft yet
+    const typed = view.typed(); // numbers typed that do not parse: kept with their error
+    const typedKey = JSON.stringify(typed);
+    const same = xml === lastXml && typedKey === lastTyped;
+    if (!force && exists && same && names === lastFiles) { saveState.textContent = '已保存'; return; }
+    if (!force && !exists && same && !files.length) return; // untouched new form: no draft yet
     const r = await store.saveDraft({
       id: draftId, owner, form_id: formRec.form_id, version: formRec.version, title: formRec.title,
       xml, files: Object.fromEntries(files.map((f) => [f.name, f])), progress: form.progress(), summary: form.summary(),
+      typed,
     }, { mustExist: exists });
     if (r === 'saved') {
       lastXml = xml;
       lastFiles = names;
+      lastTyped = typedKey;
       if (!exists) {
         exists = true;
         // A reload now resumes this draft instead of starting another one.

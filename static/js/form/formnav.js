@@ -29,7 +29,12 @@ export function problemCounter(host, view, form, errorEl, t) {
     errorEl.hidden = !text;
     counting = isCount;
   };
-  const problems = () => [...new Set([...view.localErrors(), ...form.violations().map((v) => v.nodeId)])];
+  // Only what a person can fix counts (and is marked): a `required` calculate or a
+  // question with nothing to show never blocks finalize with nothing pointed to.
+  const problems = () => [...new Set([
+    ...view.localErrors(),
+    ...form.violations().map((v) => v.nodeId).filter((id) => view.answerable(id)),
+  ])];
   // Recount after the engine has applied the change (hence the microtask).
   const recount = () => queueMicrotask(() => {
     if (!counting) return;

@@ -118,6 +118,9 @@ export function createQuestion(form, node, kind, ctx) {
     element: el,
     update,
     localError: () => (el.hidden ? '' : localError),
+    // What the person typed that is not an answer yet (a number that did not parse).
+    typed: () => (localError && widget && widget.typed ? widget.typed() : ''),
+    restoreTyped: (text) => { if (widget && widget.restoreTyped) widget.restoreTyped(text); },
     focus: () => { const f = widget && widget.focusTarget(); if (f) f.focus({ preventScroll: true }); },
   };
 }
@@ -133,6 +136,9 @@ function createInput(form, node, kind, spec, id, setLocalError) {
 
   // Numbers are committed while typing when they parse, so calculations and skip
   // logic follow at once; the error message waits for `change` unless clearly wrong.
+  // Text that does not parse ("1.2.3") leaves the question without an answer, never
+  // with the shorter number that parsed on the way ("1.2"): the draft keeps the typed
+  // text and its error (`typed()`), and finalize stays blocked until it is fixed.
   function commit(final) {
     if (numeric) {
       const r = parseNumber(input.value, kind);
@@ -140,8 +146,10 @@ function createInput(form, node, kind, spec, id, setLocalError) {
         form.setValue(node, r.value);
         if (final) input.value = r.value; // show "35" for a typed full-width "３５"
         setLocalError('');
+      } else if (final || !r.incomplete) {
+        if (form.value(node) !== '') form.setValue(node, '');
+        setLocalError(r.error);
       }
-      else if (final || !r.incomplete) setLocalError(r.error);
       return;
     }
     form.setValue(node, spec.toEngine ? spec.toEngine(input.value) : input.value);
@@ -163,5 +171,13 @@ function createInput(form, node, kind, spec, id, setLocalError) {
     input.value = stored;
   }
 
-  return { element: input, update, focusTarget: () => input };
+  // The text of a box whose number did not parse, to keep in the draft; and putting
+  // such text back when the draft is reopened (its error comes back with it).
+  const typed = () => (numeric ? input.value : '');
+  function restoreTyped(text) {
+    input.value = text;
+    commit(true);
+  }
+
+  return { element: input, update, focusTarget: () => input, typed, restoreTyped };
 }

@@ -114,8 +114,28 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
     refreshAll,
     // After a submit attempt, required-but-blank questions show their message too.
     showRequired() { ctx.showRequired = true; refreshAll(); },
-    // Questions whose typed text we rejected (engine still holds the old answer).
+    // Questions whose typed text we rejected (the engine holds no answer for them).
     localErrors() { return [...records.entries()].filter(([, r]) => r.element.isConnected && r.localError()).map(([id]) => id); },
+    // Whether a person can see and answer node `id` (a drawn, shown question): only
+    // those block finalize, as in ODK Collect (a `required` calculate never does).
+    answerable(id) {
+      const r = records.get(id);
+      return !!(r && r.typed && r.element.isConnected && !r.element.closest('[hidden]'));
+    },
+    // Typed text that is not an answer yet, by question reference (kept in the draft).
+    typed() {
+      const out = {};
+      for (const r of records.values()) {
+        const text = r.typed && r.element.isConnected ? r.typed() : '';
+        if (text) out[r.element.dataset.ref] = text;
+      }
+      return out;
+    },
+    // Put such text back on reopening a draft (each shows its error again).
+    restoreTyped(typed) {
+      const byRef = new Map([...records.values()].filter((r) => r.restoreTyped).map((r) => [r.element.dataset.ref, r]));
+      for (const [ref, text] of Object.entries(typed || {})) byRef.get(ref)?.restoreTyped(text);
+    },
   };
 }
 
