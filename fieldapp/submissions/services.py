@@ -67,25 +67,32 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
     ``fieldapp.submissions.parse`` (400); no such form or version (404); a form the
     sender may not submit to now (403, ``scope.fill_refusal``: area, draft, archived);
     the same instance ID from another sender or with other XML, or another file under
-    a received name (409); an edit of a submission that is not there (404), that is not
-    the current version (409, as Central's ``deprecatingOldSubmission``) or that the
-    sender may not replace (403, ``scope.may_replace``).
+    a received name (409); an edit of a submission that is not there, or that the sender
+    may not replace (404, one answer: ``scope.may_replace``), or that is not the current
+    version (409, as Central's ``deprecatingOldSubmission``).
+
+    The sender's right to the form is checked before anything about the instance ID
+    (issue 14): one who may not submit to the form gets the same refusal whether or not
+    the ID exists, so the endpoint cannot be used to probe for IDs. Only the sender's
+    own re-send of a stored submission is answered as a duplicate even when the form no
+    longer accepts data (a re-send after a lost reply must not stay queued forever).
     """
     envelope = read_envelope(xml)
     sha = hashlib.sha256(xml).hexdigest()
     files = files or []
-    existing = db.session.scalar(
-        select(Submission).where(Submission.instance_id == envelope.instance_id)
-    )
-    if existing is not None:
-        return _resent(person, existing, envelope, sha, files)
-
     form = db.session.scalar(select(Form).where(Form.form_id == envelope.form_id))
     if form is None:
         raise SubmissionError(f"服务器上没有编号为 {envelope.form_id} 的问卷", 404)
+    existing = db.session.scalar(
+        select(Submission).where(Submission.instance_id == envelope.instance_id)
+    )
+    if existing is not None and existing.form_pk == form.id and _same_sender(person, existing):
+        return _resent(person, existing, envelope, sha, files)
     refusal = fill_refusal(person, form)
     if refusal:
         raise SubmissionError(refusal, 403)
+    if existing is not None:
+        return _resent(person, existing, envelope, sha, files)
     fv = db.session.scalar(
         select(FormVersion).where(
             FormVersion.form_pk == form.id, FormVersion.version == envelope.version
@@ -194,6 +201,12 @@ def _resent(
     """The same instance again: a re-send after a lost reply, or the next part of a
     split upload (``*isIncomplete*``): only attachments not yet received are added."""
     if not _same_sender(person, existing):
+        # Logged: someone who may use the form sent an ID already taken (a phone's ID
+        # taken first by another account shows here).
+        current_app.logger.warning(
+            "instance ID %s refused: already used by another account's submission",
+            envelope.instance_id,
+        )
         raise SubmissionError(
             f"编号 {envelope.instance_id} 已被其他账号的提交使用；未作任何更改", 409
         )
@@ -210,13 +223,14 @@ def _replaced(person: Person, form: Form, envelope: Envelope) -> Submission:
     ``SubmissionError`` when it is missing, outdated or not the sender's to replace."""
     old_id = envelope.deprecated_id
     old = db.session.scalar(select(Submission).where(Submission.instance_id == old_id))
-    if old is None or old.form_pk != form.id:
+    if old is None or not may_replace(person, old, form):
+        # One answer for missing, of another form, and not the sender's to replace: an
+        # edit must not tell whether an ID the sender may not see exists.
         raise SubmissionError(
-            f"要修改的提交 {old_id} 不在服务器上（或不属于问卷 {form.form_id}）；未作任何更改",
+            f"要修改的提交 {old_id} 不在服务器上，或不属于问卷 {form.form_id}，"
+            "或您无权修改它；未作任何更改",
             404,
         )
-    if not may_replace(person, old, form):
-        raise SubmissionError(f"您无权修改提交 {old_id}；未作任何更改", 403)
     # One UPDATE that only a current row matches: of two edits of the same version sent
     # at once, the second finds nothing to replace.
     done = db.session.execute(
