@@ -8,6 +8,7 @@ every value must parse as its type, and a select's value must be in a static cho
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -23,6 +24,17 @@ MAX_VALUE_CHARS = 100_000  # one answer; a long free-text note is a few thousand
 _INT = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _TIME = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+# meta/instanceID (and deprecatedID): OpenRosa and ODK Collect send "uuid:" and a UUID;
+# other clients letters, digits and ": - _ ." (no "..": IDs end up in file and URL
+# paths), at most 100 characters. No slashes, blanks, or invisible and right-to-left marks.
+_INSTANCE_ID = re.compile(r"(?!\.)(?!.*\.\.)[A-Za-z0-9:_.-]{1,100}")
+# The XML declaration's encoding (XML 1.0 §4.3.3), read from the ASCII bytes it is made of.
+_DECLARED = re.compile(rb"""<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 class SubmissionError(ValueError):
@@ -42,22 +54,53 @@ class Envelope:
     version: str
     instance_id: str
     deprecated_id: str | None
+    xml: bytes  # the submission as UTF-8 (as received when it was UTF-8)
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def as_utf8(xml: bytes) -> bytes:
+    """``xml`` in UTF-8: as it is when it is UTF-8; else decoded in the encoding its byte
+    order mark or XML declaration names (GBK and GB18030 from older phones, for example)
+    and written again as UTF-8 with the declaration saying so.
+
+    Raises ``SubmissionError`` (400) for an encoding we do not know, or bytes that are
+    not in the encoding declared: never a silent mis-decoding."""
+    bom = next((name for mark, name in _BOMS if xml.startswith(mark)), None)
+    found = _DECLARED.match(xml.lstrip()) if bom is None else None
+    declared = found.group(1).decode("ascii") if found else None
+    encoding = bom or declared or "utf-8"
+    try:
+        name = codecs.lookup(encoding).name
+        text = xml.decode(encoding)
+    except LookupError as exc:
+        raise SubmissionError(f"提交的 XML 声明的编码 {declared} 不受支持，请使用 UTF-8") from exc
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(
+            f"提交的 XML 不是它声明的 {declared or encoding} 编码（第 {exc.start + 1} 字节），"
+            "无法读取；请使用 UTF-8"
+        ) from exc
+    if name == "utf-8" and bom is None:
+        return xml
+    text = text.lstrip("\ufeff")
+    if declared or text.startswith("<?xml"):
+        text = re.sub(
+            r"""^(\s*<\?xml[^>]*?\s)encoding\s*=\s*["'][^"']*["']""", r'\1encoding="UTF-8"', text
+        )
+    return text.encode("utf-8")
+
+
 def read_envelope(xml: bytes) -> Envelope:
-    """Parse submission XML safely and read form id, version and instance ID.
+    """Parse submission XML safely (in its declared encoding: ``as_utf8``) and read form
+    id, version and instance ID.
 
     Raises ``SubmissionError`` (400) for XML that is not well-formed, has a DTD or
-    entities, or lacks ``id`` on its root or ``meta/instanceID``.
+    entities, or lacks ``id`` on its root or ``meta/instanceID``, for an instance ID
+    (or deprecatedID) outside the safe pattern, and for an encoding we cannot read.
     """
-    try:
-        xml.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SubmissionError("提交的 XML 必须使用 UTF-8 编码") from exc
+    xml = as_utf8(xml)
     try:
         root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -79,9 +122,13 @@ def read_envelope(xml: bytes) -> Envelope:
             deprecated = (child.text or "").strip() or None
     if not instance_id:
         raise SubmissionError("提交缺少 meta/instanceID")
-    if len(instance_id) > 100 or re.search(r"\s", instance_id):
-        raise SubmissionError("meta/instanceID 格式不正确")
-    return Envelope(root, form_id, root.get("version") or "", instance_id, deprecated)
+    for tag, value in (("instanceID", instance_id), ("deprecatedID", deprecated)):
+        if value is not None and not _INSTANCE_ID.fullmatch(value):
+            raise SubmissionError(
+                f"meta/{tag} 格式不正确：只能由字母、数字和 : - _ . 组成（不含 ..），"
+                "最长 100 个字符，例如 uuid:加上 UUID"
+            )
+    return Envelope(root, form_id, root.get("version") or "", instance_id, deprecated, xml)
 
 
 def check_value(value: str, q: dict) -> str | None:

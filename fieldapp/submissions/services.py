@@ -78,6 +78,7 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
     longer accepts data (a re-send after a lost reply must not stay queued forever).
     """
     envelope = read_envelope(xml)
+    xml = envelope.xml  # UTF-8 (decoded from the encoding it declared)
     sha = hashlib.sha256(xml).hexdigest()
     files = files or []
     form = db.session.scalar(select(Form).where(Form.form_id == envelope.form_id))
