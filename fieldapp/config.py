@@ -45,7 +45,13 @@ def load_config(test_config: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # bytes; OpenRosa X-OpenRosa-Accept-Content-Length
         "MAX_XLSFORM_BYTES": 10 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": "memory://",
-        "LOGIN_RATE_LIMIT": "10 per minute",
+        "LOGIN_RATE_LIMIT": "10 per minute",  # failed tries per address: a burst guard
+        # Failed logins (fieldapp.auth.throttle, kept in the database): this many for one
+        # username, or from one client address, within LOGIN_LOCK_MINUTES lock it for
+        # LOGIN_LOCK_MINUTES.
+        "LOGIN_FAILURES_PER_ACCOUNT": 5,
+        "LOGIN_FAILURES_PER_ADDRESS": 20,
+        "LOGIN_LOCK_MINUTES": 15,
         "SESSION_HOURS": 12,
         "BABEL_DEFAULT_LOCALE": "zh",
         "TIMEZONE": "Asia/Shanghai",  # for times shown and exported
@@ -57,7 +63,8 @@ def load_config(test_config: dict | None = None) -> dict:
         "EXPORT_SYNC_MAX_ROWS": 2000,
         "EXPORT_KEEP_HOURS": 24,
         # How many proxies in front of the app to trust for X-Forwarded-For/-Proto/-Host
-        # (werkzeug ProxyFix): 1 behind one TLS-terminating nginx. 0: trust none.
+        # (werkzeug ProxyFix): 1 behind one TLS-terminating nginx. 0: trust none. It
+        # decides HTTPS (Basic auth) and the client address (login limits, audit log).
         "PROXY_FIX": 0,
         "WORKER_THREAD": True,  # each app process runs the background worker (fieldapp.worker)
         "LANGUAGES": ["zh", "en"],
@@ -81,6 +88,9 @@ def load_config(test_config: dict | None = None) -> dict:
                     "EXPORT_SYNC_MAX_ROWS",
                     "EXPORT_KEEP_HOURS",
                     "PROXY_FIX",
+                    "LOGIN_FAILURES_PER_ACCOUNT",
+                    "LOGIN_FAILURES_PER_ADDRESS",
+                    "LOGIN_LOCK_MINUTES",
                 }
                 else env
             )

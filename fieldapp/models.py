@@ -2,7 +2,7 @@
 
 from fieldapp.areas.models import Area
 from fieldapp.audit.models import AuditEvent
-from fieldapp.auth.models import ApiToken, LoginSession, User
+from fieldapp.auth.models import ApiToken, LoginFailure, LoginSession, User
 from fieldapp.cases.models import Dataset, Entity, EntityOp, EntityVersion
 from fieldapp.exports.models import ExportJob
 from fieldapp.figures.models import FigureDefinition, FigureTarget
@@ -20,6 +20,7 @@ __all__ = [
     "Area",
     "AuditEvent",
     "ApiToken",
+    "LoginFailure",
     "LoginSession",
     "User",
     "Submission",

@@ -13,6 +13,8 @@ ACTION_LABELS = {
     "login": N_("登录成功"),
     "login_failed": N_("登录失败"),
     "logout": N_("退出登录"),
+    "login_locked": N_("登录失败过多，暂时锁定"),
+    "login_unlock": N_("解除登录锁定"),
     "view_table": N_("查看数据表"),
     "view_submission": N_("查看提交详情"),
     "download_attachment": N_("下载附件"),

@@ -11,6 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from fieldapp.audit.services import record, record_failed_login
+from fieldapp.auth import throttle
 from fieldapp.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from fieldapp.auth.services import (
     UserError,
@@ -45,22 +46,36 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _refused(response) -> bool:
+    return response.status_code != 302  # a login that worked (or an expired page) redirects
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_refused)
 def login():
-    """Show the login form; log the user in."""
+    """Show the login form; log the user in. Failed logins lock the username and the
+    client address for a while (``fieldapp.auth.throttle``): 429 with when to retry."""
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        attempt = sign_in(form.username.data.strip(), form.password.data)
+        username, address = form.username.data.strip(), throttle.client_address()
+        lock = throttle.lock_in_force(username, address)
+        if lock is not None:  # no password is checked while locked
+            flash(throttle.lock_message(lock), "error")
+            return render_template("auth/login.html", form=form), 429
+        attempt = sign_in(username, form.password.data)
         user = attempt.user
         if user is None:
-            record_failed_login(form.username.data.strip())  # the name tried, no password
+            record_failed_login(username)  # the name tried, no password
+            lock = throttle.record_failure(username, address)
             db.session.commit()
-            flash(attempt.refusal, "error")
+            flash(throttle.lock_message(lock) if lock else attempt.refusal, "error")
+            if lock is not None:
+                return render_template("auth/login.html", form=form), 429
         else:
+            throttle.clear_account(username)
             lang = session.get("lang")
             session.clear()  # no session fixation: a fresh session for the new login
             if user.language or lang:  # the account page's choice, else this browser's

@@ -12,8 +12,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 def register(app: Flask) -> None:
     """Serve the OpenRosa blueprint the three ways, the draft test fill page, and trust
-    ``PROXY_FIX`` proxies' ``X-Forwarded-*`` headers (HTTPS behind a TLS-terminating
-    proxy: Basic auth needs ``request.is_secure``)."""
+    ``PROXY_FIX`` proxies' ``X-Forwarded-*`` headers for the whole app (HTTPS behind a
+    TLS-terminating proxy: Basic auth needs ``request.is_secure``; the client address:
+    login limits, ``fieldapp.auth.throttle``, and the audit log)."""
     from fieldapp.openrosa.drafttest import bp as drafttest_bp
     from fieldapp.openrosa.views import bp
 

@@ -28,6 +28,7 @@ from flask_login import current_user
 from limits import parse
 from sqlalchemy import select
 
+from fieldapp.auth import throttle
 from fieldapp.auth.models import User
 from fieldapp.auth.services import authenticate as check_password
 from fieldapp.auth.services import user_for_token
@@ -96,9 +97,11 @@ def _basic_header() -> str | None:
 
 def _basic_user() -> User:
     """The user of valid Basic credentials; failed tries count against the login rate
-    limit (``LOGIN_RATE_LIMIT``, per address) like the login page's."""
+    limit (``LOGIN_RATE_LIMIT``, per address) and lock the username and the address
+    (``fieldapp.auth.throttle``) like the login page's: 429 while locked."""
     limit = parse(current_app.config["LOGIN_RATE_LIMIT"])
-    if not limiter.limiter.test(limit, "openrosa-basic", request.remote_addr or ""):
+    address = throttle.client_address()
+    if not limiter.limiter.test(limit, "openrosa-basic", address):
         fail(429, _("尝试次数过多，请稍后再试"))
     try:
         username, _sep, password = (
@@ -106,10 +109,19 @@ def _basic_user() -> User:
         )
     except (binascii.Error, UnicodeDecodeError):
         username = password = ""
+    lock = throttle.lock_in_force(username, address)
+    if lock is not None:
+        fail(429, throttle.lock_message(lock))
     user = check_password(username, password) if username and password else None
     if user is None:
-        limiter.limiter.hit(limit, "openrosa-basic", request.remote_addr or "")
-        fail(401, _("用户名或密码不正确，或账号已停用"))
+        limiter.limiter.hit(limit, "openrosa-basic", address)
+        lock = throttle.record_failure(username, address)
+        db.session.commit()
+        fail(
+            429 if lock else 401,
+            throttle.lock_message(lock) if lock else _("用户名或密码不正确，或账号已停用"),
+        )
+    throttle.clear_account(username)
     if user.must_change_password:
         fail(403, _("请先在手机浏览器登录本系统，修改一次性密码后，再在 ODK Collect 中使用新密码"))
     db.session.commit()  # a rehashed password is kept

@@ -30,7 +30,7 @@ def _user(username: str):
 
 @click.group()
 def users() -> None:
-    """Manage users: create, list, deactivate, reactivate, reset-password, import."""
+    """Manage users: create, list, deactivate, reactivate, unlock, reset-password, import."""
 
 
 @users.command("create")
@@ -116,6 +116,19 @@ def users_reactivate(username) -> None:
         reactivate(OPERATOR, _user(username))
         db.session.commit()
     click.echo(f"已恢复 {username}：可以再次登录")
+
+
+@users.command("unlock")
+@click.argument("username")
+def users_unlock(username) -> None:
+    """Lift the lock that failed logins put on USERNAME (they may log in at once)."""
+    from fieldapp.people.services import unlock_login
+    from fieldapp.scope import OPERATOR
+
+    with _app().app_context():
+        was_locked = unlock_login(OPERATOR, _user(username))
+        db.session.commit()
+    click.echo(f"已解除 {username} 的登录锁定" if was_locked else f"{username} 没有被锁定")
 
 
 @users.command("reset-password")

@@ -22,6 +22,7 @@ from fieldapp.auth.services import (
     revoke_tokens,
     set_password,
 )
+from fieldapp.auth.throttle import clear_account
 from fieldapp.extensions import db
 from fieldapp.scope import OPERATOR, Person
 from fieldapp.submissions.services import count_stmt
@@ -201,6 +202,17 @@ def reset_password(actor: Person, user: User) -> str:
     ended = end_sessions(user)
     audit(actor, "password_reset", user, sessions_ended=ended)
     return password
+
+
+def unlock_login(actor: Person, user: User) -> bool:
+    """Lift the lock that failed logins put on ``user``'s account and forget those
+    failures (``fieldapp.auth.throttle``); True when a lock was in force. Raises
+    ``UserError`` when ``actor`` may not manage them. Audited as ``login_unlock``.
+    Not committed."""
+    check_manage(actor, user)
+    was_locked = clear_account(user.username)
+    audit(actor, "login_unlock", user, was_locked=was_locked)
+    return was_locked
 
 
 def area_names(codes: list[str]) -> dict[str, str]:

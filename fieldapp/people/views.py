@@ -24,6 +24,8 @@ from flask_login import current_user
 from fieldapp import scope
 from fieldapp.areas.services import AreaError, area_choices, get_area
 from fieldapp.auth.services import UserError
+from fieldapp.auth.throttle import account_locked_until
+from fieldapp.cases.queries import local_time
 from fieldapp.extensions import db
 from fieldapp.people import importer, services
 from fieldapp.people.forms import ActionForm, FilterForm, ImportForm, UserForm, role_choices
@@ -116,11 +118,13 @@ def create():
 def detail(username: str):
     """One user: fields, state, actions."""
     user = scope.managed_user_or_404(username)
+    locked_until = account_locked_until(user.username)
     return render_template(
         "people/detail.html",
         user=user,
         action=ActionForm(),
         may_manage=scope.may_manage_user(current_user, user),
+        locked_until=local_time(locked_until) if locked_until else None,
     )
 
 
@@ -180,6 +184,13 @@ def deactivate(username: str):
 def reactivate(username: str):
     """Let a deactivated user log in again."""
     return _act(username, services.reactivate, _("已恢复：此账号可以再次登录"))
+
+
+@bp.post("/user/<username>/unlock")
+@managers_only
+def unlock(username: str):
+    """Lift the lock that failed logins put on the account (``fieldapp.auth.throttle``)."""
+    return _act(username, services.unlock_login, _("已解除登录锁定：此人现在可以登录"))
 
 
 @bp.post("/user/<username>/reset-password")
