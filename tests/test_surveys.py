@@ -26,28 +26,74 @@ BROKEN = {
             ],
             settings=[["form_id", "version"], ["tiny", "2"]],
         ),
-        ["survey", "row : 3", "zzz"],
+        ["工作表“survey”第 3 行“relevant”列（内容：${zzz} = 1）", "zzz"],
     ),
     "unknown_type.xlsx": (
         xlsform(
             [["type", "name", "label"], ["text", "a", "A"], ["foo_bar", "b", "B"]],
             settings=[["form_id", "version"], ["tiny", "2"]],
         ),
-        ["survey", "row : 3", "foo_bar"],
+        ["工作表“survey”第 3 行“type”列（内容：foo_bar）"],
     ),
     "unclosed_group.xlsx": (
         xlsform(
             [["type", "name", "label"], ["begin_group", "g", "G"], ["text", "b", "B"]],
             settings=[["form_id", "version"], ["tiny", "2"]],
         ),
-        ["row : 2", "begin_group"],
+        ["工作表“survey”第 2 行“type”列（内容：begin_group）"],
     ),
     "missing_choices.xlsx": (
         xlsform(
             [["type", "name", "label"], ["select_one yn", "a", "A"]],
             settings=[["form_id", "version"], ["tiny", "2"]],
         ),
-        ["choices"],
+        ["工作表“survey”第 2 行“type”列（内容：select_one yn）", "choices"],
+    ),
+    "unknown_list.xlsx": (
+        xlsform(
+            [
+                ["type", "name", "label"],
+                ["select_one yn", "a", "A"],
+                ["select_one colors", "c", "C"],
+            ],
+            choices=[["list_name", "name", "label"], ["yn", "y", "是"]],
+            settings=[["form_id", "version"], ["tiny", "2"]],
+        ),
+        ["工作表“survey”第 3 行“type”列（内容：select_one colors）"],
+    ),
+    "duplicate_name.xlsx": (
+        xlsform(
+            [["type", "name", "label"], ["text", "a", "A"], ["integer", "a", "B"]],
+            settings=[["form_id", "version"], ["tiny", "2"]],
+        ),
+        ["工作表“survey”第 3 行“name”列（内容：a）"],
+    ),
+    "duplicate_choice.xlsx": (
+        xlsform(
+            [["type", "name", "label"], ["select_one yn", "a", "A"]],
+            choices=[["list_name", "name", "label"], ["yn", "y", "是"], ["yn", "y", "否"]],
+            settings=[["form_id", "version"], ["tiny", "2"]],
+        ),
+        ["工作表“choices”第 3 行“name”列（内容：y）"],
+    ),
+    "choice_with_space.xlsx": (  # pyxform says only "See [a b] in [kinds]"
+        xlsform(
+            [["type", "name", "label"], ["select_multiple kinds", "k", "K"]],
+            choices=[
+                ["list_name", "name", "label"],
+                ["kinds", "ok", "好"],
+                ["kinds", "a b", "甲乙"],
+            ],
+            settings=[["form_id", "version"], ["tiny", "2"]],
+        ),
+        ["工作表“choices”第 3 行“name”列（内容：a b）"],
+    ),
+    "translated_label_missing.xlsx": (
+        xlsform(
+            [["type", "name", "label::中文 (zh)"], ["text", "a", "A"], ["text", "b", ""]],
+            settings=[["form_id", "version"], ["tiny", "2"]],
+        ),
+        ["工作表“survey”第 3 行"],
     ),
     "no_questions.xlsx": (
         xlsform([["type", "name", "label"]], settings=[["form_id", "version"], ["tiny", "2"]]),

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import tempfile
 import warnings
@@ -37,6 +36,7 @@ from fieldapp.surveys.media import (
     store_media,
 )
 from fieldapp.surveys.models import ARCHIVED, CLOSED, DRAFT, Form, FormVersion
+from fieldapp.surveys.refusals import locate
 from fieldapp.surveys.xform_schema import XFormSchemaError, data_questions, extract_schema
 
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # an .xlsx is a zip: refuse zip bombs before parsing
@@ -69,26 +69,6 @@ class ImportResult:
     created: bool
     warnings: list[str]
     missing_media: list[str] = field(default_factory=list)
-
-
-def _locate(message: str, data: bytes) -> str:
-    """Add the survey-sheet row to a pyxform message that names a value but no row."""
-    if "row" in message.lower():
-        return message
-    m = re.search(r"'([^']+)'", message)
-    if not m:
-        return message
-    try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-        sheet = next((wb[n] for n in wb.sheetnames if n.lower() == "survey"), None)
-        for i, row in enumerate(sheet.iter_rows(values_only=True) if sheet else [], start=1):
-            if any(str(c).strip() == m.group(1) for c in row if c is not None):
-                return f"[row : {i}] On the 'survey' sheet: {message}"
-    except Exception:  # noqa: BLE001 - locating is best effort; the message stands alone
-        return message
-    return message
 
 
 def _check_container(data: bytes, filename: str, max_bytes: int) -> None:
@@ -157,7 +137,7 @@ def convert_xlsform(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
             path.write_bytes(data)
             result = convert(xlsform=str(path), warnings=notes)
     except PyXFormError as exc:
-        raise XLSFormError(f"XLSForm 有错误：{_locate(str(exc), data)}") from exc
+        raise XLSFormError(f"XLSForm 有错误：{locate(str(exc), data)}") from exc
     except Exception as exc:  # noqa: BLE001 - pyxform/openpyxl raise many kinds on junk
         raise XLSFormError(f"无法读取该 XLSForm：{type(exc).__name__}: {exc}") from exc
     xform = result.xform
