@@ -95,12 +95,21 @@ def test_the_lock_ends_by_itself_after_its_minutes(app, client, world):
 
     for n in range(5):
         login(client, world.mediator, f"guess-{n}")
+    login(app.test_client(), "ghost", "guess")  # a name nobody has, tried once
     assert login(client, world.mediator).status_code == 429
     past = datetime.now(UTC) - timedelta(minutes=16)
     with app.app_context():  # as if the 15 minutes had gone by
         db.session.execute(update(LoginFailure).values(first_failed_at=past, locked_until=past))
         db.session.commit()
     assert login(client, world.mediator).status_code == 302
+
+    # The next failure anywhere starts its counts afresh and drops those that are over.
+    login(app.test_client(), "someone-else", "guess")
+    with app.app_context():
+        rows = db.session.execute(
+            select(LoginFailure.kind, LoginFailure.subject, LoginFailure.failures)
+        )
+        assert set(rows) == {("account", "someone-else", 1), ("address", "127.0.0.1", 1)}
 
 
 def test_a_manager_lifts_a_lock_from_the_command_line(app, client, world, runner, monkeypatch):

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import and_, case, delete, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldapp.audit.services import record
@@ -131,20 +131,32 @@ def record_failure(username: str, address: str) -> Lock | None:
     if any (the account's before the address's), audited as ``login_locked``. Old counts
     whose period and lock are over are dropped on the way. Not committed."""
     now = datetime.now(UTC)
-    db.session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.first_failed_at < now - _period(),
-            or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < now),
-        )
-    )
     started = []
-    for kind, subject in _subjects(username, address):
+    for kind, subject in _subjects(username, address):  # always the account row first
         _count(kind, subject, now)
         until = _lock(kind, subject, now)
         if until is not None:
             started.append(Lock(kind, until))
             _audit_lock(kind, subject, until)
+    _sweep(now)
     return started[0] if started else None
+
+
+def _sweep(now: datetime) -> None:
+    """Drop the counts whose period and lock are over. Last, and skipping rows another
+    login holds (PostgreSQL ``SKIP LOCKED``; SQLite has one writer anyway), so that two
+    failed logins at once never wait for each other in a circle."""
+    stale = (
+        select(LoginFailure.kind, LoginFailure.subject)
+        .where(
+            LoginFailure.first_failed_at < now - _period(),
+            or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < now),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    db.session.execute(
+        delete(LoginFailure).where(tuple_(LoginFailure.kind, LoginFailure.subject).in_(stale))
+    )
 
 
 def _audit_lock(kind: str, subject: str, until: datetime) -> None:
