@@ -7,9 +7,11 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 import openpyxl
+from werkzeug.datastructures import MultiDict
 
 from fieldapp.dataset.long import MAIN
 
@@ -43,6 +45,16 @@ def api_token(app, username: str) -> str:
         secret = create_token(get_user(username), "test")
         db.session.commit()
         return secret
+
+
+def export(client, url: str):
+    """Ask for an export as the data page's export buttons do: a POST of ``url``'s query
+    as form fields, with the CSRF token (a GET may not start a background job or export
+    identifying data: it only shows a page that asks)."""
+    path, _, query = url.partition("?")
+    fields = MultiDict(parse_qsl(query, keep_blank_values=True))
+    fields["csrf_token"] = client.get("/csrf-token").get_json()["token"]
+    return client.post(path, data=fields)
 
 
 def switch_user(client, username: str, password: str = PASSWORD):

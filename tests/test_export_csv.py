@@ -9,7 +9,7 @@ import io
 import pytest
 
 from fieldapp.extensions import db
-from tests.helpers import SCREENING, login, screening_answers, switch_user, xlsform
+from tests.helpers import SCREENING, export, login, screening_answers, switch_user, xlsform
 
 
 def _download(client, world, query="", as_researcher=False) -> tuple[bytes, list[dict]]:
@@ -19,7 +19,7 @@ def _download(client, world, query="", as_researcher=False) -> tuple[bytes, list
     else:
         switch_user(client, world.admin)
         query = f"{query}&identifying=1" if query else "?identifying=1"
-    resp = client.get(f"/data/family_screening/export.csv{query}")
+    resp = export(client, f"/data/family_screening/export.csv{query}")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/csv")
     raw = resp.data

@@ -19,6 +19,7 @@ from tests.helpers import (
     SCREENING,
     SHARED_FORMS,
     api_token,
+    export,
     post_submission,
     screening_answers,
     submission_xml,
@@ -116,7 +117,7 @@ def visits(submit, tmp_path):
 
 def download(client, world, form_id, query, who="researcher") -> tuple[bytes, str]:
     switch_user(client, getattr(world, who))
-    resp = client.get(f"/data/{form_id}/export?{query}")
+    resp = export(client, f"/data/{form_id}/export?{query}")
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     return resp.data, resp.headers["Content-Disposition"]
 

@@ -18,7 +18,7 @@ from fieldapp.audit.models import AuditEvent
 from fieldapp.exports.bundle import FORMATS
 from fieldapp.exports.queue import run_next
 from fieldapp.extensions import db
-from tests.helpers import switch_user, xlsform
+from tests.helpers import export, switch_user, xlsform
 from tests.helpers_cases import entity_submission, registration, visit
 
 
@@ -61,14 +61,21 @@ def _get(client, url: str, status: int = 200) -> bytes:
     return resp.data
 
 
+def _export(client, url: str) -> bytes:
+    """An export asked for as the export buttons do (a POST with the CSRF token)."""
+    resp = export(client, url)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    return resp.data
+
+
 def households(client, query: str = "format=xlsx", form: str = "hh_visit") -> bytes:
-    return _get(client, f"/data/{form}/households/export?{query}")
+    return _export(client, f"/data/{form}/households/export?{query}")
 
 
 def test_the_visit_and_registration_exports_carry_the_household_id(client, world, story):
     hh, visits = story["王芳家"]
     switch_user(client, world.supervisor)
-    rows = _csv(_get(client, "/data/hh_visit/export.csv?identifying=1"))
+    rows = _csv(_export(client, "/data/hh_visit/export.csv?identifying=1"))
     assert list(rows[0])[:3] == ["instance_id", "household_id", "form_version"]
     assert {r["instance_id"]: r["household_id"] for r in rows} == {v: hh for v in visits}
     assert all(r["household"] == r["household_id"] for r in rows)
@@ -263,7 +270,7 @@ def test_a_large_households_export_is_a_background_job(app, client, world, story
     switch_user(client, world.researcher)
     app.config["EXPORT_SYNC_MAX_ROWS"] = 2
     try:
-        resp = client.get("/data/hh_visit/households/export?format=sav")
+        resp = export(client, "/data/hh_visit/households/export?format=sav")
     finally:
         app.config["EXPORT_SYNC_MAX_ROWS"] = 2000
     assert resp.status_code == 302 and "/data/exports/" in resp.headers["Location"]

@@ -16,6 +16,7 @@ from fieldapp.extensions import db
 from tests.helpers import (
     SCREENING,
     api_token,
+    export,
     post_submission,
     screening_answers,
     submission_xml,
@@ -31,7 +32,7 @@ def three(submit):
 
 def _queued(client, url: str) -> str:
     """Ask for an export that becomes a job; its token."""
-    resp = client.get(url)
+    resp = export(client, url)
     assert resp.status_code == 302 and "/data/exports/" in resp.headers["Location"]
     return resp.headers["Location"].rsplit("/", 1)[-1]
 
@@ -49,7 +50,7 @@ def test_a_large_export_becomes_a_job_the_requester_downloads(app, client, world
     switch_user(client, world.researcher)
     app.config["EXPORT_SYNC_MAX_ROWS"] = 2  # three submissions count as "large" here
     try:
-        resp = client.get("/data/family_screening/export?format=xlsx")
+        resp = export(client, "/data/family_screening/export?format=xlsx")
     finally:
         app.config["EXPORT_SYNC_MAX_ROWS"] = 2000
     assert resp.status_code == 302 and "/data/exports/" in resp.headers["Location"]
@@ -114,7 +115,7 @@ def test_a_table_too_big_for_excel_fails_with_advice_not_a_crash(
 
     switch_user(client, world.researcher)
     monkeypatch.setattr(formats, "XLSX_MAX_ROWS", 3)  # Excel's 1,048,576, scaled down
-    resp = client.get("/data/family_screening/export?format=xlsx")
+    resp = export(client, "/data/family_screening/export?format=xlsx")
     assert resp.status_code == 422 and "CSV" in resp.get_data(as_text=True)
     monkeypatch.setitem(app.config, "EXPORT_SYNC_MAX_ROWS", 2)
     token = _queued(client, "/data/family_screening/export?format=xlsx")

@@ -19,7 +19,7 @@ import pytest
 from fieldapp.dataset.long import MAIN, build_tables
 from fieldapp.exports.formats import file_stem, stat_names, value_codes
 from fieldapp.surveys.services import get_form
-from tests.helpers import ALL_FORMS, Answer, fill_every_question, switch_user
+from tests.helpers import ALL_FORMS, Answer, export, fill_every_question, switch_user
 
 FORMATS = ["csv", "csv-long", "r", "xlsx", "sav", "dta"]
 # (form file, format) → why it fails today (a product bug; see the report).
@@ -106,7 +106,7 @@ def read_back(data: bytes, fmt: str, form_id: str, tables, tmp_path) -> dict[str
 def download(client, form_id: str, fmt: str) -> bytes:
     url = f"/data/{quote(form_id)}/export"
     url += ".csv?identifying=1" if fmt == "csv" else f"?format={fmt}&identifying=1"
-    resp = client.get(url)
+    resp = export(client, url)
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     return resp.data
 

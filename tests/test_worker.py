@@ -4,13 +4,13 @@ a failing kind does not stop the others, and no request starts it."""
 from __future__ import annotations
 
 from fieldapp import worker
-from tests.helpers import SCREENING, screening_answers, switch_user
+from tests.helpers import SCREENING, export, screening_answers, switch_user
 
 
 def test_the_worker_finishes_a_queued_export_and_then_rests(app, client, world, submit):
     submit(SCREENING, [screening_answers()])
     switch_user(client, world.researcher)
-    resp = client.get("/data/family_screening/export?format=xlsx&background=1")
+    resp = export(client, "/data/family_screening/export?format=xlsx&background=1")
     job = resp.headers["Location"].rsplit("/", 1)[-1]
     assert client.get(f"/data/exports/{job}.json").json["status"] == "queued"
 

@@ -1,6 +1,11 @@
 """Export pages: a form's data as a download (CSV streamed, other formats as files), the
 households (entity list) a form fills with their history, and a background export's
-progress page and download (requester only)."""
+progress page and download (requester only).
+
+Starting a background job or an export with identifying data takes a POST with the
+CSRF token (issue 14: a link must not make someone's browser start one). A GET of such
+an export shows a page that asks, and changes nothing; a GET still downloads a small
+de-identified export, and a finished job's file."""
 
 from __future__ import annotations
 
@@ -53,21 +58,39 @@ def _formats() -> dict:
     return {"export_formats": FORMATS, "households_of": form_dataset}
 
 
+def _args():
+    """The export's parameters: the query of a GET, the form fields of a POST."""
+    return request.form if request.method == "POST" else request.args
+
+
 def _request(form_id: str, fmt: str | None = None) -> tuple[ExportRequest, int]:
-    """The export the query asks for, checked, with its row count; audited."""
+    """The export the request asks for, checked, with its row count (not yet audited)."""
     form = visible_form_or_404(form_id)
     try:
-        req = ExportRequest.from_args(current_user, form, request.args, fmt)
+        req = ExportRequest.from_args(current_user, form, _args(), fmt)
     except ExportRequestError as exc:
         fail(exc.status, str(exc))
-    total = services.count(req)
-    services.audit(req, rows=total)
-    return req, total
+    return req, services.count(req)
 
 
 def _in_background(total: int) -> bool:
-    return (
-        request.args.get("background") == "1" or total > current_app.config["EXPORT_SYNC_MAX_ROWS"]
+    return _args().get("background") == "1" or total > current_app.config["EXPORT_SYNC_MAX_ROWS"]
+
+
+def _ask_first(req: ExportRequest | HouseholdExportRequest, total: int):
+    """For a GET that would start a job or export identifying data: a page with a button
+    that POSTs the same request (with the CSRF token); None when the GET may go on."""
+    background = _in_background(total)
+    if request.method == "POST" or not (background or req.identifying):
+        return None
+    fields = [(k, v) for k, v in request.args.items(multi=True) if k != "csrf_token"]
+    return render_template(
+        "exports/confirm.html",
+        action=request.path,
+        fields=fields,
+        identifying=req.identifying,
+        background=background,
+        total=total,
     )
 
 
@@ -78,11 +101,15 @@ def _queue(req: ExportRequest | HouseholdExportRequest, total: int):
     return redirect(url_for(".job", token=job.token))
 
 
-@bp.get("/<form_id>/export.csv")
+@bp.route("/<form_id>/export.csv", methods=["GET", "POST"])
 @roles_required(*VIEWERS)
 def csv(form_id: str):
-    """Download the form's submissions in the user's scope as CSV (UTF-8 with BOM)."""
+    """Download the form's submissions in the user's scope as CSV (UTF-8 with BOM); a
+    job or identifying data only by POST (``_ask_first``)."""
     req, total = _request(form_id, "csv")
+    if (ask := _ask_first(req, total)) is not None:
+        return ask
+    services.audit(req, rows=total)
     if _in_background(total):
         return _queue(req, total)
     body = services.stream_csv(req)
@@ -98,36 +125,43 @@ def csv(form_id: str):
     )
 
 
-@bp.get("/<form_id>/export")
+@bp.route("/<form_id>/export", methods=["GET", "POST"])
 @roles_required(*VIEWERS)
 def file(form_id: str):
     """Download the form's submissions as XLSX, SPSS, Stata, R, long CSV or codebook.
 
-    Query: ``format`` (see ``exports.bundle.FORMATS``), ``values=labels``, ``lang``,
-    ``identifying=1`` (allowed roles only), and the filters of ``submissions.filters``.
+    Query (or form fields of a POST): ``format`` (see ``exports.bundle.FORMATS``),
+    ``values=labels``, ``lang``, ``identifying=1`` (allowed roles only), ``background=1``
+    and the filters of ``submissions.filters``. A job or identifying data only by POST.
     """
-    if request.args.get("format") == "csv":
+    if _args().get("format") == "csv":
         return csv(form_id)
     req, total = _request(form_id)
+    if (ask := _ask_first(req, total)) is not None:
+        return ask
+    services.audit(req, rows=total)
     if _in_background(total):
         return _queue(req, total)
     db.session.commit()
     return _send(lambda folder: services.write(req, folder))
 
 
-@bp.get("/<form_id>/households/export")
+@bp.route("/<form_id>/households/export", methods=["GET", "POST"])
 @roles_required(*VIEWERS)
 def households_file(form_id: str):
     """Download the households (the entity list ``form_id`` creates or updates) in the
     user's scope, one row each, with their history: every format of ``FORMATS``
-    (``csv``: the households only). Query: ``format``, ``values=labels``, ``lang``,
-    ``bom=0``, ``identifying=1`` (allowed roles only). Large ones become jobs."""
+    (``csv``: the households only). Query (or POST fields): ``format``, ``values=labels``,
+    ``lang``, ``bom=0``, ``identifying=1`` (allowed roles only). Large ones become jobs;
+    a job or identifying data only by POST."""
     form = visible_form_or_404(form_id)
     try:
-        req = HouseholdExportRequest.from_args(current_user, form, request.args)
+        req = HouseholdExportRequest.from_args(current_user, form, _args())
     except ExportRequestError as exc:
         fail(exc.status, str(exc))
     total = households.count(req)
+    if (ask := _ask_first(req, total)) is not None:
+        return ask
     households.audit(req, rows=total)
     if _in_background(total):
         return _queue(req, total)
