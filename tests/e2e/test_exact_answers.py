@@ -71,3 +71,79 @@ def test_a_mistyped_number_is_kept_with_its_error_and_never_sent_short(
         assert sub.data["amount"] == "12.5"
         assert sub.data["doubled"] == "25"
         assert sub.data.get("big_case", "") == ""
+
+
+SKIP_FORM = xlsform(
+    [
+        ["type", "name", "label", "calculation", "relevant"],
+        ["decimal", "amount", "救助金额（元）", "", ""],
+        ["calculate", "at_least_one", "", "max(${amount}, 1)", ""],
+        ["calculate", "same", "", "if(${amount} = ${at_least_one}, 'yes', 'no')", ""],
+        ["calculate", "joined", "", "concat(${amount}, '|', ${at_least_one})", ""],
+        ["select_one yn", "violence", "是否有家暴情况", "", ""],
+        ["text", "violence_detail", "家暴情况说明", "", "${violence} = 'yes'"],
+    ],
+    choices=[["list_name", "name", "label"], ["yn", "yes", "是"], ["yn", "no", "否"]],
+    settings=[["form_id", "version", "form_title"], ["relief_check", "1", "救助核查"]],
+)
+
+
+def _open(page, publish, tmp_path, data: bytes, form_id: str, title: str) -> None:
+    path = tmp_path / f"{form_id}.xlsx"
+    path.write_bytes(data)
+    publish(path)
+    page.goto("/app")
+    page.locator("#sync-now").click()
+    page.locator("a.form-link", has_text=title).click()
+    expect(page.locator("#finalize-btn")).to_be_visible()
+
+
+def _choose(page, name: str, label: str) -> None:
+    question(page, name).locator("label.choice", has_text=label).click()
+
+
+def test_a_whole_number_is_the_same_number_typed_or_computed(app, publish, online_phone, tmp_path):
+    """A whole number typed into a decimal question is "2" (not "2.0"): equal to max()'s
+    2 in comparisons and concat(), and in the payload (the engine patch we carry)."""
+    phone, page = online_phone
+    _open(page, publish, tmp_path, SKIP_FORM, "relief_check", "救助核查")
+    fill(page, "救助金额（元）", "2")
+    _choose(page, "violence", "否")
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+        assert sub.data["amount"] == "2"
+        assert sub.data["same"] == "yes"
+        assert sub.data["joined"] == "2|2"
+
+
+def test_a_skipped_question_loses_its_answer_live_and_after_a_reopen(
+    app, publish, online_phone, tmp_path
+):
+    """The rule: a question that is skipped (turns non-relevant) loses its answer. Live,
+    the answer does not come back when the question does; a reopened draft agrees; the
+    submission does not carry it."""
+    phone, page = online_phone
+    _open(page, publish, tmp_path, SKIP_FORM, "relief_check", "救助核查")
+    fill(page, "救助金额（元）", "300")
+    _choose(page, "violence", "是")
+    fill(page, "家暴情况说明", "丈夫酒后动手")
+    _choose(page, "violence", "否")
+    expect(question(page, "violence_detail")).to_be_hidden()
+    _choose(page, "violence", "是")  # a mistaken tap, corrected
+    detail = page.get_by_label("家暴情况说明", exact=True)
+    expect(detail).to_have_value("")
+    _choose(page, "violence", "否")
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.reload()
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    _choose(page, "violence", "是")
+    expect(detail).to_have_value("")  # the same as live
+    _choose(page, "violence", "否")
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+        assert sub.data["violence"] == "no"
+        assert sub.data.get("violence_detail", "") == ""

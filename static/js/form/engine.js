@@ -97,6 +97,15 @@ class Form {
   }
 
   setValue(node, v) { node.setValue(v); }
+  hasAnswer(node) {
+    return node.nodeType === 'select' ? this.selected(node).length > 0 : this.value(node) !== '';
+  }
+  // Clear a question's answer (it was skipped: see question.js).
+  clear(node) {
+    if (node.nodeType === 'select') this.selectValues(node, []);
+    else if (node.nodeType === 'input') node.setValue('');
+    else if (node.nodeType === 'upload') node.setValue(null);
+  }
   selectValues(node, values) {
     if (node.selectType === 'select') node.selectValues(values);
     else node.selectValue(values.length ? values[0] : null);

@@ -94,8 +94,20 @@ export function createQuestion(form, node, kind, ctx) {
   if (widget) el.append(widget.element);
   el.append(msg);
 
+  // A question that is skipped (turns non-relevant) loses its answer, here as in what
+  // is saved and sent: the engine leaves non-relevant answers out of the draft and the
+  // submission, so keeping them on screen would bring back, after a tap, an answer that
+  // a reopened draft no longer has. One rule everywhere: skipped means cleared.
+  // (The engine shows no value for a non-relevant node: whether it had one is known
+  // from the last update while it was relevant.)
+  let wasRelevant = null;
+  let hadAnswer = false;
   function update() {
-    el.hidden = !form.relevant(node);
+    const relevant = form.relevant(node);
+    if (wasRelevant && !relevant && hadAnswer) queueMicrotask(() => form.clear(node));
+    wasRelevant = relevant;
+    hadAnswer = relevant && form.hasAnswer(node);
+    el.hidden = !relevant;
     if (el.hidden) return;
     labelText.textContent = kind === 'note' ? form.noteText(node) : form.label(node);
     const src = form.imageSource(node);
