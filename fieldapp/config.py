@@ -59,6 +59,9 @@ def load_config(test_config: dict | None = None) -> dict:
         # Roles that may export identifying data (names, phones…); others always get
         # de-identified data. See fieldapp/scope.py (may_identify).
         "IDENTIFYING_EXPORT_ROLES": "admin,supervisor",
+        # Who corrects sent records, for how many days after they were first sent ("*": no
+        # limit); a role not named corrects none. See fieldapp/scope.py (correction_refusal).
+        "EDIT_DAYS": "mediator:30,supervisor:*,admin:*",
         # Exports of more submissions than this run as background jobs (progress bar).
         "EXPORT_SYNC_MAX_ROWS": 2000,
         "EXPORT_KEEP_HOURS": 24,

@@ -19,6 +19,10 @@ scope rule. The rules (DOMAIN.md, "Who uses it"):
   supervisors assign, close and resolve them (``entities_in_scope``, ``may_manage_case``).
   A household's label names a person: shown to those who may identify and to the
   mediator it is assigned to (``may_identify_entity``).
+- Correcting a sent record (issue 12): whoever may see a submission may send an edit of
+  its current version if their role corrects (config ``EDIT_DAYS``: a mediator their own
+  for 30 days after it was first sent, supervisors and admins their subtree's with no
+  limit) and they may submit to its form (``may_see_version``, ``correction_refusal``).
 - Periodic reports (issue 11): admins and supervisors define them for their subtree
   (``may_define_reports``, ``may_edit_report``); viewers read the completeness of their
   subtree for the reports defined in it or above it (``report_definitions_in_scope``);
@@ -32,7 +36,9 @@ a test walks the URL map and fails on an endpoint that declares none.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g
 from flask_babel import gettext as _
@@ -47,6 +53,7 @@ from fieldapp.exports.models import ExportJob
 from fieldapp.extensions import db
 from fieldapp.people.models import UserImport
 from fieldapp.reports.models import ReportDefinition
+from fieldapp.submissions.history import by_instance_id, current_version, versions
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import ARCHIVED, CLOSED, DRAFT, OPEN, Form
 
@@ -413,22 +420,124 @@ def submissions_in_scope(person: Person, form: Form | None = None) -> Select:
     return stmt.order_by(Submission.received_at.desc(), Submission.id.desc())
 
 
-def may_replace(person: Person, old: Submission, form: Form) -> bool:
-    """True when ``person`` may send an edit (``meta/deprecatedID``) that replaces
-    ``old``, a submission of ``form``: they may submit to the form (``can_fill``) and may
-    see ``old`` (a mediator their own submissions, a viewer those made in their subtree);
-    a draft tester, the test data of their draft only. ODK Central asks only the first
-    (``submission.create``); seeing it too keeps a mediator from overwriting a
-    colleague's household."""
-    if old.form_pk != form.id or not can_fill(person, form):
-        return False
+def may_see_version(person: Person, sub: Submission) -> bool:
+    """True when ``person`` may see ``sub`` whether or not it is the current version (an
+    edit keeps the submitter and area of the version it replaces): a mediator their own
+    submissions, a viewer those made in their subtree, a draft tester their draft's test
+    data; the operator everything."""
+    if person is OPERATOR:
+        return True
     if isinstance(person, DraftTester):
-        return old.test
-    if old.test:
+        return sub.test and sub.form_pk == person.form.id
+    if sub.test:
         return False
     if person.role == MEDIATOR:
-        return old.submitter_id == person.id
-    return area_in_scope(person, old.area)
+        return sub.submitter_id == person.id
+    return area_in_scope(person, sub.area)
+
+
+# -- correcting a sent submission (issue 12, "Correct a sent record") -----------------
+# Who may correct what they may see, and for how long, is config ``EDIT_DAYS``
+# (``FIELDAPP_EDIT_DAYS``): "role:days" pairs, ``*`` for no limit; a role it does not
+# name corrects nothing. Default: a mediator their own submissions within 30 days; a
+# supervisor and an admin those of their subtree, with no limit; a researcher none
+# (they read data, they do not collect it). The days count from the arrival of the
+# first version: correcting a record does not give it more time.
+
+
+def edit_days_by_role() -> dict[str, int | None]:
+    """Config ``EDIT_DAYS`` as {role: days, or ``None`` for no limit} (a dict in a test
+    config, or "mediator:30,supervisor:*,admin:*"); raises ``ValueError`` for an unknown
+    role or a number of days that is not a whole number >= 0."""
+    raw = current_app.config["EDIT_DAYS"]
+    if isinstance(raw, dict):
+        pairs = [(str(k), "*" if v is None else str(v)) for k, v in raw.items()]
+    else:
+        pairs = [p.partition(":")[::2] for p in raw.split(",") if p.strip()]
+    table: dict[str, int | None] = {}
+    for role, days in pairs:
+        role, days = role.strip(), days.strip()
+        if role not in ROLES or not (days == "*" or days.isdigit()):
+            raise ValueError(f"EDIT_DAYS: {role}:{days} (expected role:days or role:*)")
+        table[role] = None if days == "*" else int(days)
+    return table
+
+
+def may_correct(person: Person) -> bool:
+    """True when ``person``'s role corrects sent submissions at all (named in
+    ``EDIT_DAYS``); a draft tester corrects their draft's test data; the operator all."""
+    if person is OPERATOR or isinstance(person, DraftTester):
+        return True
+    return person.role in edit_days_by_role()
+
+
+def edit_days(person: Person) -> int | None:
+    """How many days after a submission was first sent ``person`` may correct it
+    (``EDIT_DAYS``), or ``None``: no limit, or they correct nothing
+    (``may_correct``)."""
+    if person is OPERATOR or isinstance(person, DraftTester):
+        return None
+    return edit_days_by_role().get(person.role)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
+
+
+def correction_deadline(person: Person, sub: Submission) -> datetime | None:
+    """Until when ``person`` may correct ``sub`` (its first version's arrival plus
+    ``edit_days``), or ``None`` when no limit applies."""
+    days = edit_days(person)
+    if days is None:
+        return None
+    return _aware(versions(sub)[0].received_at) + timedelta(days=days)
+
+
+def correction_refusal(person: Person, sub: Submission, now: datetime | None = None) -> str | None:
+    """Why ``person``, who may see ``sub`` (``may_see_version``), may not correct it
+    now (a message they can act on), or ``None`` when they may: their role corrects
+    (``may_correct``), they may submit to its form now (``fill_refusal``), and the time
+    since it was first sent is within ``edit_days``. Whether it is the current version
+    is asked apart (``correctable_submission_or_abort``, the receiver)."""
+    if not may_correct(person):
+        return _("您的角色不能修改已发送的记录")
+    refusal = fill_refusal(person, sub.form)
+    if refusal:
+        return refusal
+    deadline = correction_deadline(person, sub)
+    if deadline is not None and (now or datetime.now(UTC)) > deadline:
+        zone = ZoneInfo(current_app.config["TIMEZONE"])
+        return _(
+            "已发送的记录只能在首次发送后 %(days)s 天内修改；这份记录已于 %(date)s 到期，"
+            "不能再修改。如需更正，请联系督导",
+            days=edit_days(person),
+            date=deadline.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        )
+    return None
+
+
+def correctable_submission_or_abort(instance_id: str) -> Submission:
+    """The submission ``instance_id`` if the current user may correct it now; else abort
+    with a message: 404 when it is not there or not theirs to see (one answer, as
+    ``visible_submission_or_404``), 409 when it is not the current version (naming the
+    one that is), 403 with ``correction_refusal``'s reason."""
+    from fieldapp.errors import fail
+
+    sub = by_instance_id(instance_id)
+    if sub is None or not may_see_version(current_user, sub):
+        fail(404, _("找不到该提交，或您无权查看"))
+    if not sub.current:
+        fail(
+            409,
+            _(
+                "这份记录已被修改过，这里不是最新版本；最新版本是 %(current)s，请修改最新版本",
+                current=current_version(sub).instance_id,
+            ),
+        )
+    refusal = correction_refusal(current_user, sub)
+    if refusal:
+        fail(403, refusal)
+    return sub
 
 
 def visible_submission_or_404(instance_id: str, message: str | None = None) -> Submission:

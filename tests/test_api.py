@@ -15,6 +15,8 @@ def test_the_openapi_document_lists_every_endpoint(client):
         "/forms/{form_id}/submissions",
         "/datasets/{name}/entities",
         "/datasets/{name}/entities/{uuid}",
+        "/submissions/{instance_id}/correction",
+        "/submissions/{instance_id}/correction/attachments/{filename}",
     }
 
 

@@ -191,7 +191,9 @@ def year_of_reports(app, client, nanhu, publish, tmp_path):
             if (v, m) in MISSING:
                 continue
             if (v, m) in MOVED_AWAY:
-                iid = screening(app, who, mid, due)
+                # Corrected within the days a mediator has (issue 12), then both dated.
+                start = f"{mid.isoformat()}T09:00:00.000+08:00"
+                iid = _send(app, who, "nh_screening", {"start": start, "end": start, "found": "0"})
                 edited = _send(
                     app,
                     who,
@@ -199,6 +201,7 @@ def year_of_reports(app, client, nanhu, publish, tmp_path):
                     {"start": f"{YEAR}-02-27T09:00:00.000+08:00", "end": "", "found": "1"},
                     deprecated=iid,
                 )
+                _received(app, iid, due)
                 _received(app, edited, due)
                 continue
             if (v, m) in ZERO or (v, m) in CORRECTED:

@@ -35,6 +35,12 @@ def openapi_document() -> dict:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
     form_id = {"name": "form_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    instance_id = {
+        "name": "instance_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
     dataset = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         "openapi": "3.1.0",
@@ -142,6 +148,49 @@ def openapi_document() -> dict:
                     },
                 }
             },
+            "/submissions/{instance_id}/correction": {
+                "get": {
+                    "summary": "A sent submission the caller may correct now, for the phone "
+                    "app to reopen as an edit (meta/deprecatedID); audited",
+                    "parameters": [instance_id],
+                    "responses": {
+                        "200": {
+                            "description": "Its instance XML, form version (as in /me), "
+                            "attachments with their URLs, and until when it may be corrected",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Correction"}
+                                }
+                            },
+                        },
+                        "401": error,
+                        "403": error,
+                        "404": error,
+                        "409": error,
+                    },
+                }
+            },
+            "/submissions/{instance_id}/correction/attachments/{filename}": {
+                "get": {
+                    "summary": "One attachment of a submission the caller may correct now",
+                    "parameters": [
+                        instance_id,
+                        {
+                            "name": "filename",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "The file"},
+                        "401": error,
+                        "403": error,
+                        "404": error,
+                        "409": error,
+                    },
+                }
+            },
             "/datasets/{name}/entities/{uuid}": {
                 "get": {
                     "summary": "One entity in the caller's scope with its whole history",
@@ -187,6 +236,30 @@ def openapi_document() -> dict:
                         }
                     },
                 },
+                "Correction": {
+                    "type": "object",
+                    "properties": {
+                        "instance_id": {"type": "string"},
+                        "form": {"type": "object"},
+                        "xml": {"type": "string"},
+                        "attachments": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "filename": {"type": "string"},
+                                    "content_type": {"type": "string"},
+                                    "url": {"type": "string"},
+                                },
+                            },
+                        },
+                        "submitted_by": {"type": ["string", "null"]},
+                        "received_at": {"type": "string"},
+                        "first_sent_at": {"type": "string"},
+                        "correct_until": {"type": ["string", "null"]},
+                        "versions": {"type": "integer"},
+                    },
+                },
                 "Form": {
                     "type": "object",
                     "required": ["form_id", "title", "version"],
@@ -212,6 +285,15 @@ def openapi_document() -> dict:
                         "reports": {
                             "type": "array",
                             "items": {"$ref": "#/components/schemas/ReportDue"},
+                        },
+                        "corrections": {
+                            "type": "object",
+                            "description": "Whether the caller corrects sent records, and "
+                            "for how many days after they were first sent (null: no limit)",
+                            "properties": {
+                                "allowed": {"type": "boolean"},
+                                "days": {"type": ["integer", "null"]},
+                            },
                         },
                         "server_time": {"type": "string", "format": "date-time"},
                     },

@@ -23,9 +23,11 @@ from fieldapp.reports.phone import reports_for
 from fieldapp.reports.services import today
 from fieldapp.scope import (
     can_fill,
+    edit_days,
     forms_in_scope,
     forms_to_fill,
     logged_in,
+    may_correct,
     may_identify,
     public,
     submissions_in_scope,
@@ -33,7 +35,7 @@ from fieldapp.scope import (
 )
 from fieldapp.submissions.models import Submission
 from fieldapp.submissions.services import count_scoped
-from fieldapp.surveys.models import Form
+from fieldapp.surveys.models import Form, FormVersion
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -183,6 +185,38 @@ def entity(name: str, uuid: str):
     return jsonify(out)
 
 
+def phone_form(fv: FormVersion) -> dict:
+    """Form version ``fv`` as the phone app keeps it (``/me``'s ``forms``, a correction's
+    ``form``): its XForm URL, and its media files and the caller's entity lists with
+    their MD5, so the phone can tell what changed since its last sync."""
+    form_id = fv.form.form_id
+
+    def media_url(name: str) -> str:
+        return url_for("openrosa.media", form_id=form_id, version=fv.version, filename=name)
+
+    return {
+        "form_id": form_id,
+        "title": fv.title,
+        "version": fv.version,
+        "hash": f"md5:{fv.md5}",
+        "xform_url": url_for("openrosa.xform", form_id=form_id, version=fv.version),
+        "media": [
+            {"filename": m.filename, "hash": f"md5:{m.md5}", "url": media_url(m.filename)}
+            for m in fv.media
+        ]
+        + [
+            {
+                "filename": name,
+                "hash": f"md5:{md5}",
+                "url": media_url(name),
+                "entity_list": ds.name,
+            }
+            for name, ds, md5 in served_lists(current_user, fv)
+        ],
+        "entities": spec_of(fv),
+    }
+
+
 @bp.get("/me")
 @logged_in
 def me():
@@ -195,48 +229,11 @@ def me():
     or null: the phone applies its unsent creates and updates to its lists with it.
     ``reports`` are the periodic reports the caller's unit files, with the current and
     previous period and the unit's status in each (``fieldapp.reports.phone``): what the
-    phone offers a zero report for.
+    phone offers a zero report for. ``corrections`` says whether the caller corrects sent
+    records (``allowed``) and for how many days after they were first sent (``days``,
+    null for no limit; ``scope.edit_days``): the phone offers 修改 on its sent list by it.
     """
-    forms = []
-    for f in forms_to_fill(current_user):
-        fv = f.current
-        forms.append(
-            {
-                "form_id": f.form_id,
-                "title": fv.title,
-                "version": fv.version,
-                "hash": f"md5:{fv.md5}",
-                "xform_url": url_for("openrosa.xform", form_id=f.form_id, version=fv.version),
-                "media": [
-                    {
-                        "filename": m.filename,
-                        "hash": f"md5:{m.md5}",
-                        "url": url_for(
-                            "openrosa.media",
-                            form_id=f.form_id,
-                            version=fv.version,
-                            filename=m.filename,
-                        ),
-                    }
-                    for m in fv.media
-                ]
-                + [
-                    {
-                        "filename": name,
-                        "hash": f"md5:{md5}",
-                        "url": url_for(
-                            "openrosa.media",
-                            form_id=f.form_id,
-                            version=fv.version,
-                            filename=name,
-                        ),
-                        "entity_list": ds.name,
-                    }
-                    for name, ds, md5 in served_lists(current_user, fv)
-                ],
-                "entities": spec_of(fv),
-            }
-        )
+    forms = [phone_form(f.current) for f in forms_to_fill(current_user)]
     user = current_user
     return jsonify(
         username=user.username,
@@ -245,5 +242,9 @@ def me():
         area={"code": user.area.code, "name": user.area.name},
         forms=forms,
         reports=reports_for(user, today()),
+        corrections={"allowed": may_correct(user), "days": edit_days(user)},
         server_time=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+
+
+from fieldapp.api import corrections  # noqa: E402, F401  (its routes are on ``bp``)

@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "download_export": N_("下载导出文件"),
     "audit_export": N_("导出审计日志"),
     "edit_submission": N_("修改提交"),
+    "open_correction": N_("取回已发送的提交以修改"),
     "user_create": N_("创建用户"),
     "user_update": N_("修改用户"),
     "user_deactivate": N_("停用用户"),

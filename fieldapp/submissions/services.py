@@ -31,8 +31,9 @@ from fieldapp.extensions import db
 from fieldapp.scope import (
     DraftTester,
     Person,
+    correction_refusal,
     fill_refusal,
-    may_replace,
+    may_see_version,
     submissions_in_scope,
 )
 from fieldapp.submissions.models import Submission, SubmissionAttachment
@@ -68,8 +69,9 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
     sender may not submit to now (403, ``scope.fill_refusal``: area, draft, archived);
     the same instance ID from another sender or with other XML, or another file under
     a received name (409); an edit of a submission that is not there, or that the sender
-    may not replace (404, one answer: ``scope.may_replace``), or that is not the current
-    version (409, as Central's ``deprecatingOldSubmission``).
+    may not see (404, one answer: ``scope.may_see_version``), or may not correct now
+    (403: their role, the days since it was first sent: ``scope.correction_refusal``), or
+    that is not the current version (409, as Central's ``deprecatingOldSubmission``).
 
     The sender's right to the form is checked before anything about the instance ID
     (issue 14): one who may not submit to the form gets the same refusal whether or not
@@ -224,14 +226,19 @@ def _replaced(person: Person, form: Form, envelope: Envelope) -> Submission:
     ``SubmissionError`` when it is missing, outdated or not the sender's to replace."""
     old_id = envelope.deprecated_id
     old = db.session.scalar(select(Submission).where(Submission.instance_id == old_id))
-    if old is None or not may_replace(person, old, form):
-        # One answer for missing, of another form, and not the sender's to replace: an
-        # edit must not tell whether an ID the sender may not see exists.
+    if old is None or old.form_pk != form.id or not may_see_version(person, old):
+        # One answer for missing, of another form, and not the sender's to see: an edit
+        # must not tell whether an ID the sender may not see exists.
         raise SubmissionError(
             f"要修改的提交 {old_id} 不在服务器上，或不属于问卷 {form.form_id}，"
             "或您无权修改它；未作任何更改",
             404,
         )
+    # The rule the phone was shown when it fetched the record (issue 12): the role, the
+    # form, and the days since it was first sent, asked again on arrival.
+    refusal = correction_refusal(person, old)
+    if refusal:
+        raise SubmissionError(f"{refusal}；未作任何更改", 403)
     # One UPDATE that only a current row matches: of two edits of the same version sent
     # at once, the second finds nothing to replace.
     done = db.session.execute(
