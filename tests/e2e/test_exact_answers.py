@@ -147,3 +147,60 @@ def test_a_skipped_question_loses_its_answer_live_and_after_a_reopen(
         [sub] = db.session.scalars(select(Submission)).all()
         assert sub.data["violence"] == "no"
         assert sub.data.get("violence_detail", "") == ""
+
+
+def _villages_form() -> bytes:
+    choices = [["list_name", "name", "label"]]
+    choices += [["village", f"v{n:04d}", f"第{n}村"] for n in range(5000)]
+    choices += [
+        ["kind", "lecture", "普法讲座"],
+        ["kind", "visit", "入户走访"],
+        ["kind", "quiz", "知识竞赛"],
+    ]
+    return xlsform(
+        [
+            ["type", "name", "label"],
+            ["select_one village", "village", "所在村"],
+            ["select_multiple village", "villages_reached", "覆盖的村"],
+            ["select_multiple kind", "kinds", "活动形式"],
+        ],
+        choices=choices,
+        settings=[["form_id", "version", "form_title"], ["outreach_big", "1", "宣传覆盖登记"]],
+    )
+
+
+def test_a_list_of_five_thousand_choices_draws_only_what_is_found(
+    app, publish, online_phone, tmp_path
+):
+    """A 5,000-village list is searched, never drawn whole: at most 50 rows and a line
+    saying how many more; a choice made in one search stays chosen through the next."""
+    phone, page = online_phone
+    _open(page, publish, tmp_path, _villages_form(), "outreach_big", "宣传覆盖登记")
+    village = question(page, "village")
+    expect(village.locator("label.choice")).to_have_count(50)
+    expect(village.locator(".choices-more")).to_have_text("还有 4950 项未显示，请输入文字查找")
+    village.locator("input.choices-search").fill("第4321村")
+    expect(village.locator("label.choice")).to_have_count(1)
+    expect(village.locator(".choices-more")).to_be_hidden()
+    _choose(page, "village", "第4321村")
+    expect(village.locator("label.choice")).to_have_count(1)  # the choice, and 更换
+    expect(village.locator("button.choices-change")).to_be_visible()
+
+    reached = question(page, "villages_reached")
+    search = reached.locator("input.choices-search")
+    search.fill("第1234村")
+    _choose(page, "villages_reached", "第1234村")
+    search.fill("第777村")
+    _choose(page, "villages_reached", "第777村")
+    search.fill("")
+    expect(reached.locator("label.choice input:checked")).to_have_count(2)  # both kept
+    tick_all = question(page, "kinds")
+    expect(tick_all.locator("label.choice")).to_have_count(3)  # a short list: all drawn
+    _choose(page, "kinds", "普法讲座")
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+        assert sub.data["village"] == "v4321"
+        assert sorted(sub.data["villages_reached"].split()) == ["v0777", "v1234"]
+        assert sub.data["kinds"] == "lecture"

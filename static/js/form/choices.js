@@ -6,9 +6,12 @@
 // language switch), so the list is rebuilt only when the offered options change.
 //
 // A long list (appearance autocomplete/search/minimal, or more than LONG options: a
-// mediator's 200 households from households.csv) gets a filter box that hides rows on
-// the phone as one types; a single choice already made shows just that row and 更换.
+// mediator's 200 households from households.csv, a list of 5,000 villages) gets a
+// filter box; only the chosen rows and the first SHOWN matches are drawn, so a list of
+// thousands costs what a list of fifty does; a single choice already made shows just
+// that row and 更换.
 const LONG = 20;
+const SHOWN = 50; // rows drawn at most for a long list: the rest is found by typing
 const SEARCHABLE = ['autocomplete', 'search', 'minimal'];
 
 export function createChoices(form, node, id, labelId) {
@@ -23,6 +26,9 @@ export function createChoices(form, node, id, labelId) {
   search.placeholder = '输入文字筛选';
   search.setAttribute('aria-label', '筛选选项');
   search.hidden = true;
+  const more = document.createElement('p');
+  more.className = 'choices-more';
+  more.hidden = true;
   const change = document.createElement('button');
   change.type = 'button';
   change.className = 'choices-change';
@@ -30,55 +36,87 @@ export function createChoices(form, node, id, labelId) {
   change.hidden = true;
   const wrap = document.createElement('div');
   wrap.className = 'choices-wrap';
-  wrap.append(search, box, change);
+  wrap.append(search, box, more, change);
   let signature = null;
   let filterable = false;
   let expanded = false;
+  let options = []; // offered now: [{ value, label }]
+  let texts = []; // their labels, lower case, for the filter
+  let selected = [];
+  let readonlyNow = false;
+  const rows = new Map(); // value -> its row (made when first drawn)
 
   box.addEventListener('change', (e) => {
     if (e.target.name !== id) return;
-    const values = [...box.querySelectorAll('input:checked')].map((i) => i.value);
+    // Only some rows may be drawn: the answer is what was chosen before, changed by
+    // this one tap (not the checked boxes on screen).
+    let values;
+    if (!multiple) values = e.target.checked ? [e.target.value] : [];
+    else if (e.target.checked) values = [...selected.filter((v) => v !== e.target.value), e.target.value];
+    else values = selected.filter((v) => v !== e.target.value);
     if (filterable && !multiple) { expanded = false; search.value = ''; }
     form.selectValues(node, values);
   });
   // Typing in the filter is not an answer: the form's autosave need not hear it.
-  for (const type of ['input', 'change']) search.addEventListener(type, (e) => { e.stopPropagation(); if (type === 'input') filter(); });
-  change.addEventListener('click', () => { expanded = true; filter(); search.focus(); });
+  for (const type of ['input', 'change']) search.addEventListener(type, (e) => { e.stopPropagation(); if (type === 'input') draw(); });
+  change.addEventListener('click', () => { expanded = true; draw(); search.focus(); });
 
-  function filter() {
+  function row(option) {
+    let r = rows.get(option.value);
+    if (!r) rows.set(option.value, (r = choiceRow(option, multiple, id)));
+    const input = r.querySelector('input');
+    input.checked = selected.includes(option.value);
+    input.disabled = readonlyNow;
+    return r;
+  }
+
+  // A short list shows every row; a long one the chosen ones and at most SHOWN matches
+  // of what is typed (thousands of choices are never all drawn), and says how many more.
+  function draw() {
     const q = search.value.trim().toLowerCase();
-    const checked = [...box.querySelectorAll('input:checked')];
-    const collapsed = filterable && !multiple && checked.length > 0 && !expanded && !q;
-    for (const row of box.children) {
-      row.hidden = collapsed ? !row.querySelector('input').checked : !!q && !row.dataset.text.includes(q);
+    const collapsed = filterable && !multiple && selected.length > 0 && !expanded && !q;
+    let shown = options;
+    let rest = 0;
+    if (collapsed) shown = options.filter((o) => selected.includes(o.value));
+    else if (filterable) {
+      const matches = [];
+      for (let i = 0; i < options.length; i++) {
+        if (q && !texts[i].includes(q)) continue;
+        if (matches.length < SHOWN) matches.push(options[i]);
+        else rest++;
+      }
+      const picked = options.filter((o) => selected.includes(o.value) && !matches.includes(o));
+      shown = [...picked, ...matches];
     }
+    box.replaceChildren(...shown.map(row));
+    more.textContent = rest ? `还有 ${rest} 项未显示，请输入文字查找` : '';
+    more.hidden = !rest;
     search.hidden = !filterable || collapsed;
     change.hidden = !collapsed;
   }
 
   function update(readonly) {
-    const options = form.options(node);
-    const sig = JSON.stringify(options);
+    const offered = form.options(node);
+    const sig = offered.map((o) => `${o.value}\u0000${o.label}`).join('\u0001');
     if (sig !== signature) {
       signature = sig;
-      box.replaceChildren(...options.map((o) => choiceRow(o, multiple, id)));
-      filterable = options.length > LONG || form.appearances(node).some((a) => SEARCHABLE.includes(a));
+      options = offered;
+      texts = offered.map((o) => String(o.label).toLowerCase());
+      rows.clear();
+      filterable = offered.length > LONG || form.appearances(node).some((a) => SEARCHABLE.includes(a));
     }
-    const selected = form.selected(node);
-    const offered = new Set(options.map((o) => o.value));
-    const still = selected.filter((v) => offered.has(v));
+    selected = form.selected(node);
+    readonlyNow = readonly;
+    const values = new Set(options.map((o) => o.value));
+    const still = selected.filter((v) => values.has(v));
     if (still.length !== selected.length && !readonly) {
       // Cascade: the parent changed and our answer is no longer offered. The engine
       // would keep it hidden and bring it back later; we drop it, as a person expects.
       queueMicrotask(() => form.selectValues(node, still));
     }
-    for (const input of box.querySelectorAll('input')) {
-      input.checked = selected.includes(input.value);
-      input.disabled = readonly;
-    }
     box.classList.toggle('choices-empty', options.length === 0);
     change.disabled = readonly;
-    filter();
+    draw();
   }
 
   return { element: wrap, update, focusTarget: () => (search.hidden ? box.querySelector('input') : search) };
@@ -87,7 +125,6 @@ export function createChoices(form, node, id, labelId) {
 function choiceRow(option, multiple, id) {
   const label = document.createElement('label');
   label.className = 'choice';
-  label.dataset.text = String(option.label).toLowerCase();
   const input = document.createElement('input');
   input.type = multiple ? 'checkbox' : 'radio';
   input.name = id;
