@@ -273,3 +273,18 @@ def test_a_photo_comes_with_the_record_and_stays_with_the_correction(
     assert post_submission(client, fixed, token=token).status_code == 201
     body = _fetch(app, client, world.mediator, new).get_json()
     assert [a["filename"] for a in body["attachments"]] == ["a.jpg"]
+
+
+def test_the_data_page_offers_the_correction_to_those_who_may(app, client, world, publish):
+    """A supervisor corrects their area's records in the phone app, from the record's page."""
+    from tests.helpers import switch_user
+
+    publish(SCREENING)
+    iid = _sent(app, client, world.mediator)
+    link = f"/app#/correct/{iid.replace(':', '%3A')}"
+    switch_user(client, world.supervisor)
+    page = client.get(f"/data/submission/{iid}").get_data(as_text=True)
+    assert link in page and "在手机应用中修改" in page
+    switch_user(client, world.researcher)
+    page = client.get(f"/data/submission/{iid}").get_data(as_text=True)
+    assert "household_head" in page and "在手机应用中修改" not in page

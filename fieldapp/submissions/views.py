@@ -18,6 +18,7 @@ from fieldapp.errors import fail
 from fieldapp.extensions import db
 from fieldapp.scope import (
     VIEWERS,
+    correction_refusal,
     forms_in_scope,
     may_identify,
     roles_required,
@@ -129,6 +130,8 @@ def detail(instance_id: str):
         rows=list(zip(layout.header_labels, layout.header, cells, strict=True)),
         meta_count=len(META_LABELS),
         show_attachments=_allowed_identifying(),
+        # Correcting it (issue 12) happens in the phone app, as on a mediator's phone.
+        may_correct=correction_refusal(current_user, sub) is None,
     )
 
 

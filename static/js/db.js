@@ -218,6 +218,8 @@ function outboxRecord(owner, src, xml, files, entities) {
     id: src.id, owner, form_id: src.form_id, version: src.version, title: src.title, summary: src.summary || '',
     xml, files, status: 'waiting', attempts: 0, nextAttemptAt: 0, lastError: '',
     filesSent: [], created: Date.now(), sentAt: null, entities,
+    // The instance ID a correction replaces (meta/deprecatedID; the XML goes once sent).
+    deprecatedID: src.deprecatedID || null,
   };
 }
 

@@ -56,7 +56,10 @@ export async function fetchMe() {
 }
 
 export function userOf(me) {
-  return { username: me.username, display_name: me.display_name, role: me.role, area: me.area };
+  return {
+    username: me.username, display_name: me.display_name, role: me.role, area: me.area,
+    corrections: me.corrections || null, // who corrects sent records, for how long (correct.js)
+  };
 }
 
 // Bring the owner's forms up to date with /me: download XForms whose hash changed and

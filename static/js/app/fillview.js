@@ -9,6 +9,7 @@ import { renderForm } from '../form/renderer.js';
 import { setUILanguage, t } from '../i18n.js';
 import { endPaths, nowWithOffset, stampEnd } from '../form/preload.js';
 import { localListCSV } from './caselist.js';
+import { withDeprecatedID } from './correct.js';
 import { h } from './util.js';
 import { pickLanguage, problemCounter } from '../form/formnav.js';
 
@@ -94,11 +95,21 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   const ends = endPaths(formRec.xml);
   const { showError, ready } = problemCounter(host, view, form, error, t);
   if (preselectMissed) host.prepend(h('p', { class: 'notice notice-warn', role: 'status' }, preselectMissed));
+  // A correction of a sent record (correct.js): sent again as the new version of it.
+  const replaces = (draft && draft.deprecatedID) || '';
+  if (replaces) {
+    host.prepend(h('p', { class: 'notice correction-notice', role: 'status' },
+      '您在修改一份已发送的问卷。改好后点“完成并发送”，服务器会保存为这份问卷的新版本（原来的版本留作记录）。'));
+  }
+  const payload = () => {
+    const p = form.payload(known);
+    return { ...p, xml: withDeprecatedID(p.xml, replaces) };
+  };
 
   // ---- autosave ----
   let draftId = draft ? draft.id : form.instanceID();
   let exists = !!draft;
-  let lastXml = form.submissionXML();
+  let lastXml = withDeprecatedID(form.submissionXML(), replaces);
   let lastFiles = '';
   let lastTyped = JSON.stringify(view.typed());
   let stopped = false;
@@ -117,7 +128,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
 
   async function doSave(force) {
     if (stopped) return;
-    const { xml, files } = form.payload(known);
+    const { xml, files } = payload();
     const names = files.map((f) => `${f.name}:${f.size}`).join('|');
     const typed = view.typed(); // numbers typed that do not parse: kept with their error
     const typedKey = JSON.stringify(typed);
@@ -125,9 +136,10 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     if (!force && exists && same && names === lastFiles) { saveState.textContent = '已保存'; return; }
     if (!force && !exists && same && !files.length) return; // untouched new form: no draft yet
     const r = await store.saveDraft({
-      id: draftId, owner, form_id: formRec.form_id, version: formRec.version, title: formRec.title,
+      id: draftId, owner, form_id: formRec.form_id, version: formRec.version,
+      title: replaces ? draft.title : formRec.title,
       xml, files: Object.fromEntries(files.map((f) => [f.name, f])), progress: form.progress(), summary: form.summary(),
-      typed,
+      typed, ...(replaces ? { deprecatedID: replaces, correctUntil: draft.correctUntil || null } : {}),
     }, { mustExist: exists });
     if (r === 'saved') {
       lastXml = xml;
@@ -185,7 +197,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       pending = true;
       await save(true); // the draft must exist (and be current) before it moves
       if (stopped) return;
-      const { xml, files, missing } = form.payload(known);
+      const { xml, files, missing } = payload();
       if (missing.length) throw new Error(`照片文件缺失（${missing.join('、')}），请重拍`);
       // `end` is stamped once, here: every re-send of this outbox item is identical XML.
       const finalXml = stampEnd(xml, ends, nowWithOffset());

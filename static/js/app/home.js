@@ -2,10 +2,11 @@
 // (how many households, how many visits overdue or due) when the person's forms follow
 // households, then unfinished work — drafts (resume or discard) — then the person's
 // forms (from IndexedDB, refreshed by sync) and their outbox (waiting, sent, needing
-// attention).
+// attention); a sent one the person may still correct has 修改 (correct.js, online only).
 import * as store from '../db.js';
 import { entityForms, HOUSEHOLDS, localList } from './caselist.js';
 import { dueCounts, householdsEntry } from './households.js';
+import { mayOfferCorrection, replacedOnPhone } from './correct.js';
 import { reportCards } from './reportcard.js';
 import { ago, h } from './util.js';
 
@@ -18,7 +19,8 @@ const STATUS = {
 };
 
 // `onQueued(notice)`: a zero report went into the outbox from a report card.
-export async function renderHome(container, { owner, notice, onSyncNow, onQueued }) {
+// `corrections`: /me's { allowed, days } (who corrects sent records, for how long).
+export async function renderHome(container, { owner, notice, onSyncNow, onQueued, corrections }) {
   const [forms, drafts, outbox] = await Promise.all([
     store.listForms(owner), store.listDrafts(owner), store.listOutbox(owner),
   ]);
@@ -74,11 +76,13 @@ export async function renderHome(container, { owner, notice, onSyncNow, onQueued
   parts.push(h('h2', {}, `发送箱（${unsent.length} 份未发送）`));
   if (!outbox.length) parts.push(h('p', { class: 'empty' }, '还没有完成的问卷。'));
   const list = h('ul', { class: 'outbox-list' });
+  const replaced = replacedOnPhone(drafts, outbox); // sent ones a correction on this phone replaces
   for (const i of [...unsent, ...sent]) {
     const [word, explain] = STATUS[i.status] || STATUS.waiting;
     const when = i.status === 'sent' ? `${ago(i.sentAt)}发送` : `${ago(i.created)}完成`;
     const detail = (i.status === 'attention' || i.status === 'conflict') ? `${explain}${i.lastError || ''}`
-      : (i.status === 'waiting' && i.lastError) ? `${explain}（上次：${i.lastError}）` : explain;
+      : (i.status === 'waiting' && i.lastError) ? `${explain}（上次：${i.lastError}）`
+        : (i.status === 'sent' && replaced.has(i.id)) ? `${explain}；已修改，以修改后的版本为准` : explain;
     const li = h('li', { class: `outbox-item status-${i.status}`, dataset: { instanceId: i.id, status: i.status } },
       h('div', { class: 'item-title' }, h('span', { class: `badge badge-${i.status}` }, word), ' ', i.title),
       i.summary ? h('div', { class: 'item-summary' }, i.summary) : null,
@@ -89,6 +93,20 @@ export async function renderHome(container, { owner, notice, onSyncNow, onQueued
         type: 'button', class: 'retry',
         onclick: async () => { await store.retryOutbox(owner, i.id); onSyncNow(); },
       }, '再次发送')));
+    }
+    if (mayOfferCorrection(i, corrections, replaced)) {
+      const note = h('div', { class: 'item-note', role: 'alert', hidden: true });
+      li.append(h('div', { class: 'item-actions' }, h('button', {
+        type: 'button', class: 'correct',
+        onclick: () => {
+          if (navigator.onLine === false) {
+            note.textContent = '需要联网才能修改已发送的问卷。';
+            note.hidden = false;
+            return;
+          }
+          location.hash = `#/correct/${encodeURIComponent(i.id)}`;
+        },
+      }, '修改')), note);
     }
     list.append(li);
   }

@@ -1,15 +1,19 @@
 // The screens, by the URL's hash: #/ home, #/households (我的家庭), #/new/<form_id>
-// (?entity=<id>: for that household), #/draft/<instanceID>; before anyone has logged in
+// (?entity=<id>: for that household), #/draft/<instanceID>, #/correct/<instanceID> (a
+// sent record fetched to correct: opened as a draft, correct.js); before anyone has logged in
 // on this phone, the first-run card. Leaving a screen disposes of it (the fill view saves
 // its draft). The fill view, and the form engine with it, is loaded only when a form is
 // opened: the home screen does not need it.
 import { registerBackgroundSync } from './autosync.js';
+import { openCorrection } from './correct.js';
 import { renderHome } from './home.js';
 import { showHouseholds } from './households.js';
 import { h } from './util.js';
 
 function parseRoute() {
   if (/^#\/households\/?$/.test(location.hash)) return { kind: 'households' };
+  const c = /^#\/correct\/([^?]+)$/.exec(location.hash);
+  if (c) return { kind: 'correct', id: decodeURIComponent(c[1]) };
   const m = /^#\/(new|draft)\/([^?]+)(?:\?(.*))?$/.exec(location.hash);
   if (m) {
     const entity = new URLSearchParams(m[3] || '').get('entity');
@@ -58,6 +62,18 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
       state.view = v;
       return;
     }
+    if (r.kind === 'correct') {
+      viewEl.replaceChildren(h('p', { class: 'form-status' }, '正在从服务器取回这份问卷…'));
+      const got = await openCorrection(owner, r.id);
+      if (token !== state.routeToken) return;
+      if (got.error) {
+        state.notice = got.error;
+        location.replace('#/');
+      } else {
+        location.replace(`#/draft/${encodeURIComponent(got.draftId)}`);
+      }
+      return;
+    }
     viewEl.replaceChildren(h('p', { class: 'form-status' }, '正在打开问卷…'));
     const { showFill } = await import('./fillview.js');
     if (token !== state.routeToken) return;
@@ -78,6 +94,7 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     const drawn = h('div');
     await renderHome(drawn, {
       owner: state.user.username, notice, onSyncNow: () => sync({ force: true }),
+      corrections: state.user.corrections,
       // A zero report filed from a report card: say so on this home screen, send it.
       onQueued: (text) => {
         view.notice = text;
