@@ -98,6 +98,13 @@ test('an unsent registration appears at once; a visit of it continues its branch
   assert.equal(server.length, 2, 'the server rows are not changed in place');
 });
 
+test('a correction of a sent visit changes nothing on the list, as on the server', () => {
+  const server = adoptServerRows(parseCSV(SERVER_CSV).rows, [], () => 'branch-x');
+  const visit = visitItem('uuid:v9', 'hh-1', server[0], { status: 'paired' });
+  const correction = { ...visit, id: 'uuid:v10', deprecatedID: 'uuid:v9' };
+  assert.deepEqual(applyLocal(server, [correction], { mediation_visit: VISIT }), server);
+});
+
 test('a chain of offline visits of a downloaded household is one branch', () => {
   const server = adoptServerRows(parseCSV(SERVER_CSV).rows, [], () => 'branch-x');
   const hh1 = server[0];

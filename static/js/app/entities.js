@@ -188,7 +188,7 @@ export function pendingItems(items, fetchedAt = 0) {
 }
 
 // `rows` (the server's, with branches) with `items` (outbox records: { id, xml, form_id,
-// version, entities? }) applied in order. `formsSpec` gives a form's entity declaration
+// version, entities?, deprecatedID? }) applied in order. `formsSpec` gives a form's entity declaration
 // when the item does not carry one: a function (item) -> spec, or an object keyed
 // 'form_id@version' or 'form_id'. Only blocks of `dataset` count. Rows changed here carry
 // `__local`: 'created' | 'updated' (never written to the CSV). Returns a new array.
@@ -198,6 +198,9 @@ export function applyLocal(rows, items, formsSpec = {}, dataset = 'households') 
   const out = rows.map((r) => ({ ...r }));
   const byId = new Map(out.map((r) => [r.name, r]));
   const blocks = items.flatMap((item) => {
+    // A correction of a sent record (meta/deprecatedID, app/correct.js) applies nothing
+    // again, as on the server (fieldapp/cases/process.py, as in ODK Central).
+    if (item.deprecatedID) return [];
     try {
       return readEntityBlocks(item.xml, item.entities || specOf(item)).map((b) => ({ item, block: b }));
     } catch { return []; }
