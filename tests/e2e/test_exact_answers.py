@@ -204,3 +204,49 @@ def test_a_list_of_five_thousand_choices_draws_only_what_is_found(
         assert sub.data["village"] == "v4321"
         assert sorted(sub.data["villages_reached"].split()) == ["v0777", "v1234"]
         assert sub.data["kinds"] == "lecture"
+
+
+SECTIONS_FORM = xlsform(
+    [
+        ["type", "name", "label", "relevant"],
+        ["select_one yn", "has_minors", "家中是否有未成年人", ""],
+        ["begin_group", "minors", "未成年人情况", "${has_minors} = 'yes'"],
+        *[["text", f"minor_q{n}", f"未成年人问题{n}", ""] for n in range(40)],
+        ["end_group", "", "", ""],
+        ["begin_repeat", "members", "家庭成员", ""],
+        ["text", "member_name", "成员姓名", ""],
+        ["end_repeat", "", "", ""],
+    ],
+    choices=[["list_name", "name", "label"], ["yn", "yes", "是"], ["yn", "no", "否"]],
+    settings=[["form_id", "version", "form_title"], ["household_sections", "1", "家庭分项调查"]],
+)
+
+
+def test_skipped_sections_are_not_drawn_until_shown_and_members_keep_their_numbers(
+    app, publish, online_phone, tmp_path
+):
+    """A section skipped at the start costs nothing on screen until it is shown (then it
+    works as any other); removing a member renumbers only those after it."""
+    phone, page = online_phone
+    _open(page, publish, tmp_path, SECTIONS_FORM, "household_sections", "家庭分项调查")
+    assert page.locator(".q .q-label").count() < 5  # not the 40 hidden questions
+    _choose(page, "has_minors", "是")
+    expect(page.locator('.q[data-name^="minor_q"]:not([hidden])')).to_have_count(40)
+    fill(page, "未成年人问题7", "在读初中")
+    members = page.locator('section.repeat[data-name="members"] fieldset.repeat-instance')
+    for n in range(1, 4):
+        fill(members.nth(n - 1), "成员姓名", f"成员{n}")
+        if n < 3:
+            page.locator('section.repeat[data-name="members"] button.repeat-add').click()
+    expect(members).to_have_count(3)
+    page.once("dialog", lambda d: d.accept())  # 确定删除这一项吗？
+    members.nth(1).locator("button.repeat-remove").click()
+    expect(members).to_have_count(2)
+    expect(members.nth(1).locator("legend")).to_have_text("家庭成员 第 2 项")
+    expect(members.nth(1).get_by_label("成员姓名", exact=True)).to_have_value("成员3")
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+        assert sub.data["minors"]["minor_q7"] == "在读初中"
+        assert [m["member_name"] for m in sub.data["members"]] == ["成员1", "成员3"]

@@ -44,55 +44,63 @@ export function createQuestion(form, node, kind, ctx) {
     return { element: el, update() {}, localError: () => '' };
   }
 
-  const label = document.createElement('label');
-  label.className = 'q-label';
-  label.id = `${id}-label`;
-  const labelText = document.createElement('span');
-  labelText.className = 'label-text';
-  const mark = document.createElement('span');
-  mark.className = 'required-mark';
-  mark.setAttribute('aria-hidden', 'true');
-  mark.textContent = '*';
-  label.append(labelText);
-  // The mark sits beside the <label>, not in it, so get_by_label('年龄', exact=True)
-  // and screen readers see the question text alone.
-  const title = document.createElement('div');
-  title.className = 'q-title';
-  title.append(label, mark);
-  const image = document.createElement('img');
-  image.className = 'label-image';
-  image.alt = '';
-  image.hidden = true;
-  const hint = document.createElement('div');
-  hint.className = 'hint';
-  const msg = document.createElement('div');
-  msg.className = 'constraint-msg';
-  msg.setAttribute('role', 'alert');
-  msg.hidden = true;
-  el.append(title, image, hint);
+  // The question's insides are made the first time it is relevant: a form hides most
+  // of its questions at the start, and those (often most of a long survey) then cost
+  // one empty element each until they are shown.
+  let parts = null; // { labelText, mark, image, hint, msg, widget }
+  let localError = ''; // our own parse error: the question holds no answer meanwhile
 
-  let widget = null; // { element, update(readonly), focusTarget() }
-  let localError = ''; // our own parse error: the engine still holds the old answer
-  const spec = INPUTS[kind];
-  if (kind === 'select_one' || kind === 'select_multiple') {
-    widget = createChoices(form, node, id, label.id);
-  } else if (kind === 'image') {
-    widget = createPhoto(form, node, id);
-    label.htmlFor = id;
-  } else if (kind === 'geopoint') {
-    // Not label.htmlFor: the button's own words ("获取位置") must stay its accessible name.
-    widget = createGeopoint(form, node, id);
-  } else if (spec) {
-    widget = createInput(form, node, kind, spec, id, (e) => { localError = e; update(); });
-    label.htmlFor = id;
-  } else if (kind !== 'note') {
-    const notice = document.createElement('p');
-    notice.className = 'unsupported-type';
-    notice.textContent = t('该题型暂不支持：{type}', { type: kind });
-    el.append(notice);
+  function build() {
+    const label = document.createElement('label');
+    label.className = 'q-label';
+    label.id = `${id}-label`;
+    const labelText = document.createElement('span');
+    labelText.className = 'label-text';
+    const mark = document.createElement('span');
+    mark.className = 'required-mark';
+    mark.setAttribute('aria-hidden', 'true');
+    mark.textContent = '*';
+    label.append(labelText);
+    // The mark sits beside the <label>, not in it, so get_by_label('年龄', exact=True)
+    // and screen readers see the question text alone.
+    const title = document.createElement('div');
+    title.className = 'q-title';
+    title.append(label, mark);
+    const image = document.createElement('img');
+    image.className = 'label-image';
+    image.alt = '';
+    image.hidden = true;
+    const hint = document.createElement('div');
+    hint.className = 'hint';
+    const msg = document.createElement('div');
+    msg.className = 'constraint-msg';
+    msg.setAttribute('role', 'alert');
+    msg.hidden = true;
+    el.append(title, image, hint);
+
+    let widget = null; // { element, update(readonly), focusTarget() }
+    const spec = INPUTS[kind];
+    if (kind === 'select_one' || kind === 'select_multiple') {
+      widget = createChoices(form, node, id, label.id);
+    } else if (kind === 'image') {
+      widget = createPhoto(form, node, id);
+      label.htmlFor = id;
+    } else if (kind === 'geopoint') {
+      // Not label.htmlFor: the button's own words ("获取位置") must stay its accessible name.
+      widget = createGeopoint(form, node, id);
+    } else if (spec) {
+      widget = createInput(form, node, kind, spec, id, (e) => { localError = e; update(); });
+      label.htmlFor = id;
+    } else if (kind !== 'note') {
+      const notice = document.createElement('p');
+      notice.className = 'unsupported-type';
+      notice.textContent = t('该题型暂不支持：{type}', { type: kind });
+      el.append(notice);
+    }
+    if (widget) el.append(widget.element);
+    el.append(msg);
+    return { labelText, mark, image, hint, msg, widget };
   }
-  if (widget) el.append(widget.element);
-  el.append(msg);
 
   // A question that is skipped (turns non-relevant) loses its answer, here as in what
   // is saved and sent: the engine leaves non-relevant answers out of the draft and the
@@ -109,6 +117,8 @@ export function createQuestion(form, node, kind, ctx) {
     hadAnswer = relevant && form.hasAnswer(node);
     el.hidden = !relevant;
     if (el.hidden) return;
+    if (!parts) parts = build();
+    const { labelText, mark, image, hint, msg, widget } = parts;
     labelText.textContent = kind === 'note' ? form.noteText(node) : form.label(node);
     const src = form.imageSource(node);
     image.hidden = !src;
@@ -126,14 +136,15 @@ export function createQuestion(form, node, kind, ctx) {
     el.classList.toggle('q-invalid', !!message);
   }
 
+  const widget = () => parts && parts.widget;
   return {
     element: el,
     update,
     localError: () => (el.hidden ? '' : localError),
     // What the person typed that is not an answer yet (a number that did not parse).
-    typed: () => (localError && widget && widget.typed ? widget.typed() : ''),
-    restoreTyped: (text) => { if (widget && widget.restoreTyped) widget.restoreTyped(text); },
-    focus: () => { const f = widget && widget.focusTarget(); if (f) f.focus({ preventScroll: true }); },
+    typed: () => (localError && widget() && widget().typed ? widget().typed() : ''),
+    restoreTyped: (text) => { const w = widget(); if (w && w.restoreTyped) w.restoreTyped(text); },
+    focus: () => { const w = widget(); const f = w && w.focusTarget(); if (f) f.focus({ preventScroll: true }); },
   };
 }
 

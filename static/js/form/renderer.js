@@ -8,6 +8,7 @@ import { mediaURL } from './engine.js';
 
 export function renderForm(form, container, { mediaBase = '' } = {}) {
   const records = new Map(); // nodeId -> { element, update, localError, focus }
+  const positions = new Map(); // repeat instance node -> its number (1-based)
   const ctx = { showRequired: false, mediaURL: (src) => mediaURL(src, mediaBase) };
 
   function track(node, record) {
@@ -48,22 +49,30 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
     el.dataset.ref = form.ref(node);
     const legend = document.createElement('legend');
     el.append(legend);
-    renderChildren(node, el);
+    let remove = null;
     if (kind === 'repeat-instance' && form.canAddRepeat(node.parent)) {
       // One tap must not wipe a household member's answers: ask first.
-      const remove = button(t('删除此项'), 'repeat-remove', () => {
+      remove = button(t('删除此项'), 'repeat-remove', () => {
         if (window.confirm(t('确定删除这一项吗？'))) form.removeRepeat(node);
       });
       el.append(remove);
     }
+    // A group's questions are drawn the first time it is relevant (skipped sections of
+    // a long survey cost one empty fieldset until then).
+    let built = false;
     const update = () => {
       const state = node.currentState;
       el.hidden = !form.relevant(node) || state.hasRelevantBodyNodes === false;
+      if (!built && form.relevant(node)) {
+        built = true;
+        const inside = document.createDocumentFragment();
+        renderChildren(node, inside);
+        el.insertBefore(inside, remove);
+      }
       el.dataset.ref = form.ref(node);
       let text = form.label(node);
       if (kind === 'repeat-instance') {
-        const n = form.children(node.parent).indexOf(node) + 1;
-        text = `${form.label(node.parent) || ''} ${t('第 {n} 项', { n })}`.trim();
+        text = `${form.label(node.parent) || ''} ${t('第 {n} 项', { n: positions.get(node) || 1 })}`.trim();
       }
       legend.textContent = text;
       legend.hidden = !text;
@@ -81,17 +90,22 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
     el.append(list);
     const instances = new Map(); // instance node -> element
     if (form.canAddRepeat(node)) el.append(button(t('添加一项'), 'repeat-add', () => form.addRepeat(node)));
+    // Adding or removing an instance touches that instance, and the instances whose
+    // number ("第 n 项") changed: never every instance (a 150-member household).
     const update = () => {
       el.hidden = !form.relevant(node);
       const children = form.children(node);
+      const now = new Set(children);
       for (const [child, childEl] of instances) {
-        if (!children.includes(child)) { childEl.remove(); instances.delete(child); records.delete(form.id(child)); }
+        if (!now.has(child)) { childEl.remove(); instances.delete(child); records.delete(form.id(child)); positions.delete(child); }
       }
       children.forEach((child, i) => {
+        const moved = positions.get(child) !== i + 1;
+        positions.set(child, i + 1);
         let childEl = instances.get(child);
         if (!childEl) instances.set(child, (childEl = renderNode(child)));
+        else if (moved) records.get(form.id(child))?.update();
         if (list.children[i] !== childEl) list.insertBefore(childEl, list.children[i] || null);
-        records.get(form.id(child))?.update(); // its number ("第 n 项") may have changed
       });
     };
     return track(node, { element: el, update, localError: () => '' });
