@@ -300,3 +300,31 @@ def test_a_new_version_published_to_another_area_moves_the_form_and_says_so(app,
         assert [(e.object, e.detail["from"], e.detail["to"]) for e in moves] == [
             ("form:tiny", "3399", "339901")
         ]
+
+
+def test_an_xlsform_with_a_huge_sheet_is_refused_before_converting(
+    app, client, world, monkeypatch
+):
+    """A sheet of more rows than a form needs (here 10,001 choices; a 1,000,000-row
+    sheet once held a worker until it was killed) is refused before pyxform sees it,
+    with advice, and nothing changes."""
+    from fieldapp.surveys import services
+    from fieldapp.surveys.services import MAX_SHEET_ROWS
+
+    login(client, world.admin)
+    assert upload(client, GOOD, "tiny.xlsx").status_code == 302
+    choices = [["list_name", "name", "label"]]
+    choices += [["v", f"v{i}", f"村{i}"] for i in range(MAX_SHEET_ROWS)]
+    huge = xlsform(
+        [["type", "name", "label"], ["select_one v", "village", "村"]],
+        choices=choices,
+        settings=[["form_id", "version"], ["tiny", "2"]],
+    )
+    converted = []
+    monkeypatch.setattr(services, "convert", lambda **kw: converted.append(kw))
+    resp = upload(client, huge, "tiny.xlsx")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "超过 10,000 行" in body and "select_one_from_file" in body
+    assert converted == []  # pyxform never saw it
+    assert _versions(app) == 1

@@ -24,7 +24,12 @@ from fieldapp.cases.process import dataset_named
 from fieldapp.cases.spec import entity_spec
 from fieldapp.extensions import db
 from fieldapp.scope import area_in_scope, may_manage_form
-from fieldapp.spreadsheet_files import NotXlsxError, SpreadsheetFileError, check_xlsx
+from fieldapp.spreadsheet_files import (
+    NotXlsxError,
+    SpreadsheetFileError,
+    check_xlsx,
+    too_many_rows,
+)
 from fieldapp.surveys.drafts import new_draft_token
 from fieldapp.surveys.identifiers import identifier_marks
 from fieldapp.surveys.lifecycle import STATE_LABELS
@@ -40,6 +45,11 @@ from fieldapp.surveys.refusals import locate
 from fieldapp.surveys.xform_schema import XFormSchemaError, data_questions, extract_schema
 
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # an .xlsx is a zip: refuse zip bombs before parsing
+# Rows a sheet of an XLSForm may have: pyxform takes about 4 s for a 5,000-choice list
+# here and grows faster than the rows (a 1,000,000-row sheet held a worker until it was
+# killed), so longer sheets are refused before converting. Very long choice lists
+# belong in a CSV file (select_one_from_file), as ODK advises.
+MAX_SHEET_ROWS = 10_000
 NON_QUESTION_TYPES = {
     "group",
     "repeat",
@@ -80,10 +90,15 @@ def _check_container(data: bytes, filename: str, max_bytes: int) -> None:
         raise XLSFormError("请上传 Excel 格式的 XLSForm 问卷（.xlsx 或 .xls）")
     if filename.lower().endswith(".xlsx"):
         try:
-            check_xlsx(data, max_unzipped=MAX_UNZIPPED_BYTES, what="问卷")
+            check_xlsx(data, max_unzipped=MAX_UNZIPPED_BYTES, max_rows=MAX_SHEET_ROWS, what="问卷")
         except NotXlsxError as exc:
             raise XLSFormError("文件不是有效的 .xlsx 表格（可能已损坏，或只是改了扩展名）") from exc
         except SpreadsheetFileError as exc:
+            if str(exc) == too_many_rows(MAX_SHEET_ROWS):
+                raise XLSFormError(
+                    f"问卷的某个工作表超过 {MAX_SHEET_ROWS:,} 行，未转换。很长的选项表请放到 "
+                    "CSV 附件中，用 select_one_from_file 引用"
+                ) from exc
             raise XLSFormError(str(exc)) from exc
 
 
