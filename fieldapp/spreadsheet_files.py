@@ -40,10 +40,14 @@ def check_xlsx(
     max_unzipped: int = MAX_UNZIPPED_BYTES,
     max_rows: int | None = None,
     what: str = "名单",
+    trust_dimension: bool = True,
 ) -> None:
     """Refuse an .xlsx that is not a zip (``NotXlsxError``), that unzips to more than
     ``max_unzipped`` bytes, or a worksheet of which declares more than ``max_rows`` rows
-    (``SpreadsheetFileError``). ``what`` names what the file should be (名单, 问卷)."""
+    (``SpreadsheetFileError``). ``what`` names what the file should be (名单, 问卷).
+    ``trust_dimension`` False: count the rows stored, whatever the sheet's declared
+    dimension (Excel and LibreOffice often declare all 1,048,576 rows of a sheet that
+    holds a hundred; real XLSForms do)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
@@ -58,7 +62,7 @@ def check_xlsx(
                 with zf.open(info) as part:
                     head = part.read(HEAD_BYTES)
                     found = _DIMENSION.search(head)
-                    if found and int(found.group(1)) > max_rows:
+                    if trust_dimension and found and int(found.group(1)) > max_rows:
                         raise SpreadsheetFileError(too_many_rows(max_rows))
                     if _count_rows(head, part, max_rows) > max_rows:
                         raise SpreadsheetFileError(too_many_rows(max_rows))

@@ -90,7 +90,13 @@ def _check_container(data: bytes, filename: str, max_bytes: int) -> None:
         raise XLSFormError("请上传 Excel 格式的 XLSForm 问卷（.xlsx 或 .xls）")
     if filename.lower().endswith(".xlsx"):
         try:
-            check_xlsx(data, max_unzipped=MAX_UNZIPPED_BYTES, max_rows=MAX_SHEET_ROWS, what="问卷")
+            check_xlsx(
+                data,
+                max_unzipped=MAX_UNZIPPED_BYTES,
+                max_rows=MAX_SHEET_ROWS,
+                what="问卷",
+                trust_dimension=False,
+            )
         except NotXlsxError as exc:
             raise XLSFormError("文件不是有效的 .xlsx 表格（可能已损坏，或只是改了扩展名）") from exc
         except SpreadsheetFileError as exc:
