@@ -156,7 +156,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return error_response(exc.code or 500, getattr(exc, "user_message", None))
+        resp = app.make_response(
+            error_response(exc.code or 500, getattr(exc, "user_message", None))
+        )
+        # A 405 says which methods the address takes (RFC 9110 §15.5.6: Allow).
+        allowed = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and allowed:
+            resp.headers["Allow"] = ", ".join(sorted(allowed))
+        return resp
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

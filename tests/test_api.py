@@ -55,20 +55,40 @@ def test_submissions_are_paginated(app, client, world, submit):
     assert page1["results"][0]["received_at"].endswith("+08:00")
 
 
-def test_nonsense_paging_never_breaks_the_api(app, client, world, publish):
+def test_out_of_range_paging_is_refused_as_the_schema_says(app, client, world, publish):
+    """The OpenAPI document declares page ≥ 1 and 1 ≤ per_page ≤ 500: anything else is a
+    400 that says what is allowed, never a silently different page; a page past the
+    data is an empty page."""
     publish(SCREENING)
     auth = {"Authorization": f"Bearer {api_token(app, world.researcher)}"}
+    url = "/api/v1/forms/family_screening/submissions"
     for query in (
         "page=-1",
+        "page=0",
         "page=abc",
         "per_page=abc",
+        "per_page=0",
         "per_page=100000",
         "page=99999999999999999999",
         "page=9223372036854775807",
     ):
-        resp = client.get(f"/api/v1/forms/family_screening/submissions?{query}", headers=auth)
-        assert resp.status_code == 200, query
-        assert resp.json["per_page"] <= 500
+        resp = client.get(f"{url}?{query}", headers=auth)
+        assert resp.status_code == 400, query
+        assert "之间的整数" in resp.json["error"]["message"], query
+    resp = client.get(f"{url}?page=7&per_page=500", headers=auth)
+    assert resp.status_code == 200 and resp.json["results"] == []
+    doc = client.get("/api/v1/openapi.json").json
+    paged = doc["paths"]["/forms/{form_id}/submissions"]["get"]["parameters"]
+    schemas = {p["name"]: p["schema"] for p in paged if p["in"] == "query"}
+    assert schemas["page"]["minimum"] == 1 and schemas["per_page"]["maximum"] == 500
+
+
+def test_a_method_an_address_does_not_take_is_405_with_allow(app, client, world):
+    auth = {"Authorization": f"Bearer {api_token(app, world.researcher)}"}
+    resp = client.delete("/api/v1/forms", headers=auth)
+    assert resp.status_code == 405
+    assert "GET" in resp.headers["Allow"]
+    assert resp.json["error"]["status"] == 405
 
 
 def test_me_tells_the_phone_who_it_is_and_what_to_fill(app, client, world, publish):

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 def _page_params() -> list[dict]:
     return [
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+        },
         {
             "name": "per_page",
             "in": "query",
@@ -254,9 +258,9 @@ def openapi_document() -> dict:
                             },
                         },
                         "submitted_by": {"type": ["string", "null"]},
-                        "received_at": {"type": "string"},
-                        "first_sent_at": {"type": "string"},
-                        "correct_until": {"type": ["string", "null"]},
+                        "received_at": {"type": "string", "format": "date-time"},
+                        "first_sent_at": {"type": "string", "format": "date-time"},
+                        "correct_until": {"type": ["string", "null"], "format": "date-time"},
                         "versions": {"type": "integer"},
                     },
                 },
