@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from fieldapp.auth.passwords import MIN_PASSWORD
+
 
 class LoginForm(FlaskForm):
     """Username and password."""
@@ -21,8 +23,9 @@ class ChangePasswordForm(FlaskForm):
         validators=[DataRequired(_l("请填写当前密码")), Length(max=200)],
     )
     new = PasswordField(
-        _l("新密码（至少 8 个字符）"),
+        _l("新密码（至少 %(n)s 个字符）", n=MIN_PASSWORD),
         validators=[DataRequired(_l("请填写新密码")), Length(max=200)],
+        render_kw={"minlength": MIN_PASSWORD},
     )
     repeat = PasswordField(
         _l("再输入一次新密码"),

@@ -16,12 +16,12 @@ from sqlalchemy import select, update
 
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import ROLES, ApiToken, LoginSession, User, utcnow
+from fieldapp.auth.passwords import password_problem
 from fieldapp.extensions import db
 
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 TOKEN_PURPOSES = ("api", "collect")  # ApiToken.purpose
 MOBILE = re.compile(r"1[3-9][0-9]{9}")  # a mainland China mobile number, 11 digits
-MIN_PASSWORD = 8
 # One-time passwords are read off paper and typed on phones: lower case and digits,
 # without the look-alikes 0 o 1 l i; 10 of 31 symbols is ~50 bits behind Argon2id.
 OTP_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -44,8 +44,12 @@ def hash_password(password: str) -> str:
 
 
 def one_time_password() -> str:
-    """A random password for someone else to hand over (``OTP_ALPHABET``)."""
-    return "".join(secrets.choice(OTP_ALPHABET) for _ in range(OTP_LENGTH))
+    """A random password for someone else to hand over (``OTP_ALPHABET``) that passes
+    the password policy (about one in 3,000 random ones would not: drawn again)."""
+    while True:
+        password = "".join(secrets.choice(OTP_ALPHABET) for _ in range(OTP_LENGTH))
+        if password_problem(password) is None:
+            return password
 
 
 def username_problem(username: str) -> str | None:
@@ -76,16 +80,19 @@ def normalise_phone(value: str | int | None) -> str | None:
     return text
 
 
-def password_problem(password: str, username: str = "") -> str | None:
-    """Why ``password`` is too weak to choose (under ``MIN_PASSWORD`` characters, over
-    200, or the username itself), or ``None``."""
-    if len(password) < MIN_PASSWORD:
-        return _("密码至少需要 %(n)s 个字符", n=MIN_PASSWORD)
-    if len(password) > 200:
-        return _("密码最多 200 个字符")
-    if username and password.strip().lower() == username.lower():
-        return _("密码不能与用户名相同")
-    return None
+def check_new_password(
+    password: str,
+    username: str | None = "",
+    display_name: str | None = "",
+    phone: str | None = "",
+) -> None:
+    """Raise ``UserError`` (the Chinese reason and what to do) unless ``password`` passes
+    the password policy (``fieldapp.auth.passwords``) for this person. The one gate of
+    every password set: ``create_user``, ``set_password`` and the import's one-time
+    passwords (``people.importer.password_for``) ask it."""
+    problem = password_problem(password or "", username, display_name, phone)
+    if problem:
+        raise UserError(problem)
 
 
 def create_user(
@@ -102,10 +109,12 @@ def create_user(
     """Add a user with an Argon2id password hash (flushed). Who may add whom is the
     caller's question (``fieldapp.scope.may_grant``; the people services ask it).
 
-    ``password_hash`` (already hashed, a bulk import) replaces ``password``.
+    ``password_hash`` (already hashed, a bulk import whose one-time passwords passed
+    ``check_new_password`` when they were made) replaces ``password``.
     Raises ``UserError`` for a username that is not 1–64 letters, digits, ``_ . -``, an
-    empty or over-long display name, an unknown role, a password under 8 characters, a
-    phone that is not a mainland mobile number or a username already taken.
+    empty or over-long display name, an unknown role, a password the policy refuses
+    (``check_new_password``), a phone that is not a mainland mobile number or a username
+    already taken.
     """
     problem = username_problem(username)
     if problem is None and display_name is not None:
@@ -114,12 +123,10 @@ def create_user(
         raise UserError(problem)
     if role not in ROLES:
         raise UserError(_("未知角色 %(role)s；可选：%(roles)s", role=role, roles=", ".join(ROLES)))
-    if password_hash is None:
-        problem = password_problem(password or "")
-        if problem:
-            raise UserError(problem)
-        password_hash = hash_password(password)
     phone = normalise_phone(phone)
+    if password_hash is None:
+        check_new_password(password or "", username, display_name, phone)
+        password_hash = hash_password(password)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UserError(_("用户名 %(name)s 已存在", name=username))
     user = User(
@@ -189,21 +196,20 @@ def set_language_choice(user: User, language: str) -> None:
 
 def set_password(user: User, password: str, must_change: bool) -> None:
     """Give ``user`` a new password (hashed); ``must_change``: one set by someone else,
-    to be replaced at the next login. Not committed."""
+    to be replaced at the next login. Raises ``UserError`` when the policy refuses it
+    (``check_new_password``). Not committed."""
+    check_new_password(password, user.username, user.display_name, user.phone)
     user.password_hash = hash_password(password)
     user.must_change_password = must_change
 
 
 def change_own_password(user: User, current: str, new: str, keep_sid: str | None) -> None:
     """``user`` replaces their password: ``current`` must match, ``new`` must pass
-    ``password_problem`` and differ from ``current``. Clears ``must_change_password``
+    the policy (``check_new_password``) and differ from ``current``. Clears ``must_change_password``
     and ends every other browser login of ``user`` (``keep_sid``: this one stays).
     Raises ``UserError`` with the reason. Not committed."""
     if not verify_password(user, current):
         raise UserError(_("当前密码不正确"))
-    problem = password_problem(new, user.username)
-    if problem:
-        raise UserError(problem)
     if new == current:
         raise UserError(_("新密码不能与当前密码相同"))
     set_password(user, new, must_change=False)

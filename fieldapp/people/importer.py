@@ -39,6 +39,7 @@ from fieldapp.auth.services import (
     OTP_ALPHABET,
     OTP_LENGTH,
     UserError,
+    check_new_password,
     create_user,
     display_name_problem,
     hash_password,
@@ -310,10 +311,26 @@ def confirm(imp: UserImport) -> str:
 
 
 def password_for(key: str, token: str, index: int) -> str:
-    """The one-time password of row ``index`` of import ``token`` under ``key``."""
+    """The one-time password of row ``index`` of import ``token`` under ``key``: the
+    first of the passwords derived for it that passes the password policy
+    (``auth.services.check_new_password``; about one in 3,000 does not)."""
+    for attempt in range(100):
+        password = _derived(key, token, index, attempt)
+        try:
+            check_new_password(password)
+        except UserError:
+            continue
+        return password
+    raise AssertionError("no derived one-time password passed the policy")  # never seen
+
+
+def _derived(key: str, token: str, index: int, attempt: int) -> str:
+    """A random-looking ``OTP_LENGTH`` password from ``key`` (HMAC-SHA256), unbiased.
+    Attempt 0 is derived as before the policy, so an import under way keeps its sheet."""
     out, block = [], 0
+    prefix = f"{token}:{index}:" + (f"{attempt}:" if attempt else "")
     while len(out) < OTP_LENGTH:
-        msg = f"{token}:{index}:{block}".encode()
+        msg = f"{prefix}{block}".encode()
         for byte in hmac.new(key.encode(), msg, hashlib.sha256).digest():
             if byte < 248 and len(out) < OTP_LENGTH:  # 248 = 8 × 31: no bias
                 out.append(OTP_ALPHABET[byte % len(OTP_ALPHABET)])
