@@ -476,7 +476,8 @@ def test_a_good_file_becomes_users_and_a_sheet_printed_once(app, client, world, 
             r"<td>([\w.-]+)</td></tr>\s*<tr><td>一次性密码</td><td class=\"secret\">(\w+)<", sheet
         )
     )
-    assert len(passwords) == 10 and "@page" in sheet and "A4" in sheet
+    assert len(passwords) == 10 and "css/import_sheet.css" in sheet
+    assert "size: A4" in client.get("/static/css/import_sheet.css").get_data(as_text=True)
     assert _user(app, "ds1").phone == "13900001111" and _user(app, "ds1").role == "supervisor"
     assert all(_user(app, f"m{i:02}").must_change_password for i in range(9))
     # the sheet is shown once: the staged rows and the key are gone

@@ -42,7 +42,7 @@ export async function renderHome(container, { owner, notice, onSyncNow, onQueued
         h('div', { class: 'item-title' }, d.title),
         d.summary ? h('div', { class: 'item-summary' }, d.summary) : null,
         h('div', { class: 'item-meta' }, `${ago(d.updated)}保存 · 已答 ${p.answered}/${p.total} 题`),
-        h('div', { class: 'progress', 'aria-hidden': 'true' }, h('span', { style: `width:${pct}%` })),
+        h('div', { class: 'progress', 'aria-hidden': 'true' }, h('span', { style: { width: `${pct}%` } })),
         h('div', { class: 'item-actions' },
           h('button', {
             type: 'button', class: 'primary resume',

@@ -7,6 +7,8 @@ export function h(tag, props = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'class') el.className = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
+    // Styles through the CSSOM: a style attribute is refused by the Content-Security-Policy.
+    else if (k === 'style') Object.assign(el.style, v);
     else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'hidden') el.hidden = !!v;
     else if (k in el && typeof v !== 'string') el[k] = v;
