@@ -21,11 +21,9 @@ def select_locale() -> str:
     return request.accept_languages.best_match(["zh", "en"]) or "zh"
 
 
-def _security_headers(response):
-    """Headers every response carries; pages and data are never cached by the browser."""
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+def _no_store(response):
+    """Pages and data are never cached by the browser (the security headers:
+    fieldapp/security_headers.py)."""
     if response.mimetype in ("text/html", "application/json", "text/csv", "text/xml"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -67,7 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
-    from fieldapp import errors, loaders, openrosa
+    from fieldapp import errors, loaders, openrosa, security_headers
     from fieldapp.api.views import bp as api_bp
     from fieldapp.areas.views import bp as areas_bp
     from fieldapp.audit.views import bp as audit_bp
@@ -106,7 +104,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp import scope
     from fieldapp.auth.models import ROLE_LABELS
 
-    app.after_request(_security_headers)
+    app.after_request(_no_store)
+    security_headers.register(app)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "zh")
     app.jinja_env.globals["scope"] = scope  # templates ask scope.is_viewer(current_user)…
     app.jinja_env.globals["role_label"] = lambda role: gettext(ROLE_LABELS.get(role, role))

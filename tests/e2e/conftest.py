@@ -40,6 +40,36 @@ CHROMIUM_ARGS = [
 
 expect.set_options(timeout=10_000)
 
+# Every page reports what the Content-Security-Policy blocked as a console error that
+# starts with CSP_REFUSAL (its securitypolicyviolation event); Chromium also logs its own
+# line ("Refused to …", "Applying inline style violates … Content Security Policy …").
+CSP_REFUSAL = "CSP violation:"
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener('securitypolicyviolation', (e) => console.error(
+  'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')
+  + ' at ' + e.sourceFile + ':' + e.lineNumber));
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    """Whether a console message tells that the Content-Security-Policy blocked something."""
+    return (
+        text.startswith(CSP_REFUSAL)
+        or text.startswith("Refused to")
+        or "Content Security Policy" in text
+    )
+
+
+def watch_csp(context: BrowserContext, seen: list[str]) -> None:
+    """Collect into ``seen`` every CSP violation on the context's pages."""
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+
+    def on_console(msg) -> None:
+        if is_csp_violation(msg.text):
+            seen.append(f"{msg.page.url if msg.page else '(worker)'}: {msg.text}")
+
+    context.on("console", on_console)
+
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
@@ -85,6 +115,7 @@ def phone_profile(playwright, tmp_path) -> Callable[..., BrowserContext]:
     """Factory: the browser of one phone, with a profile on disk (IndexedDB, service
     worker, cookies) that survives closing the browser and opening it again."""
     opened: list[BrowserContext] = []
+    refused: list[str] = []
 
     def _open(base_url: str) -> BrowserContext:
         context = playwright.chromium.launch_persistent_context(
@@ -99,6 +130,7 @@ def phone_profile(playwright, tmp_path) -> Callable[..., BrowserContext]:
             permissions=["geolocation"],
         )
         context.set_default_timeout(15_000)
+        watch_csp(context, refused)
         opened.append(context)
         return context
 
@@ -108,6 +140,8 @@ def phone_profile(playwright, tmp_path) -> Callable[..., BrowserContext]:
             context.close()
         except Exception:  # already closed by the test
             pass
+    if refused:
+        pytest.fail("The Content-Security-Policy blocked:\n" + "\n".join(refused))
 
 
 @dataclass
@@ -125,10 +159,12 @@ class Watched:
 def open_page(browser, live_server, request) -> Iterator[Callable[..., Page]]:
     """Factory: a fresh browser context + page (own cookies), relative URLs allowed.
 
-    Every page is watched: an uncaught JavaScript error (``pageerror``) fails the test;
-    console errors are collected and printed. On failure each page is screenshotted.
+    Every page is watched: an uncaught JavaScript error (``pageerror``) or anything the
+    Content-Security-Policy blocks fails the test; console errors are collected and
+    printed. On failure each page is screenshotted.
     """
     watched: list[Watched] = []
+    refused: list[str] = []
 
     def _open(viewport: dict = PHONE, name: str = "phone") -> Page:
         context = browser.new_context(
@@ -139,6 +175,7 @@ def open_page(browser, live_server, request) -> Iterator[Callable[..., Page]]:
             accept_downloads=True,
         )
         context.set_default_timeout(10_000)
+        watch_csp(context, refused)
         page = context.new_page()
         w = Watched(page, name)
         page.on("pageerror", lambda exc: w.page_errors.append(f"{page.url}: {exc}"))
@@ -158,7 +195,7 @@ def open_page(browser, live_server, request) -> Iterator[Callable[..., Page]]:
     yield _open
 
     report = getattr(request.node, "rep_call", None)
-    failed = report is None or report.failed or any(w.page_errors for w in watched)
+    failed = report is None or report.failed or bool(refused) or any(w.page_errors for w in watched)
     for i, w in enumerate(watched):
         if failed and not w.page.is_closed():
             try:
@@ -171,6 +208,8 @@ def open_page(browser, live_server, request) -> Iterator[Callable[..., Page]]:
     page_errors = [f"{w.name}: {e}" for w in watched for e in w.page_errors]
     if page_errors:
         pytest.fail("JavaScript errors on the page:\n" + "\n".join(page_errors))
+    if refused:
+        pytest.fail("The Content-Security-Policy blocked:\n" + "\n".join(refused))
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ def csv_rows(raw: bytes) -> list[dict[str, str]]:
 
 def ready_offline(page: Page) -> None:
     """Wait until the service worker controls the app, so it can open without network."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller")
     expect(page.locator("a.form-link").first).to_be_visible()
 
 

@@ -372,7 +372,7 @@ def test_a_federation_from_zero_to_its_first_household(
     handset.locator("#login-needed").get_by_role("link", name="修改密码").click()
     choose_password(handset, otp, MEDIATOR_PASSWORD)
     expect(handset).to_have_url(re.compile(r"/app"))
-    handset.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    handset.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller")
     expect(handset.locator("#login-needed")).to_be_hidden(timeout=30_000)
     expect(handset.locator(".app-user")).to_contain_text(MEDIATOR_NAME)
     expect(handset.locator("a.form-link")).to_have_count(0)  # nothing published yet

@@ -358,7 +358,7 @@ def test_an_app_update_waits_for_the_worker_and_keeps_the_drafts(app, online_pho
         expect(count(page, "drafts")).to_have_text("1")  # nothing happens until she taps
         page.locator("#update-ready").click()
         page.wait_for_function(
-            "navigator.serviceWorker.controller"
+            "() => navigator.serviceWorker.controller"
             " && navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')"
         )
         expect(page.locator("#update-ready")).to_be_hidden()
