@@ -286,17 +286,80 @@ export async function retryOutbox(owner, id) {
   await updateOutbox(id, { status: 'waiting', nextAttemptAt: 0 });
 }
 
-// Sent items keep a short receipt only (no XML, no photos) after `keepDays`.
-export async function pruneSent(owner, keepDays = 30) {
+// What stays of a sent questionnaire on the phone: a receipt (which form, when sent,
+// the day it counts for in a report, what it corrected), never its answers or photos.
+// The server holds the record; a correction fetches it from there (app/correct.js).
+export function receipt(item, { keepSummary = true } = {}) {
+  return {
+    id: item.id, owner: item.owner, form_id: item.form_id, version: item.version, title: item.title,
+    summary: keepSummary ? item.summary || '' : '', status: item.status, created: item.created,
+    sentAt: item.sentAt, filesSent: item.filesSent || [], lastError: '',
+    day: item.day || itemDayOf(item), deprecatedID: item.deprecatedID || deprecatedIDIn(item.xml),
+    xml: '', files: {}, entities: null, receipt: true,
+  };
+}
+
+// The day an item counts for (as app/reports.js reads it): report_date, else start.
+function itemDayOf(item) {
+  const xml = String(item.xml || '');
+  const rd = /<(?:[\w.-]+:)?report_date>\s*(\d{4}-\d{2}-\d{2})/.exec(xml);
+  if (rd) return rd[1];
+  const st = /<(?:[\w.-]+:)?start>([^<]+)</.exec(xml);
+  if (st && !Number.isNaN(Date.parse(st[1]))) {
+    const d = new Date(st[1]);
+    const p = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  }
+  return '';
+}
+
+function deprecatedIDIn(xml) {
+  const m = /<(?:[\w.-]+:)?deprecatedID>([^<]+)</.exec(String(xml || ''));
+  return m ? m[1].trim() : null;
+}
+
+// Sent items become receipts as soon as nothing on the phone needs their answers: at
+// once for a form without households; for one that registers or visits households,
+// once the person's household lists were downloaded after it was sent (until then the
+// phone's 我的家庭 applies it over the older list: app/entities.js pendingItems).
+export async function pruneSent(owner) {
   const d = await db();
-  const tx = d.transaction('outbox', 'readwrite');
-  const limit = Date.now() - keepDays * 86400e3;
-  for (const item of await tx.store.index('owner').getAll(owner)) {
-    if (item.status === 'sent' && item.sentAt && item.sentAt < limit && item.xml) {
-      await tx.store.put({ ...item, xml: '', files: {} });
+  const tx = d.transaction(['outbox', 'entityLists'], 'readwrite');
+  const lists = await tx.objectStore('entityLists').getAll();
+  const mine = lists.filter((l) => l.owner === owner);
+  const listed = mine.length ? Math.min(...mine.map((l) => l.fetchedAt || 0)) : Infinity;
+  for (const item of await tx.objectStore('outbox').index('owner').getAll(owner)) {
+    if (item.status !== 'sent' || item.receipt) continue;
+    if (!item.entities || (item.sentAt && item.sentAt < listed)) {
+      await tx.objectStore('outbox').put(receipt(item));
     }
   }
   await tx.done;
+}
+
+// At logout (a shared phone): the person's sent work leaves the phone but for receipts
+// with no summary, their household lists go, and the forms go except the versions their
+// unsent drafts and outbox need (unsent work is never lost). Returns the forms kept.
+export async function forgetOnLogout(owner) {
+  const d = await db();
+  const tx = d.transaction(['outbox', 'drafts', 'forms', 'entityLists'], 'readwrite');
+  const needed = new Set();
+  for (const x of await tx.objectStore('drafts').index('owner').getAll(owner)) needed.add(`${x.form_id}\u0000${x.version}`);
+  for (const x of await tx.objectStore('outbox').index('owner').getAll(owner)) {
+    if (x.status === 'sent') await tx.objectStore('outbox').put(receipt(x, { keepSummary: false }));
+    else needed.add(`${x.form_id}\u0000${x.version}`);
+  }
+  let kept = 0;
+  for (const f of await tx.objectStore('forms').index('owner').getAll(owner)) {
+    if (needed.has(`${f.form_id}\u0000${f.version}`)) kept += 1;
+    else await tx.objectStore('forms').delete([f.owner, f.form_id, f.version]);
+  }
+  for (const l of await tx.objectStore('entityLists').getAll()) {
+    if (l.owner === owner) await tx.objectStore('entityLists').delete([l.owner, l.dataset]);
+  }
+  await tx.done;
+  notify('outbox');
+  return kept;
 }
 
 // { drafts, waiting, sent, attention } for the status bar. 'sending' counts as waiting

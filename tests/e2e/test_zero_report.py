@@ -56,22 +56,25 @@ def define_report(app, world) -> int:
         return definition.id
 
 
-def resend_as_if_unconfirmed(page: Page, instance_id: str) -> None:
-    """Put the sent item back to 'waiting', as when the phone never got the server's answer."""
+def resend_as_if_unconfirmed(page: Page, instance_id: str, xml: str) -> None:
+    """Put the sent item back to 'waiting' with the XML it had, as when the phone never got
+    the server's answer (a confirmed item keeps only a receipt on the phone)."""
     page.evaluate(
-        """(id) => new Promise((resolve, reject) => {
+        """([id, xml]) => new Promise((resolve, reject) => {
           const open = indexedDB.open('fieldapp');
           open.onerror = () => reject(open.error);
           open.onsuccess = () => {
             const tx = open.result.transaction('outbox', 'readwrite');
             const store = tx.objectStore('outbox');
             const get = store.get(id);
-            get.onsuccess = () => store.put({ ...get.result, status: 'waiting', nextAttemptAt: 0 });
+            get.onsuccess = () => store.put({
+              ...get.result, xml, receipt: false, status: 'waiting', nextAttemptAt: 0,
+            });
             tx.oncomplete = () => { open.result.close(); resolve(); };
             tx.onerror = () => reject(tx.error);
           };
         })""",
-        instance_id,
+        [instance_id, xml],
     )
 
 
@@ -153,7 +156,7 @@ def test_a_zero_report_filed_offline_arrives_once_and_counts(
     assert f"<report_date>{TODAY.isoformat()}</report_date>" in xml
 
     # A re-send (the phone never heard the answer): the server says duplicate, keeps one.
-    resend_as_if_unconfirmed(page, instance_id)
+    resend_as_if_unconfirmed(page, instance_id, xml)
     with page.expect_response(
         lambda r: r.url.endswith("/submission") and r.request.method == "POST"
     ) as answer:

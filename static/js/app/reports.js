@@ -68,6 +68,7 @@ export function periodOf(kind, day) {
 // The day an outbox item counts for: its report_date answer, else the day of its start
 // (the phone's clock when the form was opened), else the day it was finalized.
 export function itemDay(item) {
+  if (item.day) return item.day; // a receipt of a sent item keeps only its day
   const xml = String(item.xml || '');
   const rd = /<(?:[\w.-]+:)?report_date>\s*(\d{4}-\d{2}-\d{2})/.exec(xml);
   if (rd) return rd[1];

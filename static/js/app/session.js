@@ -5,7 +5,7 @@
 // it, per user: a colleague on the same phone sees none of it).
 import * as store from '../db.js';
 import { fetchCsrfToken } from '../net.js';
-import { userOf } from '../sync.js';
+import { MEDIA_CACHE, userOf } from '../sync.js';
 import { choose, h } from './util.js';
 
 const RESUME_KEY = 'fieldapp.resume';
@@ -100,6 +100,10 @@ export function createSession({ state, status, loginUrl, onUserChanged }) {
     loggingOut = true;
     if (state.view) { await state.view.dispose(); state.view = null; }
     if (discard) await store.discardUnsent(owner);
+    // A shared phone: what was sent leaves it (receipts stay), with the person's forms,
+    // household lists and form media; unsent work stays, for them only.
+    await store.forgetOnLogout(owner);
+    if (typeof caches !== 'undefined') await caches.delete(MEDIA_CACHE);
     await store.setCurrentUser(null);
     sessionStorage.removeItem(RESUME_KEY);
     if (token) {
