@@ -53,6 +53,10 @@ def load_config(test_config: dict | None = None) -> dict:
         "LOGIN_FAILURES_PER_ADDRESS": 20,
         "LOGIN_LOCK_MINUTES": 15,
         "SESSION_HOURS": 12,
+        # Roles that must sign in with a second factor (TOTP; fieldapp.auth.two_factor),
+        # comma-separated from admin, supervisor, researcher: such a user sets it up right
+        # after the password and can use nothing else until then. Empty: nobody must.
+        "TOTP_REQUIRED_ROLES": "",
         "BABEL_DEFAULT_LOCALE": "zh",
         "TIMEZONE": "Asia/Shanghai",  # for times shown and exported
         "RELEASE": "",  # appended to the service worker: a new value makes phones update

@@ -979,3 +979,37 @@ def must_change_password_first(person, endpoint: str | None) -> bool:
     if person is OPERATOR or not getattr(person, "is_authenticated", False):
         return False
     return bool(person.must_change_password)
+
+
+# Endpoints a person whose role must sign in with a second factor
+# (``TOTP_REQUIRED_ROLES``) may use before setting it up: the set-up pages, the password
+# change (a one-time password comes first), logging out and the CSRF token.
+TOTP_SETUP_ENDPOINTS = PASSWORD_CHANGE_ENDPOINTS | {
+    "auth.two_factor",
+    "auth.two_factor_confirm",
+}
+
+
+def totp_required(person: Person) -> bool:
+    """True when ``person``'s role must sign in with a second factor: config
+    ``TOTP_REQUIRED_ROLES``, comma-separated roles (meant for admin, supervisor,
+    researcher; empty by default). The operator has no login."""
+    if person is OPERATOR:
+        return False
+    text = str(current_app.config.get("TOTP_REQUIRED_ROLES") or "")
+    return person.role in {r.strip() for r in text.split(",") if r.strip() in ROLES}
+
+
+def must_set_up_totp_first(person, endpoint: str | None) -> bool:
+    """True when ``person`` (``current_user``) must turn on two-factor sign-in before
+    ``endpoint`` may serve them: logged in (any way) in a role of config
+    ``TOTP_REQUIRED_ROLES`` without it, and ``endpoint`` is neither one of
+    ``TOTP_SETUP_ENDPOINTS`` nor public (``must_change_password_first``'s shape)."""
+    if endpoint is None or endpoint == "static" or endpoint in TOTP_SETUP_ENDPOINTS:
+        return False
+    view = current_app.view_functions.get(endpoint)
+    if getattr(view, "access_rule", None) == "public":
+        return False
+    if person is OPERATOR or not getattr(person, "is_authenticated", False):
+        return False
+    return totp_required(person) and not person.totp_secret

@@ -123,6 +123,8 @@ WORLD_USER_FIELDS = (
     "display_name",
     "phone",
     "password_hash",
+    "totp_secret",
+    "totp_last_step",
 )
 
 

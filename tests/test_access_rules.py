@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fieldapp"
 # What anyone may open without logging in: none of it shows data.
 PUBLIC = {
     "auth.login",
+    "auth.login_code",  # the second step: a form for a code, no data
     "auth.logout",
     "auth.set_language",
     "pwa.shell",

@@ -29,7 +29,7 @@ def test_a_test_writes_rows_into_every_table(app, client, world):
     """Runs first: a row in each table beside the base world (a new table needs one here)."""
     from fieldapp.areas.services import create_area
     from fieldapp.audit.services import record
-    from fieldapp.auth.models import LoginFailure, utcnow
+    from fieldapp.auth.models import LoginFailure, RecoveryCode, utcnow
     from fieldapp.auth.services import create_token, create_user, start_session
     from fieldapp.exports.models import ExportJob
     from fieldapp.figures.models import FigureDefinition, FigureTarget
@@ -58,6 +58,7 @@ def test_a_test_writes_rows_into_every_table(app, client, world):
         db.session.add(
             LoginFailure(kind="account", subject="visitor", failures=1, first_failed_at=utcnow())
         )
+        db.session.add(RecoveryCode(user_id=user.id, code_hash="probe"))
         db.session.commit()
     xml, _ = submission_xml("cleanup_probe", "1", {"photo": "a.jpg"})
     resp = post_submission(client, xml, files={"a.jpg": b"\xff\xd8jpeg"}, token=token)

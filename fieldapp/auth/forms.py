@@ -44,3 +44,20 @@ class LanguageForm(FlaskForm):
         choices=[SelectChoice("zh", "中文"), SelectChoice("en", "English")],
         validators=[DataRequired()],
     )
+
+
+class CodeForm(FlaskForm):
+    """A second factor: the 6-digit authenticator code, or a recovery code."""
+
+    code = StringField(
+        _l("验证码（或一个恢复码）"),
+        validators=[DataRequired(_l("请填写验证码")), Length(max=20)],
+    )
+
+
+class TwoFactorOffForm(FlaskForm):
+    """Turning two-factor sign-in off asks for the password again."""
+
+    password = PasswordField(
+        _l("当前密码"), validators=[DataRequired(_l("请填写当前密码")), Length(max=200)]
+    )

@@ -47,6 +47,11 @@ class User(UserMixin, db.Model):
     # The UI language the person chose on their account page ("zh", "en"; None: the
     # browser's); the login puts it in the session.
     language: Mapped[str | None] = mapped_column(String(8))
+    # Two-factor sign-in (``fieldapp.auth.two_factor``): the base32 TOTP secret once
+    # confirmed (None: off), and the last 30-second step a code was accepted for (a code
+    # is taken once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     area: Mapped[Area] = relationship(lazy="joined")
@@ -108,3 +113,17 @@ class LoginFailure(db.Model):
     failures: Mapped[int] = mapped_column(Integer)  # since ``first_failed_at``
     first_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecoveryCode(db.Model):
+    """One of the 10 one-time codes that sign a person in instead of an authenticator
+    code (a lost phone); shown once when two-factor sign-in is turned on, only the
+    SHA-256 kept (they are random, like tokens). ``used_at``: taken, never again."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from time import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
@@ -11,8 +12,9 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from fieldapp.audit.services import record, record_failed_login
-from fieldapp.auth import throttle
-from fieldapp.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
+from fieldapp.auth import throttle, two_factor
+from fieldapp.auth.forms import ChangePasswordForm, CodeForm, LanguageForm, LoginForm
+from fieldapp.auth.models import User
 from fieldapp.auth.services import (
     UserError,
     change_own_password,
@@ -23,7 +25,7 @@ from fieldapp.auth.services import (
 )
 from fieldapp.errors import JSON, OPENROSA, error_kind, error_response
 from fieldapp.extensions import db, limiter
-from fieldapp.scope import logged_in, must_change_password_first, public
+from fieldapp.scope import logged_in, must_change_password_first, public, totp_required
 
 bp = Blueprint("auth", __name__)
 
@@ -74,24 +76,92 @@ def login():
             flash(throttle.lock_message(lock) if lock else attempt.refusal, "error")
             if lock is not None:
                 return render_template("auth/login.html", form=form), 429
+        elif two_factor.is_on(user):  # the password alone clears no failure count
+            db.session.commit()  # a rehashed password is kept
+            session[PENDING] = {"uid": user.id, "next": request.args.get("next"), "at": time()}
+            return redirect(url_for("auth.login_code"))
         else:
-            throttle.clear_account(username)
-            lang = session.get("lang")
-            session.clear()  # no session fixation: a fresh session for the new login
-            if user.language or lang:  # the account page's choice, else this browser's
-                session["lang"] = user.language or lang
-            login_user(user)
-            session["sid"] = start_session(user)
-            session.permanent = True
-            record(user.id, "login", f"user:{user.username}")
-            db.session.commit()
-            target = _safe_next(request.args.get("next"))
-            if user.must_change_password:  # a one-time password: their own one first
-                return redirect(url_for("auth.change_password", next=target))
-            return redirect(target)
+            return _finish_login(user, request.args.get("next"))
     elif request.method == "POST":
         flash(_("请填写用户名和密码"), "error")
     return render_template("auth/login.html", form=form)
+
+
+def _finish_login(user, next_: str | None, **detail):
+    """Log ``user`` in (a fresh session, its login recorded) and send them on: to their
+    own password first after a one-time one, then to set up a second factor when their
+    role must have one, else to ``next_``."""
+    throttle.clear_account(user.username)
+    lang = session.get("lang")
+    session.clear()  # no session fixation: a fresh session for the new login
+    if user.language or lang:  # the account page's choice, else this browser's
+        session["lang"] = user.language or lang
+    login_user(user)
+    session["sid"] = start_session(user)
+    session.permanent = True
+    record(user.id, "login", f"user:{user.username}", **detail)
+    db.session.commit()
+    target = _safe_next(next_)
+    if user.must_change_password:  # a one-time password: their own one first
+        return redirect(url_for("auth.change_password", next=target))
+    if totp_required(user) and not two_factor.is_on(user):
+        return redirect(url_for("auth.two_factor", next=target))
+    return redirect(target)
+
+
+PENDING = "2fa_pending"  # session: a password checked, the second factor awaited
+PENDING_SECONDS = 300
+
+
+def _pending_user():
+    """The user whose password was checked in this browser in the last
+    ``PENDING_SECONDS`` and who owes a second factor, or None."""
+    pending = session.get(PENDING)
+    if not pending or time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    user = db.session.get(User, pending.get("uid"))
+    return user if user is not None and user.active and two_factor.is_on(user) else None
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_refused)
+def login_code():
+    """The second step of a login with two-factor sign-in: an authenticator code, or a
+    recovery code (each once). Wrong codes count as failed logins of the account and the
+    address (``fieldapp.auth.throttle``); a lock ends the attempt."""
+    user = _pending_user()
+    if user is None:
+        session.pop(PENDING, None)
+        flash(_("请重新输入用户名和密码"), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("auth/login_code.html", form=form), status
+    address = throttle.client_address()
+    lock = throttle.lock_in_force(user.username, address)
+    if lock is None:
+        factor = two_factor.check_code(user, form.code.data.strip())
+        if factor is not None:
+            next_ = session.pop(PENDING).get("next")
+            if factor == "recovery":
+                left = two_factor.recovery_codes_left(user)
+                record(user.id, "totp_recovery_used", f"user:{user.username}", left=left)
+                flash(_("已用掉一个恢复码，还剩 %(n)s 个。", n=left), "info")
+            return _finish_login(user, next_, second_factor=factor)
+        record(user.id, "totp_failed", f"user:{user.username}")
+        lock = throttle.record_failure(user.username, address)
+        db.session.commit()
+    if lock is not None:
+        session.pop(PENDING, None)
+        flash(throttle.lock_message(lock), "error")
+        return render_template("auth/login_code.html", form=form), 429
+    flash(
+        _("验证码不正确或已用过：请输入验证器应用里现在显示的 6 位数字，或一个未用过的恢复码"),
+        "error",
+    )
+    return render_template("auth/login_code.html", form=form), 400
 
 
 @bp.post("/logout")
@@ -188,3 +258,6 @@ def change_password():
         return redirect(_safe_next(request.args.get("next")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form, forced=forced), status
+
+
+from fieldapp.auth import two_factor_views  # noqa: E402,F401  (its routes join ``bp``)

@@ -124,6 +124,14 @@ def _basic_user() -> User:
     throttle.clear_account(username)
     if user.must_change_password:
         fail(403, _("请先在手机浏览器登录本系统，修改一次性密码后，再在 ODK Collect 中使用新密码"))
+    if user.totp_secret:  # a password alone would skip the second factor
+        fail(
+            403,
+            _(
+                "此账号已开启两步验证，不能在 ODK Collect 中只用密码登录：请扫描账号的 "
+                "ODK Collect 二维码（在“人员 → 手机与 ODK Collect”页生成）"
+            ),
+        )
     db.session.commit()  # a rehashed password is kept
     return user
 

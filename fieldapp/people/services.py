@@ -204,6 +204,20 @@ def reset_password(actor: Person, user: User) -> str:
     return password
 
 
+def reset_two_factor(actor: Person, user: User) -> None:
+    """Turn ``user``'s two-factor sign-in off (a lost phone, no recovery code left): their
+    secret and recovery codes are forgotten and their browser logins end; at the next
+    login they set it up again if their role must have it. Raises ``UserError`` when
+    ``actor`` may not manage them. Audited as ``totp_reset``. Not committed."""
+    from fieldapp.auth.two_factor import is_on, turn_off
+
+    check_manage(actor, user)
+    was_on = is_on(user)
+    turn_off(user)
+    ended = end_sessions(user)
+    audit(actor, "totp_reset", user, was_on=was_on, sessions_ended=ended)
+
+
 def unlock_login(actor: Person, user: User) -> bool:
     """Lift the lock that failed logins put on ``user``'s account and forget those
     failures (``fieldapp.auth.throttle``); True when a lock was in force. Raises

@@ -193,6 +193,17 @@ def unlock(username: str):
     return _act(username, services.unlock_login, _("已解除登录锁定：此人现在可以登录"))
 
 
+@bp.post("/user/<username>/reset-two-factor")
+@managers_only
+def reset_two_factor(username: str):
+    """Turn the user's two-factor sign-in off (a lost phone); they set it up again."""
+    return _act(
+        username,
+        services.reset_two_factor,
+        _("已重置两步验证：此人下次登录只需密码，再重新开启（其角色必须开启时会被要求开启）"),
+    )
+
+
 @bp.post("/user/<username>/reset-password")
 @managers_only
 def reset_password(username: str):
