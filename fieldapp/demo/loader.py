@@ -4,7 +4,6 @@ households."""
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from fieldapp.areas.models import Area
 from fieldapp.areas.services import create_area
 from fieldapp.auth.models import User
-from fieldapp.auth.services import create_user
+from fieldapp.auth.services import create_user, one_time_password
 from fieldapp.config import ROOT
 from fieldapp.demo.households import load_households
 from fieldapp.extensions import db
@@ -45,11 +44,12 @@ USERS = [
 
 
 def _passwords(instance_path: Path) -> dict[str, str]:
-    """Demo passwords: random on first load, kept in ``instance/demo-logins.txt`` (0600)."""
+    """Demo passwords: random on first load (``one_time_password``: they pass the
+    password policy), kept in ``instance/demo-logins.txt`` (0600)."""
     path = instance_path / "demo-logins.txt"
     if path.exists():
         return dict(line.split("\t", 1) for line in path.read_text().splitlines() if line)
-    pw = {u[0]: secrets.token_urlsafe(9) for u in USERS}
+    pw = {u[0]: one_time_password() for u in USERS}
     instance_path.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
