@@ -175,3 +175,16 @@ def test_odk_collect_cannot_skip_the_second_factor_with_the_password(app, client
         headers={"Authorization": f"Basic {basic}"},
     )
     assert resp.status_code == 403 and "两步验证" in resp.get_data(as_text=True)
+
+
+def test_the_operator_resets_the_only_admins_lost_second_factor(app, world, runner, monkeypatch):
+    from fieldapp.cli import main
+
+    login(client := app.test_client(), world.admin)
+    _turn_on(client)
+    monkeypatch.setenv("FIELDAPP_DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", app.config["INSTANCE_PATH"])
+    result = runner.invoke(main, ["users", "reset-two-factor", world.admin])
+    assert result.exit_code == 0 and "已重置" in result.output
+    assert _audit(app, "totp_reset")[0]["via"] == "cli"
+    assert login(app.test_client(), world.admin).headers["Location"] != "/login/code"

@@ -30,7 +30,8 @@ def _user(username: str):
 
 @click.group()
 def users() -> None:
-    """Manage users: create, list, deactivate, reactivate, unlock, reset-password, import."""
+    """Manage users: create, list, deactivate, reactivate, unlock, reset-password,
+    reset-two-factor, import."""
 
 
 @users.command("create")
@@ -129,6 +130,19 @@ def users_unlock(username) -> None:
         was_locked = unlock_login(OPERATOR, _user(username))
         db.session.commit()
     click.echo(f"已解除 {username} 的登录锁定" if was_locked else f"{username} 没有被锁定")
+
+
+@users.command("reset-two-factor")
+@click.argument("username")
+def users_reset_two_factor(username) -> None:
+    """Turn off USERNAME's two-step sign-in (a lost phone; the only admin's too)."""
+    from fieldapp.people.services import reset_two_factor
+    from fieldapp.scope import OPERATOR
+
+    with _app().app_context():
+        reset_two_factor(OPERATOR, _user(username))
+        db.session.commit()
+    click.echo(f"已重置 {username} 的两步验证：下次用密码登录后重新开启")
 
 
 @users.command("reset-password")
