@@ -1,5 +1,7 @@
 """Generate the bench questionnaire: 400 questions in 20 groups, a repeat, `relevant` and
-`calculate` on most questions, and a 1,000-item list filtered by `choice_filter`.
+`calculate` on most questions, and a 1,000-item list filtered by `choice_filter`. As in
+real forms, most questions are hidden at start: 15 of each group's 20 show only once its
+first question has a number above 0 (100 of the 400 show on a blank form).
 
 Usage: python bench/make_form.py OUT.xlsx
 """
@@ -32,7 +34,9 @@ def survey_rows() -> list[list]:
                 rows.append(["integer", name, f"问题 {g}.{q}（数字）", "", "", ""])
                 continue
             kind = ("integer", "text", "select_one yesno", "decimal")[q % 4]
-            relevant = f"${{{gate}}} != 999" if q % 5 else ""
+            # Hidden while the group's first question is blank (blank > 0 is false), as
+            # real forms hide most questions at start: 100 of the 400 show at first.
+            relevant = f"${{{gate}}} > 0" if q % 5 else ""
             rows.append([kind, name, f"问题 {g}.{q}", relevant, "", ""])
             if q % 2 == 0 and kind in ("integer", "decimal"):
                 rows.append(

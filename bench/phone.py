@@ -1,8 +1,11 @@
 """Phone-side performance of fieldapp's form filler against ODK Web Forms, in one run.
 
-On a generated 400-question form (bench/make_form.py), in headless Chromium at 360×740
-with 4× CPU throttling, for our UI and for ODK's reference UI (@getodk/web-forms, built
-from bench/package.json):
+On a generated 400-question form (bench/make_form.py; ``--form`` for another: an XLSForm
+such as ../shared/forms/ramOP.xlsx, or the stress forms of bench/engine_profile.py,
+``big5000`` and ``roster150``), in headless Chromium at 360×740 with 4× CPU throttling,
+for our UI and for ODK's reference UI (@getodk/web-forms, built from bench/package.json;
+form attachments, ``--media DIR``, reach both from the form's media folder, as our app
+serves them):
 
 - bytes sent by the server on a first visit (cold cache) and on a repeat visit, in all
   and for code (JS/CSS) alone, counted at the server (so service-worker fetches count),
@@ -14,7 +17,8 @@ from bench/package.json):
 Targets (issue 3): first visit at most 1/3 of Web Forms' bytes, first question in at
 most 1/2 of its time, a repeat visit with zero network bytes for code.
 
-Usage: .venv/bin/python bench/phone.py [--runs 3] [--ours-path "/app#/new/bench400"]
+Usage: .venv/bin/python bench/phone.py [--runs 3] [--form bench400|big5000|roster150|X.xlsx]
+       [--media DIR] [--ours-path "/app#/new/<form_id>"]
 (``--ours-path /surveys/bench400/fill`` measures the online page instead of the app.)
 """
 
@@ -91,8 +95,19 @@ class ByteCounter:
         }
 
 
-def prepare(tmp: Path):
-    """A fieldapp instance with the bench form, and the Web Forms harness built."""
+def form_xlsx(tmp: Path, form: str) -> Path:
+    """The XLSForm named by ``--form``: generated, or a file."""
+    from bench.engine_profile import big_choices_form, repeat_form
+
+    generated = {"bench400": build_form, "big5000": big_choices_form, "roster150": repeat_form}
+    if form in generated:
+        return generated[form](tmp / f"{form}.xlsx")
+    return Path(form)
+
+
+def prepare(tmp: Path, form: str = "bench400", media_dir: str | None = None):
+    """A fieldapp instance with the form (and its media), and the Web Forms harness built
+    with the same form and media. Returns (counter, form_id)."""
     from fieldapp import create_app
     from fieldapp.areas.services import create_area
     from fieldapp.auth.services import create_user
@@ -110,13 +125,19 @@ def prepare(tmp: Path):
             "LOGIN_RATE_LIMIT": "1000 per minute",
         }
     )
-    xlsx = build_form(tmp / "bench400.xlsx")
+    xlsx = form_xlsx(tmp, form)
+    media = (
+        [(f.name, f.read_bytes()) for f in sorted(Path(media_dir).iterdir()) if f.is_file()]
+        if media_dir
+        else []
+    )
     with app.app_context():
         city = create_area("9900", "测试市", "city")
         create_user("bench", "bench-password", "mediator", city)
-        fv = import_xlsform(xlsx.read_bytes(), xlsx.name, city).form_version
+        fv = import_xlsform(xlsx.read_bytes(), xlsx.name, city, media=media).form_version
         db.session.commit()
         xform = fv.xform
+        form_id = fv.form.form_id
     if not (BENCH / "node_modules" / "@getodk" / "web-forms").exists():
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=BENCH, check=True
@@ -126,11 +147,14 @@ def prepare(tmp: Path):
     shutil.copytree(BENCH / "build", site)
     shutil.copy(BENCH / "webforms" / "index.html", site / "index.html")
     (site / "form.xml").write_text(xform, encoding="utf-8")
+    (site / "media").mkdir()
+    for name, data in media:
+        (site / "media" / name).write_bytes(data)
     # Web Forms gets the same HTTP caching (ETag, max-age) that Flask gives our static files.
     counter = ByteCounter(
         SharedDataMiddleware(app, {"/bench": str(site)}, cache=True, cache_timeout=43200)
     )
-    return counter
+    return counter, form_id
 
 
 def first_question(page, selector: str, timeout=60_000) -> None:
@@ -208,21 +232,26 @@ def summarize(runs: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--ours-path", default="/app#/new/bench400")
+    parser.add_argument(
+        "--form", default="bench400", help="bench400, big5000, roster150 or an XLSForm file"
+    )
+    parser.add_argument("--media", help="a folder of the form's media files")
+    parser.add_argument("--ours-path", help="default /app#/new/<form_id>")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fieldapp-bench-") as tmp:
-        counter = prepare(Path(tmp))
+        counter, form_id = prepare(Path(tmp), args.form, args.media)
+        ours_path = args.ours_path or f"/app#/new/{form_id}"
         server = make_server("127.0.0.1", 0, counter, threaded=True, request_handler=Quiet)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
         uis = {
             "ours": (
-                args.ours_path,
-                ".q:not([hidden]) input",
+                ours_path,
+                ".q:not([hidden]) input:not([hidden])",
                 ".q input[type=text], .q input[inputmode]",
             ),
             "webforms": (
-                "/bench/index.html?form=/bench/form.xml",
+                "/bench/index.html?form=/bench/form.xml&media=/bench/media/",
                 ".question-container input",
                 ".question-container input[type=text], .question-container input[inputmode]",
             ),
@@ -240,7 +269,7 @@ def main() -> None:
             browser.close()
         server.shutdown()
     ours, ref = results["ours"], results["webforms"]
-    print(f"400-question form, 360×740, 4× CPU throttling, median of {args.runs} runs")
+    print(f"form {args.form}, 360×740, 4× CPU throttling, median of {args.runs} runs")
     print(f"{'':34}{'fieldapp':>14}{'Web Forms':>14}{'ratio':>9}  target")
     rows = [
         ("first visit, bytes (gzip)", "bytes_cold", "≤ 0.33"),
