@@ -5,14 +5,15 @@ carry, called as our app calls it: bench/engine_entry.js), bundled unminified, i
 headless Chromium with 4× CPU throttling. Forms: the generated 400-question bench form
 (bench/make_form.py), the real forms in ../shared/forms/ converted with our pyxform, a
 form with a 5,000-choice list and a form whose repeat is reopened as a draft of 150
-instances (``restoreInstance``). For each: the first call in a fresh page (what a phone
-pays on every open: a reload starts the JIT over) and the median of 2 more, then a CPU
-profile (Chrome DevTools Profiler, 100 µs sampling) of another first call, printing the
-functions with most self time and their share, and where the engine's main phases
-(inclusive time) stand.
+instances (``restoreInstance``). For each, in ``--runs`` fresh pages: the first call
+(what a phone pays on every open: a reload starts the JIT over) and 2 more (warm), as
+wall time (median and best) and as main-thread CPU time (what to compare builds by when
+other work shares the machine); then a CPU profile (Chrome DevTools Profiler, 100 µs
+sampling) of another first call, printing the functions with most self time and their
+share, self time by package, and the engine's phases (inclusive time).
 
 Usage: .venv/bin/python bench/engine_profile.py [--top 15] [--forms bench400,big5000]
-       [--no-profile] [--json out.json]
+       [--runs 3] [--no-profile] [--json out.json] [--save DIR] [--engine OTHER/index.js]
 """
 
 from __future__ import annotations
