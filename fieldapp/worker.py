@@ -1,7 +1,7 @@
 """The one background worker: a loop that runs every kind of background work in turn.
 
-Kinds are listed in ``kinds()`` (exports, held entity updates, the figures' facts; reminders and report
-deadlines join here):
+Kinds are listed in ``kinds()`` (exports, held entity updates, the figures' facts;
+reminders and report deadlines join here):
 a queue kind is asked to claim and run one item each turn; a scheduled kind runs every
 ``every`` seconds. Each app process runs the loop in a thread, started explicitly by the
 WSGI entry point (``fieldapp.wsgi``), never from a request; ``fieldapp jobs work`` runs

@@ -10,17 +10,14 @@ through its outbox. Who may correct what, and for how long, is
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Response, jsonify, url_for
-from flask_babel import gettext as _
+from flask import jsonify, url_for
 from flask_login import current_user
 
 from fieldapp.api.views import _local, bp, phone_form
 from fieldapp.audit.services import record
-from fieldapp.errors import fail
 from fieldapp.extensions import db
 from fieldapp.scope import correctable_submission_or_abort, correction_deadline, logged_in
+from fieldapp.submissions.attachments import attachment_response
 from fieldapp.submissions.history import versions
 
 
@@ -70,20 +67,4 @@ def correction_attachment(instance_id: str, filename: str):
     """One attachment (photo) of a submission the caller may correct now, for the draft
     the correction opens (same refusals as ``correction``); audited
     (``download_attachment``), never shown inline as a page."""
-    sub = correctable_submission_or_abort(instance_id)
-    item = next((a for a in sub.attachments if a.filename == filename), None)
-    if item is None:
-        fail(404, _("找不到该附件，或您无权查看"))
-    record(
-        current_user.id, "download_attachment", f"submission:{sub.instance_id}", filename=filename
-    )
-    db.session.commit()
-    return Response(
-        item.data,
-        content_type=item.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-            "Content-Security-Policy": "sandbox",
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment_response(correctable_submission_or_abort(instance_id), filename)

@@ -3,10 +3,9 @@ attachments (exports: ``fieldapp.exports``; charts: ``fieldapp.dashboard``)."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -26,6 +25,7 @@ from fieldapp.scope import (
     visible_form_or_404,
     visible_submission_or_404,
 )
+from fieldapp.submissions.attachments import attachment_response
 from fieldapp.submissions.filters import FilterError, SubmissionFilter, filter_options
 from fieldapp.submissions.models import Submission
 from fieldapp.submissions.services import count_scoped, count_stmt
@@ -142,21 +142,4 @@ def attachment(instance_id: str, filename: str):
     if not _allowed_identifying():  # a photo of a household identifies it
         fail(403, _("照片等附件可能暴露身份，您的角色不能查看"))
     sub = visible_submission_or_404(instance_id, _("找不到该附件，或您无权查看"))
-    item = next((a for a in sub.attachments if a.filename == filename), None)
-    if item is None:
-        fail(404, _("找不到该附件，或您无权查看"))
-    record(
-        current_user.id, "download_attachment", f"submission:{sub.instance_id}", filename=filename
-    )
-    db.session.commit()
-    inline = item.content_type.startswith(("image/", "audio/", "video/"))
-    return Response(
-        item.data,
-        content_type=item.content_type,
-        headers={
-            "Content-Disposition": ("inline" if inline else "attachment")
-            + f"; filename*=UTF-8''{quote(filename)}",
-            "Content-Security-Policy": "sandbox",
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment_response(sub, filename, inline=True)
