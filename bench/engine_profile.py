@@ -282,7 +282,7 @@ def main() -> None:
                 f"engine alone, 4× CPU throttling, median and best of {args.runs} fresh pages:"
                 " the first call (a phone's open), then 2 more in the same page (JIT warm);"
                 " best is the figure least disturbed by other work on the machine; CPU: the"
-                " median main-thread CPU time as Chrome counts it, which that work hardly changes"
+                " median main-thread CPU time as Chrome counts it, which that work disturbs less"
             )
             print(
                 f"{'form':24}{'first (s)':>10}{'best':>7}{'warm (s)':>10}{'best':>7}"
