@@ -7,6 +7,20 @@
 //   - the text of the server's OpenRosa <message nature="error"> reply.
 // What each caller tells the worker is its own; only the talking is shared.
 
+// fetch() with a time limit: on a bad mobile line a connection can stall with no error,
+// and without a limit the sync waits on it for minutes (the worker sees 正在同步 and
+// nothing moves). A stalled request is aborted and counts as a network failure: the
+// outbox tries again later, and the server takes a re-send of what it already has as a
+// duplicate. `ms`: 45 s, plus time for large uploads (at 10 kB/s).
+export async function timedFetch(url, options = {}, ms = 45_000) {
+  if (typeof AbortController === 'undefined') return fetch(url, options);
+  const controller = new AbortController();
+  // Not cleared when the headers arrive: the limit covers reading the body too (an
+  // abort after the body was read changes nothing).
+  setTimeout(() => controller.abort(), ms);
+  return fetch(url, { ...options, signal: controller.signal });
+}
+
 // An expired login: 401, or (with redirect: 'manual') the redirect to the login page.
 export function needsLogin(res) {
   return res.status === 401 || res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400);
@@ -14,7 +28,7 @@ export function needsLogin(res) {
 
 // The token, or null when nobody is logged in. Throws when the network or the server fails.
 export async function fetchCsrfToken() {
-  const res = await fetch('/csrf-token', { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' });
+  const res = await timedFetch('/csrf-token', { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' });
   if (needsLogin(res)) return null;
   if (!res.ok) throw new Error(`csrf ${res.status}`);
   return (await res.json()).token;
@@ -52,13 +66,14 @@ export async function postSubmission(url, xml, files, csrfToken) {
 function send(url, xml, files, token) {
   const body = new FormData();
   body.append('xml_submission_file', new Blob([xml], { type: 'text/xml' }), 'submission.xml');
-  for (const [name, blob] of files) body.append(name, blob, name); // photos, named as in the XML
-  return fetch(url, {
+  let bytes = xml.length;
+  for (const [name, blob] of files) { body.append(name, blob, name); bytes += blob.size; } // photos, named as in the XML
+  return timedFetch(url, {
     method: 'POST', body, credentials: 'same-origin', cache: 'no-store',
     // 'manual': a redirect here can only be the login page of an expired session.
     redirect: 'manual',
     headers: { 'X-OpenRosa-Version': '1.0', 'X-CSRFToken': token },
-  });
+  }, 45_000 + bytes / 10);
 }
 
 function isDone(res) { return res.status === 200 || res.status === 201 || res.status === 202; }

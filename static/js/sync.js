@@ -11,7 +11,7 @@
 // person the session belongs to is sent, so nobody's questionnaire goes out under
 // another person's name.
 import * as store from './db.js';
-import { fetchCsrfToken, needsLogin, postSubmission } from './net.js';
+import { fetchCsrfToken, needsLogin, postSubmission, timedFetch } from './net.js';
 import { adoptServerRows, parseCSV } from './app/entities.js';
 
 export const MEDIA_CACHE = 'fieldapp-media-v1';
@@ -35,7 +35,7 @@ function isOnline() { return typeof navigator === 'undefined' || navigator.onLin
 export async function fetchMe() {
   let res;
   try {
-    res = await fetch(`${API}/me`, { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' });
+    res = await timedFetch(`${API}/me`, { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' });
   } catch {
     return { offline: true };
   }
@@ -73,7 +73,7 @@ export async function refreshForms(owner, me) {
     const entities = f.entities || null;
     const have = await store.getForm(owner, f.form_id, f.version);
     if (!have || have.hash !== f.hash) {
-      const res = await fetch(f.xform_url, { credentials: 'same-origin', cache: 'no-store' });
+      const res = await timedFetch(f.xform_url, { credentials: 'same-origin', cache: 'no-store' });
       if (!res.ok) throw new Error(`XForm ${f.form_id}: HTTP ${res.status}`);
       const xml = await res.text();
       await store.putForm({
@@ -101,7 +101,7 @@ export async function refreshEntityLists(owner, sources) {
     const asked = Date.now(); // the list answered reflects everything sent before this
     let res;
     try {
-      res = await fetch(url, {
+      res = await timedFetch(url, {
         credentials: 'same-origin',
         cache: 'no-store', // past the HTTP cache and the service worker's (sw.js)
         headers: old && old.hash ? { 'If-None-Match': `"${old.hash}"` } : {},
@@ -136,7 +136,7 @@ async function cacheMedia(media) {
     const have = await cache.match(m.url);
     if (have && (!m.hash || have.headers.get('ETag') === `"${m.hash.replace(/^md5:/, '')}"`)) continue;
     try {
-      const res = await fetch(m.url, { credentials: 'same-origin', cache: 'reload' });
+      const res = await timedFetch(m.url, { credentials: 'same-origin', cache: 'reload' });
       if (res.ok) await cache.put(m.url, res);
     } catch { /* next sync tries again; the form opens with the file left blank */ }
   }
