@@ -150,11 +150,13 @@ def catch_up(prepared: Prepared, limit: int | None = None) -> bool:
     module), then commit. ``limit``: take in at most that many submissions and as many
     versions (the worker's batches); definitions to build are built whole. Returns True
     when rows were left for another call. The number of statements does not grow with
-    the data when there is nothing new, nor with the number of rows taken in."""
-    _claim()
+    the data when there is nothing new, nor with the number of rows taken in; when
+    there is nothing new it writes nothing (a page view takes no lock)."""
     plans = prepared.plans
-    revisions = select(FigureFactBuild.definition_id, FigureFactBuild.revision)
-    builds = dict(db.session.execute(revisions).all())
+    if _up_to_date(plans):
+        return False
+    _claim()
+    builds = _builds()
     gone = [d for d in builds if d not in plans]
     if gone:
         _drop(gone)
@@ -178,6 +180,32 @@ def catch_up(prepared: Prepared, limit: int | None = None) -> bool:
     changes.flush()
     _commit_keeping_loaded()
     return limit is not None and (len(subs) >= limit or len(versions) >= limit)
+
+
+def _builds() -> dict[int, str]:
+    """Definition id → the revision its facts were built for."""
+    revisions = select(FigureFactBuild.definition_id, FigureFactBuild.revision)
+    return dict(db.session.execute(revisions).all())
+
+
+def _held() -> set[int]:
+    """Submissions with a held household update."""
+    held = select(EntityOp.submission_id).where(
+        EntityOp.state == HELD, EntityOp.dataset == sources.DATASET
+    )
+    return set(db.session.scalars(held))
+
+
+def _up_to_date(plans: dict[int, Plan]) -> bool:
+    """True when nothing waits: every plan built for its revision (and no other), no
+    submission or version to take in, the pending submissions exactly the held ones.
+    Reads only: ``catch_up`` then returns without locking or writing."""
+    builds = _builds()
+    if builds != {p.id: p.revision for p in plans.values()}:
+        return False
+    if _waiting(Submission, 1) or _waiting(EntityVersion, 1):
+        return False
+    return _held() == set(db.session.scalars(select(FigureFactPending.submission_id)))
 
 
 def _drop(definition_ids: list[int]) -> None:
@@ -367,13 +395,7 @@ def _take_versions(changes: _Changes, plans: list[Plan], ids: list[int]) -> None
 def _settle(changes: _Changes, plans: list[Plan]) -> None:
     """Keep the pending submissions (those with a held household update) and make the
     household facts of those no longer held again."""
-    held = set(
-        db.session.scalars(
-            select(EntityOp.submission_id).where(
-                EntityOp.state == HELD, EntityOp.dataset == sources.DATASET
-            )
-        )
-    )
+    held = _held()
     pending = set(db.session.scalars(select(FigureFactPending.submission_id)))
     if held - pending:
         db.session.execute(

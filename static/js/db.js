@@ -8,6 +8,7 @@
 // as it has no pending request, so an `await fetch` inside it would break it).
 // Used by the page and by the service worker (no DOM here).
 import { openDB } from 'idb';
+import { itemDay } from './app/reports.js';
 
 export const DB_NAME = 'fieldapp';
 export const DB_VERSION = 2;
@@ -294,28 +295,9 @@ export function receipt(item, { keepSummary = true } = {}) {
     id: item.id, owner: item.owner, form_id: item.form_id, version: item.version, title: item.title,
     summary: keepSummary ? item.summary || '' : '', status: item.status, created: item.created,
     sentAt: item.sentAt, filesSent: item.filesSent || [], lastError: '',
-    day: item.day || itemDayOf(item), deprecatedID: item.deprecatedID || deprecatedIDIn(item.xml),
+    day: itemDay(item), deprecatedID: item.deprecatedID || null,
     xml: '', files: {}, entities: null, receipt: true,
   };
-}
-
-// The day an item counts for (as app/reports.js reads it): report_date, else start.
-function itemDayOf(item) {
-  const xml = String(item.xml || '');
-  const rd = /<(?:[\w.-]+:)?report_date>\s*(\d{4}-\d{2}-\d{2})/.exec(xml);
-  if (rd) return rd[1];
-  const st = /<(?:[\w.-]+:)?start>([^<]+)</.exec(xml);
-  if (st && !Number.isNaN(Date.parse(st[1]))) {
-    const d = new Date(st[1]);
-    const p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
-  }
-  return '';
-}
-
-function deprecatedIDIn(xml) {
-  const m = /<(?:[\w.-]+:)?deprecatedID>([^<]+)</.exec(String(xml || ''));
-  return m ? m[1].trim() : null;
 }
 
 // Sent items become receipts as soon as nothing on the phone needs their answers: at
