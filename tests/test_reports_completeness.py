@@ -489,7 +489,9 @@ def test_defining_a_report_is_checked(app, client, nanhu, publish, tmp_path):
         from fieldapp.audit.models import AuditEvent
 
         actions = db.session.scalars(
-            select(AuditEvent.action).where(AuditEvent.object == f"report:{report_id}")
+            select(AuditEvent.action)
+            .where(AuditEvent.object == f"report:{report_id}")
+            .order_by(AuditEvent.id)
         )
         assert list(actions) == ["report_define", "report_update"]
 
