@@ -46,12 +46,16 @@ def load_config(test_config: dict | None = None) -> dict:
         "MAX_XLSFORM_BYTES": 10 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOGIN_RATE_LIMIT": "10 per minute",  # failed tries per address: a burst guard
-        # Failed logins (fieldapp.auth.throttle, kept in the database): this many for one
+        # Failed logins (fieldapp.auth.throttle, kept in LOGIN_STORE): this many for one
         # username, or from one client address, within LOGIN_LOCK_MINUTES lock it for
         # LOGIN_LOCK_MINUTES.
         "LOGIN_FAILURES_PER_ACCOUNT": 5,
         "LOGIN_FAILURES_PER_ADDRESS": 20,
         "LOGIN_LOCK_MINUTES": 15,
+        # Where those failures are counted (fieldapp.auth.login_store): "database", or a
+        # Redis URL (redis://127.0.0.1:6379/0) shared by every app host; keys under the prefix.
+        "LOGIN_STORE": "database",
+        "LOGIN_STORE_PREFIX": "fieldapp:login:",
         "SESSION_HOURS": 12,
         # Roles that must sign in with a second factor (TOTP; fieldapp.auth.two_factor),
         # comma-separated from admin, supervisor, researcher: such a user sets it up right

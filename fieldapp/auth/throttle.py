@@ -1,6 +1,7 @@
 """Failed logins, counted per account name and per client address, lock further tries
-for a while (issue 14). The counts live in the database (``LoginFailure``), so every
-worker and every app host sees the same ones; only failures count.
+for a while (issue 14). The counts live in a store shared by every worker and every app
+host (``fieldapp.auth.login_store``: the database, or Redis when ``LOGIN_STORE`` names
+it); only failures count.
 
 Rules (config, defaults): ``LOGIN_FAILURES_PER_ACCOUNT`` (5) failures of one username
 within ``LOGIN_LOCK_MINUTES`` (15) lock that username for ``LOGIN_LOCK_MINUTES``;
@@ -23,26 +24,22 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, delete, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 
 from fieldapp.audit.services import record
-from fieldapp.auth.models import LoginFailure, User
+from fieldapp.auth.login_store import login_store
+from fieldapp.auth.models import User
 from fieldapp.extensions import db
 
-ACCOUNT, ADDRESS = "account", "address"  # LoginFailure.kind
+ACCOUNT, ADDRESS = "account", "address"  # the kinds of subject counted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Lock:
     """A lock in force: on an ``ACCOUNT`` or an ``ADDRESS``, until ``until`` (aware UTC)."""
 
     kind: str
     until: datetime
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
 def _period() -> timedelta:
@@ -64,20 +61,17 @@ def _subjects(username: str, address: str) -> list[tuple[str, str]]:
     return [(kind, subject) for kind, subject in pairs if subject]
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)  # one clock for both stores (tests move it)
+
+
 def lock_in_force(username: str, address: str) -> Lock | None:
     """The lock that refuses a login as ``username`` from ``address`` now (the account's
     first, else the address's), or ``None``."""
-    now = datetime.now(UTC)
     pairs = _subjects(username, address)
     if not pairs:
         return None
-    rows = db.session.execute(
-        select(LoginFailure.kind, LoginFailure.locked_until).where(
-            or_(*(and_(LoginFailure.kind == k, LoginFailure.subject == s) for k, s in pairs)),
-            LoginFailure.locked_until > now,
-        )
-    ).all()
-    locks = sorted((Lock(kind, _aware(until)) for kind, until in rows), key=lambda x: x.kind)
+    locks = sorted(Lock(kind, until) for kind, until in login_store().locks(pairs, _now()))
     return locks[0] if locks else None  # "account" sorts before "address"
 
 
@@ -87,76 +81,25 @@ def account_locked_until(username: str) -> datetime | None:
     return lock.until if lock else None
 
 
-def _insert():
-    """``INSERT … ON CONFLICT`` of the database in use (SQLite or PostgreSQL)."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(LoginFailure)
-
-
-def _count(kind: str, subject: str, now: datetime) -> None:
-    """One more failure for ``subject``, in one statement (no lost count between workers):
-    a count older than the period starts again at 1."""
-    stale = LoginFailure.first_failed_at < now - _period()
-    stmt = _insert().values(kind=kind, subject=subject, failures=1, first_failed_at=now)
-    db.session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["kind", "subject"],
-            set_={
-                "failures": case((stale, 1), else_=LoginFailure.failures + 1),
-                "first_failed_at": case((stale, now), else_=LoginFailure.first_failed_at),
-            },
-        )
-    )
-
-
-def _lock(kind: str, subject: str, now: datetime) -> datetime | None:
-    """Lock ``subject`` when its count has reached its limit and it is not locked yet;
-    the end of the new lock, or ``None`` (only one worker starts a given lock)."""
-    until = now + _period()
-    done = db.session.execute(
-        update(LoginFailure)
-        .where(
-            LoginFailure.kind == kind,
-            LoginFailure.subject == subject,
-            LoginFailure.failures >= _limit(kind),
-            or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until <= now),
-        )
-        .values(locked_until=until)
-    )
-    return until if done.rowcount == 1 else None
+def failures(kind: str, subject: str) -> int:
+    """The failed logins counted now for an ``ACCOUNT`` or an ``ADDRESS`` (0 when none)."""
+    return login_store().failures(kind, subject[:64], _now(), _period())
 
 
 def record_failure(username: str, address: str) -> Lock | None:
     """Count a failed login as ``username`` from ``address``; return the lock it started,
     if any (the account's before the address's), audited as ``login_locked``. Old counts
-    whose period and lock are over are dropped on the way. Not committed."""
-    now = datetime.now(UTC)
+    whose period and lock are over are dropped on the way. Not committed (the database
+    store; Redis counts at once)."""
+    now, store = _now(), login_store()
     started = []
-    for kind, subject in _subjects(username, address):  # always the account row first
-        _count(kind, subject, now)
-        until = _lock(kind, subject, now)
+    for kind, subject in _subjects(username, address):  # always the account first
+        until = store.fail(kind, subject, now, _limit(kind), _period())
         if until is not None:
             started.append(Lock(kind, until))
             _audit_lock(kind, subject, until)
-    _sweep(now)
+    store.sweep(now, _period())
     return started[0] if started else None
-
-
-def _sweep(now: datetime) -> None:
-    """Drop the counts whose period and lock are over. Last, and skipping rows another
-    login holds (PostgreSQL ``SKIP LOCKED``; SQLite has one writer anyway), so that two
-    failed logins at once never wait for each other in a circle."""
-    stale = (
-        select(LoginFailure.kind, LoginFailure.subject)
-        .where(
-            LoginFailure.first_failed_at < now - _period(),
-            or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < now),
-        )
-        .with_for_update(skip_locked=True)
-    )
-    db.session.execute(
-        delete(LoginFailure).where(tuple_(LoginFailure.kind, LoginFailure.subject).in_(stale))
-    )
 
 
 def _audit_lock(kind: str, subject: str, until: datetime) -> None:
@@ -172,11 +115,7 @@ def clear_account(username: str) -> bool:
     """Forget the failures and lift the lock of ``username``; True when a lock was in
     force. Not committed (a successful login, ``unlock_account``)."""
     locked = account_locked_until(username) is not None
-    db.session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.kind == ACCOUNT, LoginFailure.subject == username[:64]
-        )
-    )
+    login_store().clear(ACCOUNT, username[:64])
     return locked
 
 
