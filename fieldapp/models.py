@@ -7,6 +7,7 @@ from fieldapp.cases.models import Dataset, Entity, EntityOp, EntityVersion
 from fieldapp.exports.models import ExportJob
 from fieldapp.figures.models import FigureDefinition, FigureTarget
 from fieldapp.people.models import UserImport
+from fieldapp.reminders.models import PushSubscription, ReminderDelivery, ReminderPreference
 from fieldapp.reports.models import ReportDefinition
 from fieldapp.submissions.models import Submission, SubmissionAttachment
 from fieldapp.surveys.models import Form, FormMedia, FormVersion
@@ -32,4 +33,7 @@ __all__ = [
     "FigureDefinition",
     "FigureTarget",
     "ReportDefinition",
+    "PushSubscription",
+    "ReminderPreference",
+    "ReminderDelivery",
 ]
