@@ -11,6 +11,7 @@ import click
 
 from fieldapp import create_app
 from fieldapp.areas import cli as areas_cli
+from fieldapp.backup import cli as backup_cli
 from fieldapp.extensions import db
 from fieldapp.figures import cli as figures_cli
 from fieldapp.people import cli as people_cli
@@ -190,6 +191,8 @@ main.add_command(people_cli.users)  # fieldapp users …: fieldapp/people/cli.py
 main.add_command(areas_cli.areas)  # fieldapp areas import|list: fieldapp/areas/cli.py
 main.add_command(figures_cli.figures)  # fieldapp figures YEAR …: fieldapp/figures/cli.py
 main.add_command(reports_cli.completeness)  # fieldapp completeness: fieldapp/reports/cli.py
+main.add_command(backup_cli.backup)  # fieldapp backup|restore: fieldapp/backup/cli.py
+main.add_command(backup_cli.restore)
 
 
 @main.command("export")

@@ -28,6 +28,8 @@ ACTION_LABELS = {
     "export": N_("导出数据"),
     "download_export": N_("下载导出文件"),
     "audit_export": N_("导出审计日志"),
+    "backup_create": N_("备份服务器数据"),
+    "backup_restore": N_("从备份恢复服务器数据"),
     "edit_submission": N_("修改提交"),
     "open_correction": N_("取回已发送的提交以修改"),
     "user_create": N_("创建用户"),

@@ -1,0 +1,181 @@
+"""Copying the database out and back: SQLite through its online backup API (a consistent
+copy while the app writes, and a restore in one write transaction), PostgreSQL through
+``pg_dump --format=custom`` and ``pg_restore``."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from flask_babel import gettext as _
+from sqlalchemy import create_engine, func, inspect, select, table, text
+from sqlalchemy.engine import URL, make_url
+
+# What ``restore`` prints and the manifest keeps: (table, Chinese name).
+COUNTED = (("users", "用户"), ("submissions", "提交"), ("entities", "家庭"))
+
+
+class DatabaseError(Exception):
+    """The database cannot be copied or restored (a Chinese message saying why)."""
+
+
+def kind(url: str) -> str:
+    """``sqlite`` or ``postgresql`` for a SQLAlchemy URL; ``DatabaseError`` otherwise."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite" and sqlite_path(url) is None:
+        raise DatabaseError(_("内存中的 SQLite 数据库无法备份或恢复"))
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseError(_("不支持的数据库：%(kind)s", kind=backend))
+    return backend
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database)."""
+    name = make_url(url).database
+    return Path(name) if name and name != ":memory:" else None
+
+
+def facts(url: str) -> tuple[str | None, dict[str, int]]:
+    """The Alembic revision of the database at ``url`` (None when it has none) and the
+    row counts of ``COUNTED`` (tables it lacks are left out)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            names = set(inspect(conn).get_table_names())
+            revision = (
+                conn.scalar(text("SELECT version_num FROM alembic_version"))
+                if "alembic_version" in names
+                else None
+            )
+            counts = {
+                name: conn.scalar(select(func.count()).select_from(table(name)))
+                for name, _label in COUNTED
+                if name in names
+            }
+    finally:
+        engine.dispose()
+    return revision, counts
+
+
+def rows_present(url: str) -> dict[str, int]:
+    """The tables of the database at ``url`` that hold rows, with their counts
+    (``alembic_version`` aside): empty for a new or freshly migrated database."""
+    if kind(url) == "sqlite" and not sqlite_path(url).exists():
+        return {}
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
+            counts = {n: conn.scalar(select(func.count()).select_from(table(n))) for n in names}
+    finally:
+        engine.dispose()
+    return {n: c for n, c in counts.items() if c}
+
+
+def dump(url: str, target: Path) -> None:
+    """Copy the database at ``url`` into the file ``target``."""
+    if kind(url) == "sqlite":
+        _sqlite_copy(sqlite_path(url), target, wal=False)
+    else:
+        _pg("pg_dump", url, ["--format=custom", "--no-owner", f"--file={target}"])
+
+
+def load(url: str, source: Path) -> None:
+    """Replace the database at ``url`` with the copy ``source`` (all or nothing)."""
+    if kind(url) == "sqlite":
+        target = sqlite_path(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():  # a new database file: readable by the app's account only
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        _sqlite_copy(source, target, wal=True)
+    else:
+        _pg(
+            "pg_restore",
+            url,
+            [
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                "--exit-on-error",
+                str(source),
+            ],
+        )
+
+
+def _sqlite_copy(source: Path, target: Path, wal: bool) -> None:
+    """SQLite's online backup from ``source`` into ``target``: one read transaction on
+    the source (a consistent copy while others write) and one write transaction on the
+    target (others see all of the old or all of the new). Renaming a file over the
+    database would be wrong in WAL mode: its old ``-wal`` file would be replayed over
+    the new one. The archive's copy is a single file (journal_mode DELETE)."""
+    if not source.exists():
+        raise DatabaseError(_("数据库文件 %(path)s 不存在", path=source))
+    if not wal:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        if wal:
+            check = src.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise DatabaseError(_("备份中的数据库已损坏：%(why)s", why=check))
+            dst.execute("PRAGMA busy_timeout=10000")
+        src.backup(dst)
+        dst.execute(f"PRAGMA journal_mode={'WAL' if wal else 'DELETE'}")
+    except sqlite3.Error as exc:
+        raise DatabaseError(_("SQLite 复制失败：%(why)s", why=exc)) from exc
+    finally:
+        dst.close()
+        src.close()
+
+
+def _libpq(url: str) -> tuple[str, dict[str, str]]:
+    """A libpq connection string for a SQLAlchemy URL, and the password as PGPASSWORD
+    (never on the command line, where ``ps`` shows it)."""
+    parsed: URL = make_url(url)
+    env = {"PGPASSWORD": parsed.password} if parsed.password else {}
+    plain = parsed.set(drivername="postgresql", password=None)
+    return plain.render_as_string(hide_password=False), env
+
+
+def _pg(tool: str, url: str, args: list[str]) -> None:
+    """Run ``pg_dump`` or ``pg_restore`` against ``url``; ``DatabaseError`` naming what
+    to install when the tool is missing or older than the server or the dump."""
+    exe = shutil.which(tool)
+    if exe is None:
+        raise DatabaseError(
+            _(
+                "找不到 %(tool)s：请安装 PostgreSQL 客户端（Debian/Ubuntu：apt install "
+                "postgresql-client，版本不低于数据库服务器）",
+                tool=tool,
+            )
+        )
+    dsn, env = _libpq(url)
+    done = subprocess.run(
+        [exe, f"--dbname={dsn}", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        return
+    err = done.stderr.strip()
+    if "version mismatch" in err or "unsupported version" in err:
+        server = re.search(r"server version: (\d+)", err)
+        raise DatabaseError(
+            _(
+                "%(tool)s 的版本低于数据库服务器或备份（%(err)s）：请安装 PostgreSQL %(v)s "
+                "或更新的客户端（如 apt install postgresql-client-%(v)s）",
+                tool=tool,
+                err=err.splitlines()[-1],
+                v=server.group(1) if server else "",
+            )
+        )
+    raise DatabaseError(_("%(tool)s 失败：%(err)s", tool=tool, err=err[-2000:]))
