@@ -75,6 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp.exports.views import bp as exports_bp
     from fieldapp.figures.views import bp as figures_bp
     from fieldapp.people.views import bp as people_bp
+    from fieldapp.reminders.views import bp as reminders_bp
     from fieldapp.phones.views import bp as phones_bp
     from fieldapp.pwa.views import bp as pwa_bp
     from fieldapp.reports.views import bp as reports_bp
@@ -98,6 +99,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(audit_bp)  # /admin/audit
     app.register_blueprint(cases_bp)  # /cases: households
     app.register_blueprint(reports_bp)  # /reports: periodic reports, completeness
+    app.register_blueprint(reminders_bp)  # /api/v1/push, /api/v1/reminders (issue 13)
 
     from flask_babel import get_locale, gettext
 

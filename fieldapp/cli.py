@@ -15,6 +15,7 @@ from fieldapp.backup import cli as backup_cli
 from fieldapp.extensions import db
 from fieldapp.figures import cli as figures_cli
 from fieldapp.people import cli as people_cli
+from fieldapp.reminders import cli as reminders_cli
 from fieldapp.reports import cli as reports_cli
 from fieldapp.surveys import cli as surveys_cli
 
@@ -191,6 +192,7 @@ main.add_command(people_cli.users)  # fieldapp users …: fieldapp/people/cli.py
 main.add_command(areas_cli.areas)  # fieldapp areas import|list: fieldapp/areas/cli.py
 main.add_command(figures_cli.figures)  # fieldapp figures YEAR …: fieldapp/figures/cli.py
 main.add_command(reports_cli.completeness)  # fieldapp completeness: fieldapp/reports/cli.py
+main.add_command(reminders_cli.reminders)  # fieldapp reminders send: fieldapp/reminders/cli.py
 main.add_command(backup_cli.backup)  # fieldapp backup|restore: fieldapp/backup/cli.py
 main.add_command(backup_cli.restore)
 

@@ -78,6 +78,15 @@ def load_config(test_config: dict | None = None) -> dict:
         # decides HTTPS (Basic auth) and the client address (login limits, audit log).
         "PROXY_FIX": 0,
         "WORKER_THREAD": True,  # each app process runs the background worker (fieldapp.worker)
+        # Push reminders (fieldapp/reminders): the VAPID private key (base64url raw or DER,
+        # or PEM); empty: generated on first use into instance/vapid_private.pem (0600).
+        # Hosts sharing one database must share one key. The subject: a mailto: or https:
+        # address push services may contact.
+        "VAPID_PRIVATE_KEY": "",
+        "VAPID_SUBJECT": "mailto:admin@fieldapp.invalid",
+        "REMINDER_DEADLINE_DAYS": 3,  # remind of a report this many days before its deadline
+        "PUSH_WORKERS": 8,  # pushes sent at once
+        "PUSH_TTL": 12 * 3600,  # seconds a push service keeps a reminder for an offline phone
         "LANGUAGES": ["zh", "en"],
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -102,6 +111,9 @@ def load_config(test_config: dict | None = None) -> dict:
                     "LOGIN_FAILURES_PER_ACCOUNT",
                     "LOGIN_FAILURES_PER_ADDRESS",
                     "LOGIN_LOCK_MINUTES",
+                    "REMINDER_DEADLINE_DAYS",
+                    "PUSH_WORKERS",
+                    "PUSH_TTL",
                 }
                 else env
             )

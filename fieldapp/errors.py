@@ -29,6 +29,7 @@ from fieldapp.extensions import db, login_manager
 JSON, OPENROSA, HTML = "json", "openrosa", "html"
 BLUEPRINT_KINDS = {
     "api": JSON,
+    "reminders": JSON,  # /api/v1/push, /api/v1/reminders
     "openrosa": OPENROSA,
     "openrosa_key": OPENROSA,
     "openrosa_test": OPENROSA,

@@ -27,6 +27,8 @@ scope rule. The rules (DOMAIN.md, "Who uses it"):
   (``may_define_reports``, ``may_edit_report``); viewers read the completeness of their
   subtree for the reports defined in it or above it (``report_definitions_in_scope``);
   the people of a unit file them (``reports_to_file``).
+- Reminders (issue 13): each person their own subscriptions, preferences and to-do
+  list; supervisors and admins a digest of their subtree (``receives_digest``).
 - The command line (``OPERATOR``) is the server's operator: full scope, audited as such.
 
 Endpoints declare their rule with ``public``, ``logged_in`` or ``roles_required``;
@@ -755,6 +757,21 @@ def report_contacts(area: Area) -> Select:
         User.active.is_(True), User.role.in_(REPORT_CONTACTS), within(area, User.area_id)
     )
     return stmt.order_by(Area.path, User.username)
+
+
+# -- reminders (issue 13) -------------------------------------------------------------
+# Everyone logged in manages their own push subscriptions and reminder preferences and
+# reads their own to-do list (their households, their unit's reports: the rules above).
+# Supervisors and admins also get a daily digest of their subtree: overdue visits and
+# units that missed a report (counts only).
+
+DIGEST_ROLES = (ADMIN, SUPERVISOR)
+
+
+def receives_digest(person: Person) -> bool:
+    """True when ``person`` gets the supervisors' daily digest (a role of
+    ``DIGEST_ROLES``): counts of their subtree, which they may see."""
+    return isinstance(person, User) and person.role in DIGEST_ROLES
 
 
 # -- export files -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The one background worker: a loop that runs every kind of background work in turn.
 
-Kinds are listed in ``kinds()`` (exports, held entity updates, the figures' facts;
-reminders and report deadlines join here):
+Kinds are listed in ``kinds()`` (exports, held entity updates, the figures' facts,
+reminders):
 a queue kind is asked to claim and run one item each turn; a scheduled kind runs every
 ``every`` seconds. Each app process runs the loop in a thread, started explicitly by the
 WSGI entry point (``fieldapp.wsgi``), never from a request; ``fieldapp jobs work`` runs
@@ -43,12 +43,14 @@ def kinds() -> list[Kind]:
     from fieldapp.cases.process import run_held_updates
     from fieldapp.exports import queue
     from fieldapp.figures.facts import run_figure_facts
+    from fieldapp.reminders.sender import run_reminders
 
     return [
         Kind("export", queue.run_next_export),
         Kind("export-cleanup", queue.clean_up, every=600),
         Kind("entity-backlog", run_held_updates, every=600),
         Kind("figure-facts", run_figure_facts, every=60),
+        Kind("reminders", run_reminders, every=300),
     ]
 
 

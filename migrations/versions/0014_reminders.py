@@ -67,9 +67,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["subscription_id"], ["push_subscriptions.id"]),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint(
-            "subscription_id", "kind", "day", name="uq_reminder_deliveries_once"
-        ),
+        sa.UniqueConstraint("subscription_id", "kind", "day", name="uq_reminder_deliveries_once"),
     )
     op.create_index(
         "ix_reminder_deliveries_state_next", "reminder_deliveries", ["state", "next_try_at"]

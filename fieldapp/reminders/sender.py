@@ -1,0 +1,236 @@
+"""Sending the reminders that are due (issue 13): ``send_due``, run by the background
+worker (kind ``reminders``, every 5 minutes) and by ``fieldapp reminders send``.
+
+Each run: for every active user with a push subscription and outside their quiet hours
+(config ``TIMEZONE``; nothing is claimed then, so it goes out after), the reminders of
+``fieldapp.reminders.messages`` for their kinds; each one for each of their devices is
+claimed (``fieldapp.reminders.claims``: never sent twice for the same subscription,
+kind and day, whichever hosts run at once), together with earlier ones due for another
+try. Then a bounded pool (config ``PUSH_WORKERS``) sends them, encrypted (aes128gcm) and
+signed (VAPID) by ``pywebpush``, with ``TTL`` (config ``PUSH_TTL``) and ``Urgency``.
+Outcomes, in this thread (the pool touches no database): 2xx sent; 404 or 410 the
+subscription is gone and deleted; anything else (5xx, 429, a timeout, no connection)
+failed, tried again later with back-off (``claims.backoff``) and logged. One endpoint's
+failure never stops the others."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
+from flask import Flask, current_app
+from pywebpush import WebPushException, webpush
+from sqlalchemy import select
+
+from fieldapp.auth.models import User
+from fieldapp.extensions import db
+from fieldapp.reminders import claims, vapid
+from fieldapp.reminders.messages import reminders_for
+from fieldapp.reminders.models import (
+    FAILED,
+    GONE,
+    SENT,
+    PushSubscription,
+    ReminderDelivery,
+)
+from fieldapp.reminders.preferences import in_quiet_hours, preferences_of
+from fieldapp.reminders.subscriptions import delete_subscription
+
+TIMEOUT = 15  # seconds per push
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Summary:
+    """What a run did: reminders ``planned`` (dry run: what would be claimed), ``sent``,
+    ``gone`` (subscriptions deleted), ``failed`` (to try again), ``quiet`` (users in
+    quiet hours), ``lines`` (one per reminder, for ``--dry-run``: user id, kind, body)."""
+
+    planned: int = 0
+    sent: int = 0
+    gone: int = 0
+    failed: int = 0
+    quiet: int = 0
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed push, with everything the sending thread needs (no ORM objects)."""
+
+    delivery_id: int
+    subscription_id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+    payload: str
+    urgency: str
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def send_due(
+    app: Flask | None = None, now: datetime | None = None, dry_run: bool = False
+) -> Summary:
+    """Claim and send the reminders due at ``now`` (default: this moment); ``dry_run``:
+    only say what would be claimed. Needs an app context (``app``: one is pushed)."""
+    if app is not None:
+        with app.app_context():
+            return send_due(None, now, dry_run)
+    now = _utc(now)
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    local = now.astimezone(zone)
+    day = local.date()
+    summary = Summary()
+    subscribed = select(PushSubscription.user_id).distinct()
+    users = db.session.scalars(
+        select(User).where(User.active.is_(True), User.id.in_(subscribed)).order_by(User.id)
+    ).all()
+    planned: list[tuple[int, object, list[tuple[int]]]] = []
+    quiet_users = set()
+    for user in users:
+        pref = preferences_of(user.id)
+        if in_quiet_hours(pref, local.time().replace(tzinfo=None)):
+            summary.quiet += 1
+            quiet_users.add(user.id)
+            continue
+        subs = db.session.scalars(
+            select(PushSubscription.id).where(PushSubscription.user_id == user.id)
+        ).all()
+        for reminder in reminders_for(user, pref, day, now):
+            summary.planned += len(subs)
+            summary.lines.append(f"{user.username}\t{reminder.kind}\t{len(subs)}\t{reminder.body}")
+            planned.append((user.id, reminder, subs))
+    db.session.commit()  # end the reading transaction before claiming (SQLite)
+    if dry_run:
+        return summary
+    jobs = _claim(planned, quiet_users, day, now)
+    if jobs:
+        _record(_send_all(jobs), now, summary)
+    return summary
+
+
+def _claim(planned, quiet_users: set[int], day, now: datetime) -> list[Job]:
+    """Claim the new reminders and those due for another try; the jobs this run won."""
+    won = []
+    for user_id, reminder, subs in planned:
+        for sub_id in subs:
+            delivery = claims.claim_new(
+                sub_id, user_id, reminder.kind, day, reminder.payload(), reminder.urgency, now
+            )
+            if delivery is not None:
+                won.append(delivery)
+    for delivery, attempts in claims.due_again(day, now):
+        if claims.claim_again(delivery, attempts, now):
+            won.append(delivery)
+    jobs = []
+    for delivery_id in won:
+        d = db.session.get(ReminderDelivery, delivery_id)
+        sub = db.session.get(PushSubscription, d.subscription_id) if d.subscription_id else None
+        if sub is None:
+            continue
+        if d.user_id in quiet_users:  # a retry falls in quiet hours: later
+            d.state, d.attempts = FAILED, d.attempts - 1
+            d.next_try_at = now + claims.BACKOFF
+            continue
+        jobs.append(Job(d.id, sub.id, sub.endpoint, sub.p256dh, sub.auth, d.payload, d.urgency))
+    db.session.commit()
+    return jobs
+
+
+def _send_all(jobs: list[Job]) -> list[tuple[Job, int | None, str | None]]:
+    """Send ``jobs`` with at most ``PUSH_WORKERS`` at once: (job, HTTP status or None
+    when no answer came, error text or None)."""
+    key = vapid.vapid_key()
+    subject = current_app.config["VAPID_SUBJECT"]
+    ttl = int(current_app.config["PUSH_TTL"])
+    workers = max(1, int(current_app.config["PUSH_WORKERS"]))
+
+    def one(job: Job):
+        parts = urlsplit(job.endpoint)
+        claims_ = {
+            "aud": f"{parts.scheme}://{parts.netloc}",
+            "exp": int(time.time()) + 12 * 3600,
+            "sub": subject,
+        }
+        info = {"endpoint": job.endpoint, "keys": {"p256dh": job.p256dh, "auth": job.auth}}
+        try:
+            resp = webpush(
+                info,
+                data=job.payload,
+                vapid_private_key=key,
+                vapid_claims=claims_,
+                ttl=ttl,
+                timeout=TIMEOUT,
+                headers={"Urgency": job.urgency},
+            )
+            return job, resp.status_code, None
+        except WebPushException as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            return job, status, str(exc).splitlines()[0][:500]
+        except requests.RequestException as exc:
+            return job, None, f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:  # noqa: BLE001 - a bad key must not stop the batch
+            return job, 0, f"{type(exc).__name__}: {exc}"[:500]
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        return list(pool.map(one, jobs))
+
+
+def _record(outcomes, now: datetime, summary: Summary) -> None:
+    """Write each push's outcome (this thread; one commit)."""
+    for job, status, error in outcomes:
+        d = db.session.get(ReminderDelivery, job.delivery_id)
+        sub = db.session.get(PushSubscription, job.subscription_id)
+        if status is not None and 200 <= status < 300:
+            d.state, d.sent_at, d.next_try_at, d.last_error = SENT, now, None, None
+            if sub is not None:
+                sub.last_success_at, sub.failures = now, 0
+            summary.sent += 1
+        elif status in (404, 410) or status == 0:
+            # Gone (RFC 8030 §7.3), or keys no push can be encrypted for: never again.
+            d.state, d.next_try_at, d.last_error = GONE, None, error or str(status)
+            log.info("push subscription %s gone (%s): deleted", job.subscription_id, status)
+            if sub is not None:
+                delete_subscription(sub)
+            summary.gone += 1
+        else:
+            d.state, d.last_error = FAILED, error or f"HTTP {status}"
+            d.next_try_at = (
+                now + claims.backoff(d.attempts) if d.attempts < claims.MAX_ATTEMPTS else None
+            )
+            if sub is not None:
+                sub.failures += 1
+            log.warning(
+                "push to subscription %s failed (attempt %s): %s",
+                job.subscription_id,
+                d.attempts,
+                d.last_error,
+            )
+            summary.failed += 1
+    db.session.commit()
+
+
+def run_reminders(app: Flask, worker: str) -> bool:
+    """The background worker's kind ``reminders``: one ``send_due`` (scheduled, so
+    always False: nothing queued waits for the next turn)."""
+    summary = send_due(None)
+    if summary.sent or summary.failed or summary.gone:
+        log.info(
+            "reminders by %s: %s sent, %s failed, %s gone",
+            worker,
+            summary.sent,
+            summary.failed,
+            summary.gone,
+        )
+    return False

@@ -1,0 +1,111 @@
+"""The reminders API (issue 13; notes/reminders_contract.md), under /api/v1 beside the
+rest of the JSON API: the VAPID public key, one's push subscriptions, one's reminder
+preferences and one's to-do list. Session or Bearer; a session's POST, PUT and DELETE
+carry the page's CSRF token (``X-CSRFToken``), a Bearer token spares it, as for the
+OpenRosa submission. Bad input: 400 with a message in the UI language."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from fieldapp.errors import fail
+from fieldapp.extensions import csrf, db
+from fieldapp.loaders import token_user
+from fieldapp.reminders import preferences, subscriptions, todo, vapid
+from fieldapp.scope import logged_in
+
+bp = Blueprint("reminders", __name__, url_prefix="/api/v1")
+
+
+def _json_body():
+    """The request's JSON body; 400 when it is not JSON. A session caller must send the
+    CSRF token (a Bearer token spares it)."""
+    if token_user(request) is None:
+        csrf.protect()
+    body = request.get_json(silent=True)
+    if body is None:
+        fail(400, _("请求内容应为 JSON"))
+    return body
+
+
+@bp.get("/push/key")
+@logged_in
+def push_key():
+    """The server's VAPID public key, for ``pushManager.subscribe``."""
+    return jsonify(public_key=vapid.public_key())
+
+
+@bp.post("/push/subscriptions")
+@csrf.exempt
+@logged_in
+def push_subscribe():
+    """Store the caller's push subscription (``PushSubscription.toJSON()`` and an
+    optional ``device`` label): 201 {id}, or 200 {id} for an endpoint already known
+    (now the caller's)."""
+    try:
+        sub, created = subscriptions.subscribe(current_user, _json_body())
+    except subscriptions.SubscriptionError as exc:
+        db.session.rollback()
+        fail(400, str(exc))
+    db.session.commit()
+    return jsonify(id=sub.id), 201 if created else 200
+
+
+@bp.delete("/push/subscriptions")
+@csrf.exempt
+@logged_in
+def push_unsubscribe():
+    """Delete the caller's own subscription of ``{"endpoint": …}``: 204 (also when there
+    was none of theirs)."""
+    try:
+        subscriptions.unsubscribe(current_user, _json_body())
+    except subscriptions.SubscriptionError as exc:
+        db.session.rollback()
+        fail(400, str(exc))
+    db.session.commit()
+    return "", 204
+
+
+def _preferences_json():
+    pref = preferences.preferences_of(current_user.id)
+    return jsonify(preferences.as_json(pref, subscriptions.device_count(current_user)))
+
+
+@bp.get("/reminders/preferences")
+@logged_in
+def get_preferences():
+    """The caller's reminder kinds, quiet hours and how many devices receive pushes."""
+    return _preferences_json()
+
+
+@bp.put("/reminders/preferences")
+@csrf.exempt
+@logged_in
+def put_preferences():
+    """Store the caller's reminder kinds and quiet hours; answers the stored shape."""
+    try:
+        preferences.save(current_user, _json_body())
+    except preferences.PreferenceError as exc:
+        db.session.rollback()
+        fail(400, str(exc))
+    db.session.commit()
+    return _preferences_json()
+
+
+@bp.get("/reminders/todo")
+@logged_in
+def get_todo():
+    """The caller's to-do items today (config ``TIMEZONE``); ``?day=YYYY-MM-DD`` only
+    while ``TESTING``."""
+    day = todo.local_today()
+    asked = request.args.get("day")
+    if asked is not None and current_app.config.get("TESTING"):
+        try:
+            day = date.fromisoformat(asked)
+        except ValueError:
+            fail(400, _("日期应为 YYYY-MM-DD 格式"))
+    return jsonify(todo.todo_for(current_user, day).as_json())
