@@ -36,7 +36,7 @@ const app = await esbuild.build({
 
 const url = (file) => `/${relative(ROOT, file).split('\\').join('/')}`;
 const code = Object.keys(app.metafile.outputs).filter((f) => f.endsWith('.js')).map((f) => join(process.cwd(), f));
-const assets = ['static/css/app.css', 'static/css/form.css', 'static/css/shell.css', 'static/js/pages/support.js', 'static/icons/icon-192.png', 'static/icons/icon-512.png']
+const assets = ['static/css/app.css', 'static/css/form.css', 'static/css/shell.css', 'static/css/reminders.css', 'static/js/pages/support.js', 'static/icons/icon-192.png', 'static/icons/icon-512.png']
   .map((f) => join(ROOT, f));
 const files = [...code, ...assets].sort();
 const hash = createHash('sha256');

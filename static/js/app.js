@@ -12,6 +12,7 @@ import { createSession } from './app/session.js';
 import { createStatusBar } from './app/status.js';
 import { createStorageCheck } from './app/storage.js';
 import { createUpdates } from './app/updates.js';
+import { registerPeriodicRefresh } from './app/push.js';
 import { h } from './app/util.js';
 
 const root = document.getElementById('app');
@@ -69,7 +70,22 @@ async function main() {
   });
   navigator.serviceWorker?.addEventListener('message', (e) => {
     if (e.data && e.data.type === 'synced') { status.refresh(); router.refreshHomeSoon(); }
+    if (e.data && e.data.type === 'navigate') openFromWorker(e.data.url); // a tapped reminder (sw.js)
   });
+  // Notifications allowed: keep the daily 待办 refresh registered where the phone has it.
+  if (state.user && typeof Notification !== 'undefined' && Notification.permission === 'granted') registerPeriodicRefresh();
+}
+
+// The service worker asks the open app to show `url` (same origin only).
+function openFromWorker(raw) {
+  let u;
+  try { u = new URL(raw, location.origin); } catch { return; }
+  if (u.origin !== location.origin) return;
+  if (u.pathname.replace(/\/$/, '') === location.pathname.replace(/\/$/, '')) {
+    if (location.hash !== (u.hash || '#/')) location.hash = u.hash || '#/';
+  } else {
+    location.assign(u.href);
+  }
 }
 
 main();

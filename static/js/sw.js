@@ -13,7 +13,18 @@
 // A new version waits until the page asks (SKIP_WAITING). Background Sync 'outbox' runs
 // the same sync code as the page (sync.js, which posts through net.js). IndexedDB is
 // untouched by updates.
+// Reminders (issue 13): `push` shows the payload's title and body (counts only, as the
+// server writes them; a payload missing or not JSON shows a generic line), a tap on a
+// notification focuses the open app and takes it to the payload's URL (same origin only)
+// or opens a window; periodic background sync 'todo-refresh' (registered by the page,
+// app/push.js) refreshes 待办 and shows at most one local notification a day with the
+// same privacy rule (counts and kinds, never a name), with no push service at all.
+import * as store from './db.js';
+import { timedFetch } from './net.js';
 import { MEDIA_CACHE, syncAll } from './sync.js';
+import { localDay } from './app/entities.js';
+import { loadTodo } from './app/todostate.js';
+import { todoSummary } from './app/todo.js';
 
 /* global __BUILD__, __PRECACHE__ */
 const BUILD = __BUILD__;
@@ -132,4 +143,116 @@ async function staleWhileRevalidate(req) {
     return hit;
   }
   return network;
+}
+
+// ---- reminders (issue 13) ----------------------------------------------------------
+
+const ICON = '/static/icons/icon-192.png';
+const TODO_URL = '/app#/todo';
+const GENERIC = '您有新的待办';
+
+// The payload as the server sends it ({ kind, title, body, url, tag }), or null.
+function payloadOf(data) {
+  if (!data) return null;
+  try {
+    const p = data.json();
+    return p && typeof p === 'object' ? p : null;
+  } catch { return null; }
+}
+
+self.addEventListener('push', (event) => {
+  event.waitUntil((async () => {
+    const p = payloadOf(event.data);
+    const user = await store.getCurrentUser().catch(() => null);
+    const title = (p && typeof p.title === 'string' && p.title) || '平安家庭';
+    // Nobody logged in on this phone (the subscription outlived a logout): nothing of anyone's.
+    const body = !user ? '请登录后查看待办' : (p && typeof p.body === 'string' && p.body) || GENERIC;
+    const tag = (p && typeof p.tag === 'string' && p.tag) || 'todo';
+    const url = (p && typeof p.url === 'string' && p.url) || TODO_URL;
+    await self.registration.showNotification(title, { body, tag, icon: ICON, badge: ICON, data: { url } });
+    // Today's reminder came by push: the periodic refresh shows none more.
+    if (user) await store.setMeta(`todoNotified:${user.username}`, localDay()).catch(() => {});
+  })());
+});
+
+// A URL of this origin, else the 待办 page.
+function sameOriginUrl(raw) {
+  try {
+    const u = new URL(raw || TODO_URL, self.location.origin);
+    if (u.origin === self.location.origin) return u;
+  } catch { /* not a URL */ }
+  return new URL(TODO_URL, self.location.origin);
+}
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(openFromNotification(event.notification.data && event.notification.data.url));
+});
+
+async function openFromNotification(raw) {
+  const url = sameOriginUrl(raw);
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const isApp = (c) => { try { return new URL(c.url).pathname.replace(/\/$/, '') === '/app'; } catch { return false; } };
+  const app = windows.find((c) => isApp(c) && c.focused) || windows.find(isApp);
+  if (app && url.pathname.replace(/\/$/, '') === '/app') {
+    // The app itself changes its screen (a hash change keeps the page and its state).
+    try { await app.focus(); } catch { /* focus needs a real tap: the page still moves */ }
+    app.postMessage({ type: 'navigate', url: url.href });
+    return;
+  }
+  const other = app || windows[0];
+  if (other && typeof other.navigate === 'function') {
+    try {
+      const moved = await other.navigate(url.href);
+      if (moved) { await moved.focus().catch(() => {}); return; }
+    } catch { /* not controlled by this worker: open a window instead */ }
+  }
+  await self.clients.openWindow(url.href);
+}
+
+// ---- periodic background sync: 待办 without a push service ----
+
+self.addEventListener('periodicsync', (event) => {
+  if (event.tag === 'todo-refresh') event.waitUntil(periodicTodo().catch((err) => console.warn('fieldapp: todo refresh', err)));
+});
+
+// 'HH:MM' of now is inside quiet hours [start, end) (across midnight when start > end).
+function inQuietHours(prefs, now = new Date()) {
+  const s = prefs && prefs.quiet_start;
+  const e = prefs && prefs.quiet_end;
+  if (!s || !e || s === e) return false;
+  const p = (n) => String(n).padStart(2, '0');
+  const t = `${p(now.getHours())}:${p(now.getMinutes())}`;
+  return s < e ? t >= s && t < e : t >= s || t < e;
+}
+
+const KIND_OF = { overdue: 'visits', due_today: 'visits', due_tomorrow: 'visits', report: 'report', assigned: 'assigned' };
+
+async function periodicTodo() {
+  const user = await store.getCurrentUser();
+  if (!user) return;
+  const owner = user.username;
+  const today = localDay();
+  if ((await store.getMeta(`todoNotified:${owner}`)) === today) return; // at most once a day
+  // Refresh what can be: the outbox and /me's reports (no forms), then the server's list.
+  try { await syncAll({ forms: false }); } catch { /* offline: the phone's own list */ }
+  let items = null;
+  try {
+    const res = await timedFetch('/api/v1/reminders/todo', { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' }, 30_000);
+    if (res.ok) {
+      const body = await res.json();
+      if (body && Array.isArray(body.items)) items = body.items;
+    }
+  } catch { /* offline */ }
+  if (!items) items = (await loadTodo(owner, today)).items;
+  const prefs = await store.getMeta(`reminderPrefs:${owner}`);
+  if (inQuietHours(prefs)) return; // the next refresh tries again
+  const kinds = (prefs && prefs.kinds) || {};
+  const wanted = items.filter((i) => kinds[KIND_OF[i.kind]] !== false);
+  const summary = todoSummary(wanted);
+  if (!summary) return;
+  await self.registration.showNotification(summary.title, {
+    body: summary.body, tag: `todo-${today}`, icon: ICON, badge: ICON, data: { url: TODO_URL },
+  });
+  await store.setMeta(`todoNotified:${owner}`, today);
 }

@@ -1,13 +1,15 @@
-// Home: 本期报告 (each report the unit files: status, the one-tap zero report), 我的家庭
+// Home: 待办 (todoview.js: how many things wait today), 本期报告 (each report the unit files: status, the one-tap zero report), 我的家庭
 // (how many households, how many visits overdue or due) when the person's forms follow
 // households, then unfinished work — drafts (resume or discard) — then the person's
 // forms (from IndexedDB, refreshed by sync) and their outbox (waiting, sent, needing
 // attention); a sent one the person may still correct has 修改 (correct.js, online only).
 import * as store from '../db.js';
-import { entityForms, HOUSEHOLDS, localList } from './caselist.js';
+import { entityForms, HOUSEHOLDS } from './caselist.js';
 import { dueCounts, householdsEntry } from './households.js';
 import { mayOfferCorrection, replacedOnPhone } from './correct.js';
 import { reportCards } from './reportcard.js';
+import { loadTodo } from './todostate.js';
+import { todoEntry } from './todoview.js';
 import { ago, h } from './util.js';
 
 const STATUS = {
@@ -26,11 +28,11 @@ export async function renderHome(container, { owner, notice, onSyncNow, onQueued
   ]);
   const parts = [];
   if (notice) parts.push(h('p', { class: 'notice', role: 'status' }, notice));
+  const todo = await loadTodo(owner); // also notes households newly in the list (新分配)
+  parts.push(todoEntry(todo.items));
   parts.push(...await reportCards(owner, { outbox, forms, onQueued }));
   const follows = entityForms(forms, HOUSEHOLDS);
-  if (follows.update.length || follows.create.length) {
-    parts.push(householdsEntry(dueCounts((await localList(owner, HOUSEHOLDS)).rows)));
-  }
+  if (follows.update.length || follows.create.length) parts.push(householdsEntry(dueCounts(todo.rows)));
 
   parts.push(h('h2', {}, `草稿（${drafts.length}）`));
   if (!drafts.length) parts.push(h('p', { class: 'empty' }, '没有未完成的草稿。'));

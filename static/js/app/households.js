@@ -34,8 +34,8 @@ function dueText({ state, days }, iso, today) {
   return when;
 }
 
-// Open form `forms[0]`, or let the worker pick when there are several.
-async function openOne(forms, question, hash) {
+// Open form `forms[0]`, or let the worker pick when there are several (also 待办's).
+export async function openOne(forms, question, hash) {
   let form = forms[0];
   if (forms.length > 1) {
     const id = await choose(question, [

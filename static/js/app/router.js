@@ -1,4 +1,5 @@
-// The screens, by the URL's hash: #/ home, #/households (我的家庭), #/new/<form_id>
+// The screens, by the URL's hash: #/ home (#/report/<id>: at that report's card), #/todo
+// (待办, todoview.js), #/reminders (提醒设置, reminders.js), #/households (我的家庭), #/new/<form_id>
 // (?entity=<id>: for that household), #/draft/<instanceID>, #/correct/<instanceID> (a
 // sent record fetched to correct: opened as a draft, correct.js); before anyone has logged in
 // on this phone, the first-run card. Leaving a screen disposes of it (the fill view saves
@@ -8,10 +9,15 @@ import { registerBackgroundSync } from './autosync.js';
 import { openCorrection } from './correct.js';
 import { renderHome } from './home.js';
 import { showHouseholds } from './households.js';
+import { householdOpened } from './todostate.js';
 import { h } from './util.js';
 
 function parseRoute() {
   if (/^#\/households\/?$/.test(location.hash)) return { kind: 'households' };
+  if (/^#\/todo\/?$/.test(location.hash)) return { kind: 'todo' };
+  if (/^#\/reminders\/?$/.test(location.hash)) return { kind: 'reminders' };
+  const rep = /^#\/report\/([^/?]+)$/.exec(location.hash); // the home screen, at that report's card
+  if (rep) return { kind: 'home', report: decodeURIComponent(rep[1]) };
   const c = /^#\/correct\/([^?]+)$/.exec(location.hash);
   if (c) return { kind: 'correct', id: decodeURIComponent(c[1]) };
   const m = /^#\/(new|draft)\/([^?]+)(?:\?(.*))?$/.exec(location.hash);
@@ -53,6 +59,19 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
       state.view = view;
       await renderHomeNow(view.notice);
       storage.check();
+      if (r.report) {
+        const card = [...viewEl.querySelectorAll('.report-card')].find((c) => c.dataset.report === r.report);
+        if (card) { card.classList.add('report-focus'); card.scrollIntoView({ block: 'start' }); }
+      }
+      return;
+    }
+    if (r.kind === 'todo' || r.kind === 'reminders') {
+      document.title = r.kind === 'todo' ? '待办 · 平安家庭' : '提醒设置 · 平安家庭';
+      const v = r.kind === 'todo'
+        ? await (await import('./todoview.js')).showTodo(viewEl, { owner })
+        : await (await import('./reminders.js')).showReminders(viewEl, { owner, user: state.user });
+      if (token !== state.routeToken) { v.dispose(); return; }
+      state.view = v;
       return;
     }
     if (r.kind === 'households') {
@@ -75,6 +94,7 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
       return;
     }
     viewEl.replaceChildren(h('p', { class: 'form-status' }, '正在打开问卷…'));
+    if (r.entity) await householdOpened(owner, r.entity); // no longer 新分配 (待办)
     const { showFill } = await import('./fillview.js');
     if (token !== state.routeToken) return;
     const v = await showFill(viewEl, {

@@ -6,6 +6,8 @@
 import * as store from '../db.js';
 import { fetchCsrfToken } from '../net.js';
 import { MEDIA_CACHE, userOf } from '../sync.js';
+import { forgetPush } from './push.js';
+import { forgetTodo } from './todostate.js';
 import { choose, h } from './util.js';
 
 const RESUME_KEY = 'fieldapp.resume';
@@ -103,6 +105,10 @@ export function createSession({ state, status, loginUrl, onUserChanged }) {
     // A shared phone: what was sent leaves it (receipts stay), with the person's forms,
     // household lists and form media; unsent work stays, for them only.
     await store.forgetOnLogout(owner);
+    // Their 待办 state and reminder settings, and this device's push (told to the server
+    // while the session lasts): the next person on the phone gets no reminder of theirs.
+    await forgetTodo(owner);
+    await forgetPush(token);
     if (typeof caches !== 'undefined') await caches.delete(MEDIA_CACHE);
     await store.setCurrentUser(null);
     sessionStorage.removeItem(RESUME_KEY);
