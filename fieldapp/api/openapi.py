@@ -195,6 +195,7 @@ def openapi_document() -> dict:
                     },
                 }
             },
+            **_reminder_paths(error),
             "/datasets/{name}/entities/{uuid}": {
                 "get": {
                     "summary": "One entity in the caller's scope with its whole history",
@@ -399,8 +400,185 @@ def openapi_document() -> dict:
                         },
                     ]
                 },
+                **_reminder_schemas(),
                 "EntityPage": _page_of("Entity"),
                 "SubmissionPage": _page_of("Submission"),
+            },
+        },
+    }
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _reminder_paths(error: dict) -> dict:
+    """Push subscriptions, reminder preferences and the to-do list (issue 13,
+    ``fieldapp.reminders.views``)."""
+    body = {"required": True, "content": {"application/json": {"schema": _ref("PushSubscription")}}}
+    gone = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["endpoint"],
+                    "properties": {"endpoint": {"type": "string", "minLength": 1}},
+                }
+            }
+        },
+    }
+    prefs = {"required": True, "content": {"application/json": {"schema": _ref("Preferences")}}}
+    created = _json(
+        {"type": "object", "properties": {"id": {"type": "integer"}}}, "The subscription's id"
+    )
+    return {
+        "/push/key": {
+            "get": {
+                "summary": "The server's VAPID public key (applicationServerKey)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"public_key": {"type": "string"}},
+                        },
+                        "Uncompressed P-256 point, base64url without padding",
+                    ),
+                    "401": error,
+                },
+            }
+        },
+        "/push/subscriptions": {
+            "post": {
+                "summary": "Store the caller's push subscription (PushSubscription.toJSON() "
+                "and an optional device label); at most 10 per user, the oldest makes room",
+                "requestBody": body,
+                "responses": {
+                    "200": created,
+                    "201": created,
+                    "400": error,
+                    "401": error,
+                },
+            },
+            "delete": {
+                "summary": "Delete the caller's own subscription of an endpoint",
+                "requestBody": gone,
+                "responses": {
+                    "204": {"description": "Deleted (or none of theirs)"},
+                    "400": error,
+                    "401": error,
+                },
+            },
+        },
+        "/reminders/preferences": {
+            "get": {
+                "summary": "The caller's reminder kinds, quiet hours and devices",
+                "responses": {"200": _json(_ref("Preferences"), "Preferences"), "401": error},
+            },
+            "put": {
+                "summary": "Store the caller's reminder kinds and quiet hours (any part; "
+                "devices is ignored)",
+                "requestBody": prefs,
+                "responses": {
+                    "200": _json(_ref("Preferences"), "The stored preferences"),
+                    "400": error,
+                    "401": error,
+                },
+            },
+        },
+        "/reminders/todo": {
+            "get": {
+                "summary": "The caller's to-do items today (visits due and overdue, unfiled "
+                "reports, newly assigned households)",
+                "responses": {"200": _json(_ref("Todo"), "To-do items"), "401": error},
+            }
+        },
+    }
+
+
+def _reminder_schemas() -> dict:
+    kinds = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {k: {"type": "boolean"} for k in ("visits", "report", "assigned", "digest")},
+    }
+    hhmm = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+    return {
+        "PushSubscription": {
+            "type": "object",
+            "required": ["endpoint", "keys"],
+            "properties": {
+                "endpoint": {
+                    "type": "string",
+                    "description": "The push service's https address",
+                    "pattern": "^https://([a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\\.){1,3}[a-z]{2,6}"
+                    "(:[1-9][0-9]{0,3})?/[A-Za-z0-9_/.-]{0,200}$",
+                    "maxLength": 2048,
+                },
+                "expirationTime": {"type": ["number", "null"]},
+                "keys": {
+                    "type": "object",
+                    "required": ["p256dh", "auth"],
+                    "properties": {
+                        "p256dh": {
+                            "type": "string",
+                            "description": "The device's P-256 public key, base64url",
+                            "pattern": "^B[A-P][A-Za-z0-9_-]{84}[AEIMQUYcgkosw048]$",
+                        },
+                        "auth": {
+                            "type": "string",
+                            "description": "The device's 16-byte auth secret, base64url",
+                            "pattern": "^[A-Za-z0-9_-]{21}[AQgw]$",
+                        },
+                    },
+                },
+                "device": {"type": "string", "maxLength": 100},
+            },
+        },
+        "Preferences": {
+            "type": "object",
+            "properties": {
+                "kinds": kinds,
+                "quiet_start": hhmm,
+                "quiet_end": hhmm,
+                "devices": {"type": "integer"},
+            },
+        },
+        "Todo": {
+            "type": "object",
+            "properties": {
+                "day": {"type": "string", "format": "date"},
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["kind"],
+                        "properties": {
+                            "kind": {
+                                "type": "string",
+                                "enum": [
+                                    "overdue",
+                                    "due_today",
+                                    "due_tomorrow",
+                                    "report",
+                                    "assigned",
+                                ],
+                            },
+                            "count": {"type": "integer"},
+                            "households": {"type": "array", "items": {"type": "string"}},
+                            "report_id": {"type": "integer"},
+                            "name": {"type": "string"},
+                            "period": {"type": "string"},
+                            "label": {"type": "string"},
+                            "deadline": {"type": "string", "format": "date"},
+                            "status": {"type": "string", "enum": ["pending", "missing"]},
+                        },
+                    },
+                },
             },
         },
     }
