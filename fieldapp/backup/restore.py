@@ -114,8 +114,8 @@ def _refuse_unless_empty(url, instance: Path, stage: Path, manifest: dict, force
         return
     said = []
     if rows:
-        tables = "，".join(f"{name} {n} 行" for name, n in sorted(rows.items())[:8])
-        said.append(_("数据库已有数据（%(tables)s）", tables=tables))
+        main = "，".join(f"{label} {rows.get(name, 0)}" for name, label in database.COUNTED)
+        said.append(_("数据库已有数据（%(main)s；%(n)s 张表有数据）", main=main, n=len(rows)))
     if differ:
         said.append(_("实例文件夹中 %(names)s 与备份不同", names="、".join(differ)))
     raise RestoreRefused(

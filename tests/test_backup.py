@@ -1,0 +1,290 @@
+"""An operator backs up the server and restores it on a new one: every table row by row,
+every attachment and instance key byte for byte; a damaged archive or a target that
+holds data is refused and nothing changes (issue 14). On PostgreSQL when
+FIELDAPP_TEST_DATABASE_URL is set (pg_dump/pg_restore), restoring into a second database
+``<name>_restore`` made and dropped here."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from fieldapp import create_app
+from fieldapp.areas.services import get_area
+from fieldapp.backup.restore import restore_backup
+from fieldapp.backup.services import BackupError, RestoreRefused, make_backup
+from fieldapp.cli import main
+from fieldapp.dataset.identify import pseudonym_key
+from fieldapp.extensions import db
+from fieldapp.migrate import upgrade
+from fieldapp.surveys.services import import_xlsform
+from tests.helpers import api_token, login, post_submission, submission_xml, xlsform
+from tests.helpers_cases import registration, visit
+
+PHOTO_FORM = xlsform(
+    [["type", "name", "label"], ["text", "head", "户主"], ["image", "photo", "照片"]],
+    settings=[["form_id", "version"], ["backup_photo", "1"]],
+)
+LOGO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PHOTOS = {f"p{i}.jpg": b"\xff\xd8\xff\xe0" + os.urandom(3000 + i) for i in range(3)}
+
+
+def _app(url: str, instance: Path):
+    """An app of our own (not the suite's): its own database and instance folder."""
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(instance),
+            "WORKER_THREAD": False,
+        }
+    )
+
+
+@pytest.fixture
+def source(app, client, world, case_forms, send, tmp_path):
+    """A server with data: the suite's database holding areas, users, a form with media,
+    submissions with photos, a household registered and visited, logins and audit events;
+    an instance folder of its own with the secret key, the pseudonym key, VAPID keys and
+    an export file (left out of backups)."""
+    with app.app_context():
+        import_xlsform(
+            PHOTO_FORM, "backup_photo.xlsx", get_area("3399"), media=[("logo.png", LOGO)]
+        )
+        db.session.commit()
+    token = api_token(app, world.mediator)
+    for i, (name, data) in enumerate(PHOTOS.items()):
+        xml, _ = submission_xml("backup_photo", "1", {"head": f"李梅{i}", "photo": name})
+        assert post_submission(client, xml, files={name: data}, token=token).status_code == 201
+    xml, _, hh = registration("王芳")
+    send(xml)
+    send(visit(hh, 1)[0])
+    login(client, world.admin)
+    instance = tmp_path / "source"
+    server = _app(app.config["DATABASE_URL"], instance)  # writes instance/secret_key
+    pseudonym_key(instance)
+    (instance / "vapid_private.pem").write_bytes(b"-----BEGIN PRIVATE KEY-----\nvapid\n")
+    (instance / "vapid_public.txt").write_text("BPublicKey")
+    (instance / "exports" / "tok").mkdir(parents=True)
+    (instance / "exports" / "tok" / "family.csv").write_text("identifying export")
+    return server
+
+
+@pytest.fixture
+def target_url(app, tmp_path):
+    """An empty database for the restore: a new SQLite file, or on PostgreSQL a second
+    database ``<name>_restore`` (dropped afterwards)."""
+    url = app.config["DATABASE_URL"]
+    if not url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'target' / 'fieldapp.sqlite3'}"
+        return
+    if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
+        pytest.skip(
+            "pg_dump/pg_restore not found: install the PostgreSQL client (postgresql-client)"
+        )
+    parsed = make_url(url)
+    name = f"{parsed.database}_restore"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield parsed.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def tables(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table (``db.metadata.sorted_tables`` and ``alembic_version``),
+    in primary key order."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            out = {
+                t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
+                for t in db.metadata.sorted_tables
+            }
+            out["alembic_version"] = [
+                tuple(r) for r in conn.execute(text("SELECT * FROM alembic_version"))
+            ]
+    finally:
+        engine.dispose()
+    return out
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` by relative path, with its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_a_backup_restored_on_a_new_server_holds_every_row_and_file(source, target_url, tmp_path):
+    before = tables(source.config["DATABASE_URL"])
+    assert len(before["submission_attachments"]) == 3 and before["entities"]
+    archive = tmp_path / "backup.tar.gz"
+
+    made = make_backup(source, archive)
+
+    assert archive.stat().st_mode & 0o777 == 0o600
+    assert made.manifest["alembic_revision"] == before["alembic_version"][0][0]
+    listed = {e["path"] for e in made.manifest["files"]}
+    assert {"instance/secret_key", "instance/pseudonym_key", "instance/vapid_private.pem"} <= listed
+    assert not any(p.startswith("instance/exports") for p in listed)
+    last = tables(source.config["DATABASE_URL"])["audit_events"][-1]  # after the copy
+    assert (last[3], last[5]["via"], last[5]["revision"]) == (
+        "backup_create",
+        "cli",
+        made.manifest["alembic_revision"],
+    )
+
+    instance = tmp_path / "target"
+    restored = restore_backup(_app(target_url, instance), archive)
+
+    after = tables(target_url)
+    event = after["audit_events"].pop()  # the restore's own event, and nothing else new
+    assert (event[3], event[5]["via"]) == ("backup_restore", "cli")
+    for name, rows in before.items():
+        assert after[name] == rows, f"table {name} differs after the round trip"
+    assert restored.counts == {"users": len(before["users"]), "submissions": 5, "entities": 1}
+    kept = files(Path(source.config["INSTANCE_PATH"]))
+    got = files(instance)
+    for name, data in kept.items():
+        if not name.startswith(("exports/", "fieldapp.sqlite3")):
+            assert got[name] == data, f"{name} differs after the round trip"
+    assert "exports/tok/family.csv" not in got
+    assert (instance / "pseudonym_key").stat().st_mode & 0o777 == 0o600
+    stored = {r[2]: r[-1] for r in after["submission_attachments"]}
+    assert {name: stored.get(name) for name in PHOTOS} == PHOTOS
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {k: hashlib.sha256(v).hexdigest() for k, v in files(folder).items()}
+
+
+def _rewrite(archive: Path, change) -> None:
+    """Rewrite ``archive`` member by member through ``change(name, data) -> data``."""
+    with tarfile.open(archive) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    with tarfile.open(archive, "w:gz") as tar:
+        for member, data in members:
+            data = change(member.name, data)
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "tampered", "newer"])
+def test_a_damaged_or_newer_archive_is_refused_and_nothing_changes(source, tmp_path, damage):
+    archive = tmp_path / "backup.tar.gz"
+    make_backup(source, archive)
+    if damage == "truncated":
+        archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    elif damage == "flipped":
+        data = bytearray(archive.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        archive.write_bytes(bytes(data))
+    elif damage == "tampered":  # a key changed, the manifest not
+        _rewrite(
+            archive, lambda name, data: b"x" + data[1:] if name.endswith("secret_key") else data
+        )
+    else:  # made by a fieldapp whose migrations this one does not know
+
+        def newer(name, data):
+            if name != "manifest.json":
+                return data
+            return json.dumps({**json.loads(data), "alembic_revision": "9999"}).encode()
+
+        _rewrite(archive, newer)
+    instance = tmp_path / "target"
+    url = f"sqlite:///{instance / 'fieldapp.sqlite3'}"
+    instance.mkdir()
+    upgrade(url)  # an initialised, empty server
+    (instance / "pseudonym_key").write_text("the target's own")
+    server = _app(url, instance)
+    seen = _digest(instance)
+
+    with pytest.raises(BackupError) as refused:
+        restore_backup(server, archive)
+
+    message = str(refused.value)
+    assert "未做任何改动" in message
+    assert {
+        "truncated": "已损坏或不完整",
+        "flipped": "已损坏",
+        "tampered": "secret_key 校验失败",
+        "newer": "备份来自更新的 fieldapp（数据库版本 9999",
+    }[damage] in message
+    assert _digest(instance) == seen  # nothing changed, no staging folder left
+
+
+def test_restoring_over_data_needs_force(source, tmp_path, monkeypatch):
+    archive = tmp_path / "backup.tar.gz"
+    make_backup(source, archive)
+    instance = tmp_path / "target"
+    monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("FIELDAPP_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(main, ["restore", str(archive)]).exit_code == 0
+    seen = _digest(instance)
+
+    again = runner.invoke(main, ["restore", str(archive)])
+
+    assert again.exit_code == 1
+    assert "目标不是空的：数据库已有数据（用户 6，提交 5，家庭 1；" in again.output
+    assert "--force" in again.output
+    assert _digest(instance) == seen
+    forced = runner.invoke(main, ["restore", str(archive), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "用户 6，提交 5，家庭 1" in forced.output
+    assert "请重启 fieldapp 服务" in forced.output
+
+
+def test_an_older_archive_is_migrated_after_restoring(tmp_path, monkeypatch):
+    old = tmp_path / "old"
+    url = f"sqlite:///{old / 'fieldapp.sqlite3'}"
+    old.mkdir()
+    upgrade(url, "0012")
+    archive = tmp_path / "old.tar.gz"
+    monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", str(old))
+    monkeypatch.delenv("FIELDAPP_DATABASE_URL", raising=False)
+    made = CliRunner().invoke(main, ["backup", "-o", str(archive)])
+    assert made.exit_code == 0, made.output
+    assert "数据库版本 0012" in made.output and "0600" in made.output
+
+    monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", str(tmp_path / "new"))
+    done = CliRunner().invoke(main, ["restore", str(archive)])
+
+    assert done.exit_code == 0, done.output
+    assert "数据库已升级到版本" in done.output
+    revision = tables(f"sqlite:///{tmp_path / 'new' / 'fieldapp.sqlite3'}")["alembic_version"]
+    assert revision != [("0012",)]
+
+
+def test_restore_refuses_an_archive_of_the_other_database_kind(source, tmp_path):
+    archive = tmp_path / "backup.tar.gz"
+    make_backup(source, archive)
+    _rewrite(
+        archive,
+        lambda name, data: (
+            json.dumps({**json.loads(data), "database": "postgresql"}).encode()
+            if name == "manifest.json"
+            else data
+        ),
+    )
+    instance = tmp_path / "target"
+    with pytest.raises(BackupError, match="备份来自 postgresql 数据库"):
+        restore_backup(_app(f"sqlite:///{instance / 'db.sqlite3'}", instance), archive)
+
+
+def test_refused_is_a_backup_error():
+    assert issubclass(RestoreRefused, BackupError)
