@@ -1,0 +1,835 @@
+"""Who sees what, proved route by route (issue 14, "Proof, re-runnable").
+
+The matrix is generated from the URL map: every rule × every method it allows (but
+``static``), with real ids from a world that holds data in two sibling districts, is
+requested by every caller of ``CALLERS``: anonymous; an admin of the city; an admin, a
+supervisor, a researcher and a mediator of 东城区 (area A, where the data is) and of
+西山县 (area B, its sibling); a Bearer API token of a mediator of each; an ODK Collect
+app-user key (``/key/<token>/``) of a mediator of each.
+
+What each caller may get is declared in ``ACCESS`` (endpoint → the rule its view declares
+through ``fieldapp.scope`` and the callers who may use it). An endpoint missing from it,
+or declaring another rule than the table says, fails ``test_every_endpoint_is_in_the_table``
+with the line to add. Then, per cell:
+
+- an allowed caller gets a 2xx or 3xx that is not a way to the login page (a write with
+  the empty or sample body of ``BODIES`` may also get the 400/409 of its validation);
+- a refused caller gets 401, 403, 404 or a redirect to ``/login``;
+- nobody gets a 5xx;
+- no response to a caller outside ``MARKERS``'s readers holds that marker (a unique
+  answer of a submission or household of one area: area B's people never read area A's
+  data, a mediator never reads a colleague's, a researcher never reads a name);
+- a refused write changes no row (``_snapshot`` of every table but the logs).
+
+Writes run after every read, refused callers of an endpoint before its allowed ones, in
+``WRITE_ORDER``; what allowed writes change (a test user, a test village, a household) is
+made for that purpose in the world, so later cells still hold.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import select
+
+from fieldapp.extensions import db
+from tests.helpers import (
+    PASSWORD,
+    SCREENING,
+    api_token,
+    csrf_token,
+    login,
+    screening_answers,
+    submission_xml,
+    xlsform,
+    xlsx,
+)
+from tests.helpers_cases import REGISTER, VISIT, registration
+
+# -- callers --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """One column of the matrix: ``kind`` "anon", "session" (logged in through the login
+    form), "bearer" (``Authorization: Bearer``, no cookie) or "key" (the ``<token>`` of
+    ``/key/<token>/`` routes, no cookie); ``username`` whose credential it is; ``area``
+    "A", "B" or "top" (the city)."""
+
+    name: str
+    kind: str
+    username: str | None = None
+    role: str | None = None
+    area: str | None = None
+
+
+CALLERS = [
+    Caller("anon", "anon"),
+    Caller("admin", "session", "admin", "admin", "top"),
+    Caller("admin_a", "session", "mx_admin_a", "admin", "A"),
+    Caller("supervisor_a", "session", "supervisor", "supervisor", "A"),
+    Caller("researcher_a", "session", "mx_researcher_a", "researcher", "A"),
+    Caller("mediator_a", "session", "mediator", "mediator", "A"),
+    Caller("admin_b", "session", "mx_admin_b", "admin", "B"),
+    Caller("supervisor_b", "session", "mx_supervisor_b", "supervisor", "B"),
+    Caller("researcher_b", "session", "mx_researcher_b", "researcher", "B"),
+    Caller("mediator_b", "session", "mediator3", "mediator", "B"),
+    Caller("token_a", "bearer", "mediator", "mediator", "A"),
+    Caller("token_b", "bearer", "mediator3", "mediator", "B"),
+    Caller("key_a", "key", "mediator", "mediator", "A"),
+    Caller("key_b", "key", "mediator3", "mediator", "B"),
+]
+BY_NAME = {c.name: c for c in CALLERS}
+# Users the world adds to the base world (username, role, area code).
+EXTRA_USERS = [
+    ("mx_admin_a", "admin", "339901"),
+    ("mx_researcher_a", "researcher", "339901"),
+    ("mx_admin_b", "admin", "339902"),
+    ("mx_supervisor_b", "supervisor", "339902"),
+    ("mx_researcher_b", "researcher", "339902"),
+    ("mx_victim", "mediator", "339901001001"),  # what allowed writes change
+]
+VICTIM_AREA = ("339901001099", "矩阵试验村")  # a village of A's town, empty: may be deleted
+
+
+def callers(*names: str) -> frozenset[str]:
+    """Caller names, checked."""
+    unknown = set(names) - set(BY_NAME)
+    assert not unknown, unknown
+    return frozenset(names)
+
+
+NOBODY: frozenset[str] = frozenset()
+EVERYONE = frozenset(BY_NAME)
+LOGGED_IN = frozenset(c.name for c in CALLERS if c.kind in ("session", "bearer"))
+SESSIONS = frozenset(c.name for c in CALLERS if c.kind == "session")
+
+
+def having(*roles: str, among: frozenset[str] = LOGGED_IN, areas=("top", "A", "B")):
+    """The callers of ``among`` whose role is one of ``roles`` and area one of ``areas``."""
+    return frozenset(n for n in among if BY_NAME[n].role in roles and BY_NAME[n].area in set(areas))
+
+
+VIEWERS = ("admin", "supervisor", "researcher")
+A_VIEWERS = having(*VIEWERS, areas=("top", "A"))  # every viewer who sees area A
+A_PEOPLE = A_VIEWERS | callers("mediator_a", "token_a")  # ... and A's mediator
+
+# -- the table ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """What an endpoint declares (``rule``: ``view.access_rule``) and who may use it
+    with the world's ids (``allowed``: caller names). ``also``: statuses an allowed
+    caller may get besides 2xx/3xx (documented: a 404 for an id they may know but that
+    is gone, a 409 of a state). ``changes``: of a write that every caller may send but
+    that acts on the caller's own rows only, the callers whose request may change a
+    row (the others' must change none)."""
+
+    rule: str
+    allowed: frozenset[str]
+    also: frozenset[int] = field(default_factory=frozenset)
+    changes: frozenset[str] | None = None  # a write: who may change rows (None: allowed)
+
+    @property
+    def changers(self) -> frozenset[str]:
+        return self.allowed if self.changes is None else self.changes
+
+
+def _roles(*roles: str) -> str:
+    return "roles:" + ",".join(roles)
+
+
+ADMIN_SUP = _roles("admin", "supervisor")
+ADMIN_SUP_RES = _roles("admin", "supervisor", "researcher")
+ADMIN_RES = _roles("admin", "researcher")
+PEOPLE_MANAGERS_OF_VICTIM = callers("admin", "admin_a", "supervisor_a")
+AREA_A_ADMINS = callers("admin", "admin_a")
+OWNER = callers("supervisor_a")
+# Who may correct the photo questionnaire of A's mediator: roles that correct, in its
+# subtree, who may submit to its form (published to 东城区: the city's admin may not).
+CORRECTORS = callers("admin_a", "supervisor_a", "mediator_a", "token_a")
+# Who sees identifying data of A (names, photos): IDENTIFYING_EXPORT_ROLES of A.
+A_IDENTIFIERS = having(
+    "admin", "supervisor", areas=("top", "A")
+)  # who asked for the export job and the user import
+
+ACCESS: dict[str, Access] = {
+    # public pages: no data
+    "auth.login": Access("public", EVERYONE),
+    "auth.login_code": Access("public", EVERYONE),
+    "auth.logout": Access("public", EVERYONE),
+    "auth.set_language": Access("public", EVERYONE),
+    "pwa.shell": Access("public", EVERYONE),
+    "pwa.manifest": Access("public", EVERYONE),
+    "pwa.service_worker": Access("public", EVERYONE),
+    "api.openapi": Access("public", EVERYONE),
+    # one's own account
+    "surveys.index": Access("logged_in", LOGGED_IN),
+    "auth.account": Access("logged_in", LOGGED_IN),
+    "auth.account_language": Access("logged_in", LOGGED_IN),
+    "auth.change_password": Access("logged_in", LOGGED_IN),
+    "auth.two_factor": Access("logged_in", LOGGED_IN),
+    "auth.two_factor_confirm": Access("logged_in", LOGGED_IN),
+    "auth.two_factor_off": Access("logged_in", LOGGED_IN),
+    "auth.csrf_token": Access("logged_in", LOGGED_IN),
+    # areas: the test village of A
+    "areas.index": Access(ADMIN_SUP, having("admin", "supervisor")),
+    "areas.search": Access(ADMIN_SUP, having("admin", "supervisor")),
+    "areas.import_file": Access(_roles("admin"), having("admin")),
+    "areas.import_confirm": Access(_roles("admin"), having("admin")),
+    "areas.node": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    "areas.add": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    "areas.rename": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    "areas.move": Access(_roles("admin"), AREA_A_ADMINS),
+    "areas.deactivate": Access(_roles("admin"), AREA_A_ADMINS),
+    "areas.reactivate": Access(_roles("admin"), AREA_A_ADMINS),
+    "areas.delete": Access(_roles("admin"), AREA_A_ADMINS, frozenset({404})),  # one deletes
+    # audit log
+    "audit.index": Access(_roles("admin"), having("admin")),
+    "audit.export": Access(_roles("admin"), having("admin")),
+    # phones of the test mediator of A
+    "phones.user_phones": Access("logged_in", PEOPLE_MANAGERS_OF_VICTIM),
+    "phones.create_collect": Access("logged_in", PEOPLE_MANAGERS_OF_VICTIM),
+    "phones.revoke_collect": Access("logged_in", PEOPLE_MANAGERS_OF_VICTIM),
+    # people: the test mediator of A; imports: the one supervisor_a started
+    "people.index": Access(ADMIN_SUP, having("admin", "supervisor")),
+    "people.create": Access(ADMIN_SUP, having("admin", "supervisor")),
+    "people.import_upload": Access(ADMIN_SUP, having("admin", "supervisor")),
+    "people.import_template": Access(ADMIN_SUP, having("admin", "supervisor")),
+    "people.import_progress": Access(ADMIN_SUP, OWNER),
+    "people.import_confirm": Access(ADMIN_SUP, OWNER),
+    "people.import_sheet": Access(ADMIN_SUP, OWNER),
+    "people.import_step": Access(ADMIN_SUP, OWNER),
+    "people.detail": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    "people.edit": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    "people.deactivate": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    "people.reactivate": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    "people.reset_password": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    "people.reset_two_factor": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    "people.unlock": Access(ADMIN_SUP, PEOPLE_MANAGERS_OF_VICTIM),
+    # JSON API: households of A (registered by mediator_a), family_screening (the city's
+    # form: every area's data, each sees its part), the photo form's submission of A
+    "api.me": Access("logged_in", LOGGED_IN),
+    "api.forms": Access("logged_in", LOGGED_IN),
+    "api.form": Access("logged_in", LOGGED_IN),
+    "api.submissions": Access("logged_in", LOGGED_IN),
+    "api.entities": Access("logged_in", LOGGED_IN),
+    "api.entity": Access("logged_in", A_PEOPLE),
+    "api.correction": Access("logged_in", CORRECTORS),
+    "api.correction_attachment": Access("logged_in", CORRECTORS),
+    # households (cases) of A
+    "cases.index": Access("logged_in", LOGGED_IN),
+    "cases.detail": Access("logged_in", A_PEOPLE),
+    "cases.assign": Access(ADMIN_SUP, having("admin", "supervisor", areas=("top", "A"))),
+    "cases.close": Access(ADMIN_SUP, having("admin", "supervisor", areas=("top", "A"))),
+    "cases.reopen": Access(ADMIN_SUP, having("admin", "supervisor", areas=("top", "A"))),
+    "cases.resolve": Access(ADMIN_SUP, having("admin", "supervisor", areas=("top", "A"))),
+    # data pages: family_screening (the city's form) and its submission of A
+    "submissions.index": Access(ADMIN_SUP_RES, having(*VIEWERS)),
+    "submissions.table": Access(ADMIN_SUP_RES, having(*VIEWERS)),
+    "submissions.detail": Access(ADMIN_SUP_RES, A_VIEWERS),
+    "submissions.attachment": Access(ADMIN_SUP_RES, A_IDENTIFIERS),  # a photo
+    "dashboard.page": Access(ADMIN_SUP_RES, having(*VIEWERS)),
+    "dashboard.data": Access(ADMIN_SUP_RES, having(*VIEWERS)),
+    "exports.file": Access(ADMIN_SUP_RES, having(*VIEWERS)),
+    "exports.csv": Access(ADMIN_SUP_RES, having(*VIEWERS)),
+    "exports.households_file": Access(ADMIN_SUP_RES, A_VIEWERS),  # hh_register: A's form
+    "exports.job": Access("logged_in", OWNER),
+    "exports.job_status": Access("logged_in", OWNER),
+    "exports.job_download": Access("logged_in", OWNER),
+    # yearly figures
+    "figures.index": Access(ADMIN_SUP_RES, having(*VIEWERS)),
+    "figures.export_xlsx": Access(ADMIN_SUP_RES, having(*VIEWERS)),
+    "figures.definitions": Access(_roles("admin"), callers("admin")),
+    "figures.edit_definition": Access(_roles("admin"), callers("admin")),
+    "figures.targets": Access(_roles("admin"), having("admin")),
+    # periodic reports: one defined for 东城区
+    "reports.index": Access(ADMIN_SUP_RES, having(*VIEWERS)),
+    "reports.create": Access(ADMIN_SUP, having("admin", "supervisor")),
+    "reports.page": Access(ADMIN_SUP_RES, A_VIEWERS),
+    "reports.download": Access(ADMIN_SUP_RES, A_VIEWERS),
+    "reports.edit": Access(ADMIN_SUP, having("admin", "supervisor", areas=("top", "A"))),
+    # forms: the photo form is published to 东城区
+    "surveys.manage": Access(ADMIN_RES, having("admin", "researcher")),
+    "surveys.upload": Access(ADMIN_RES, having("admin", "researcher")),
+    "surveys.detail": Access(ADMIN_RES, having("admin", "researcher", areas=("top", "A"))),
+    "surveys.upload_media": Access(ADMIN_RES, having("admin", "researcher", areas=("top", "A"))),
+    "surveys.change_state": Access(ADMIN_RES, having("admin", "researcher", areas=("top", "A"))),
+    "surveys.fill": Access("logged_in", A_PEOPLE - callers("admin")),
+    # OpenRosa at /: the photo form of A
+    "openrosa.form_list": Access("token", LOGGED_IN),
+    "openrosa.xform": Access("token", A_PEOPLE - callers("admin")),
+    "openrosa.manifest": Access("token", A_PEOPLE - callers("admin")),
+    "openrosa.media": Access("token", A_PEOPLE - callers("admin")),
+    "openrosa.submission_head": Access("token", LOGGED_IN),
+    "openrosa.submission": Access("token", A_PEOPLE - callers("admin")),
+    # ... under /key/<token>/: the key is the credential
+    "openrosa_key.form_list": Access("token", callers("key_a", "key_b")),
+    "openrosa_key.xform": Access("token", callers("key_a")),
+    "openrosa_key.manifest": Access("token", callers("key_a")),
+    "openrosa_key.media": Access("token", callers("key_a")),
+    "openrosa_key.submission_head": Access("token", callers("key_a", "key_b")),
+    "openrosa_key.submission": Access("token", callers("key_a")),
+    # ... under /test/<draft_token>/: whoever holds the draft's link tests it, no data
+    "drafttest.fill": Access("token", EVERYONE),
+    "openrosa_test.form_list": Access("token", EVERYONE),
+    "openrosa_test.xform": Access("token", EVERYONE),
+    "openrosa_test.manifest": Access("token", EVERYONE),
+    "openrosa_test.media": Access("token", EVERYONE),
+    "openrosa_test.submission_head": Access("token", EVERYONE),
+    "openrosa_test.submission": Access("token", EVERYONE),
+    # reminders (issue 13): one's own subscriptions, preferences and to-do list; a push
+    # subscription of mediator_a's is in the world: only she may delete it
+    "reminders.push_key": Access("logged_in", LOGGED_IN),
+    "reminders.push_subscribe": Access("logged_in", LOGGED_IN),
+    "reminders.push_unsubscribe": Access(
+        "logged_in", LOGGED_IN, changes=callers("mediator_a", "token_a")
+    ),
+    "reminders.get_preferences": Access("logged_in", LOGGED_IN),
+    "reminders.put_preferences": Access("logged_in", LOGGED_IN),
+    "reminders.get_todo": Access("logged_in", LOGGED_IN),
+}
+
+
+def _endpoints(app):
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
+        if rule.endpoint != "static":
+            yield rule, app.view_functions[rule.endpoint]
+
+
+def _methods(rule) -> list[str]:
+    """The methods a rule serves: GET stands for its HEAD; HEAD alone when that is all."""
+    methods = set(rule.methods) - {"OPTIONS"}
+    if "GET" in methods:
+        methods.discard("HEAD")
+    return sorted(methods)
+
+
+def _how_to_add(rule, view) -> str:
+    declared = getattr(view, "access_rule", None)
+    if declared is None:
+        return (
+            f"{rule.endpoint} ({rule.rule}) declares no access rule: decorate the view with "
+            "scope.public, scope.logged_in, scope.roles_required(...) or scope.token_route"
+        )
+    args = ", ".join(sorted(rule.arguments)) or "none"
+    return (
+        f"{rule.endpoint} ({rule.rule}, {'/'.join(_methods(rule))}) is not in ACCESS of "
+        f"tests/test_access_matrix.py: add  {rule.endpoint!r}: Access({declared!r}, "
+        "<the callers who may use it, e.g. LOGGED_IN, A_PEOPLE, having('admin', "
+        "areas=('top', 'A'))>),  a sample body in BODIES if it writes, and a value for "
+        f"each URL argument ({args}) in World.url_values if one is new"
+    )
+
+
+def test_every_endpoint_is_in_the_table(app):
+    """Every endpoint of the URL map is declared in ``ACCESS`` with the rule its view
+    declares; callers allowed by the table hold a role the declaration admits."""
+    problems = []
+    seen = set()
+    for rule, view in _endpoints(app):
+        seen.add(rule.endpoint)
+        access = ACCESS.get(rule.endpoint)
+        declared = getattr(view, "access_rule", None)
+        if access is None or declared is None:
+            problems.append(_how_to_add(rule, view))
+            continue
+        if access.rule != declared:
+            problems.append(
+                f"{rule.endpoint} declares {declared!r}, ACCESS says {access.rule!r}: "
+                "change the table with the callers who may now use it"
+            )
+            continue
+        if declared.startswith("roles:"):
+            roles = set(declared.removeprefix("roles:").split(","))
+            wrong = sorted(n for n in access.allowed if BY_NAME[n].role not in roles)
+            if wrong or access.allowed & {"anon", "key_a", "key_b"}:
+                problems.append(f"{rule.endpoint}: {wrong} allowed by ACCESS, not by {declared}")
+        if declared == "logged_in" and access.allowed - LOGGED_IN:
+            problems.append(f"{rule.endpoint}: logged_in, but ACCESS allows callers without login")
+    stale = sorted(set(ACCESS) - seen)
+    assert not stale, f"ACCESS names endpoints that are gone: {stale}"
+    assert not problems, "\n".join(problems)
+
+
+# -- the world ------------------------------------------------------------------------
+
+# Marker answers: each (value, callers who may read it). No response to anyone else may
+# hold the value. ASCII letters and digits only: JSON escapes other characters, CSV and
+# XML quote some.
+MARK_A = "MXmarkA4711"  # remarks of mediator_a's screening (东城区)
+MARK_NAME = "MXmarkName4712"  # its household head: identifying (fieldapp::identifier)
+MARK_A2 = "MXmarkAtwo4713"  # remarks of mediator2's screening (光明社区, A): not mediator_a's
+MARK_B = "MXmarkB4714"  # remarks of mediator3's screening (柳树村, 西山县)
+MARK_HH = "MXmarkHousehold4715"  # head of the household mediator_a registered (its label)
+MARK_P = "MXmarkPhoto4716"  # text of the photo questionnaire of A
+MARKERS = {
+    MARK_A: A_VIEWERS | callers("mediator_a", "token_a"),
+    MARK_NAME: callers("admin", "admin_a", "supervisor_a", "mediator_a", "token_a"),
+    MARK_A2: A_VIEWERS,
+    MARK_B: having(*VIEWERS, areas=("top", "B")) | callers("mediator_b", "token_b"),
+    MARK_HH: callers("admin", "admin_a", "supervisor_a", "mediator_a", "token_a", "key_a"),
+    MARK_P: A_VIEWERS | callers("mediator_a", "token_a"),
+}
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+PHOTO_FORM = xlsform(
+    [
+        ["type", "name", "label", "media::image"],
+        ["note", "logo", "标志", "mx_logo.png"],
+        ["text", "note_text", "备注", ""],
+        ["image", "photo", "照片", ""],
+    ],
+    settings=[["form_id", "version"], ["mx_photo", "1"]],
+)
+DRAFT_FORM = xlsform(
+    [
+        ["type", "name", "label", "media::image"],
+        ["note", "logo", "标志", "mx_logo.png"],
+        ["text", "t", "文字", ""],
+    ],
+    settings=[["form_id", "version"], ["mx_draft", "1"]],
+)
+
+
+def _photo_xml(form_id: str = "mx_photo", text: str = "新的一份") -> tuple[bytes, str]:
+    return submission_xml(form_id, "1", {"note_text": text, "photo": "mx.jpg"})
+
+
+@dataclass
+class World:
+    """The ids every URL is built from (``url_values``), the credentials of the callers
+    and their clients."""
+
+    app: object
+    clients: dict = field(default_factory=dict)
+    csrf: dict = field(default_factory=dict)
+    ids: dict = field(default_factory=dict)
+
+    def url_values(self, rule, caller: Caller) -> dict[str, str]:
+        """A real value for each argument of ``rule`` as ``caller`` would use it: the
+        caller's own app-user key under ``/key/<token>/`` (another caller has none: a
+        made-up one), the world's form, submission, household, ... otherwise."""
+        i, endpoint = self.ids, rule.endpoint
+        values = {
+            "form_id": "family_screening",
+            "version": i["fs_version"],
+            "instance_id": i["fs_a"],
+            "filename": "mx.jpg",
+            "draft_token": i["draft_token"],
+            "token_id": str(i["victim_collect_id"]),
+            "code": VICTIM_AREA[0],
+            "username": "mx_victim",
+            "uuid": i["household"],
+            "name": "households",
+            "key": i["figure_key"],
+            "report_id": str(i["report_id"]),
+            "lang": "zh",
+            "token": "no-such-token",
+        }
+        blueprint = endpoint.split(".")[0]
+        if blueprint.startswith("openrosa") or endpoint.startswith("surveys."):
+            values.update(form_id="mx_photo", version="1", filename="mx_logo.png")
+        if blueprint == "openrosa_test":
+            values.update(form_id="mx_draft")
+        if endpoint == "exports.households_file":
+            values["form_id"] = "hh_register"
+        if endpoint in ("submissions.attachment", "api.correction", "api.correction_attachment"):
+            values["instance_id"] = i["photo_a"]
+        if endpoint.startswith("exports.job"):
+            values["token"] = i["job"]
+        elif endpoint.startswith("people.import_"):
+            values["token"] = i["user_import"]
+        elif blueprint == "openrosa_key":
+            values["token"] = i["keys"].get(caller.name, "no-such-key")
+        return {arg: values[arg] for arg in rule.arguments}
+
+
+def _build(app) -> World:
+    from fieldapp.areas.services import create_area, get_area
+    from fieldapp.auth.services import create_user, get_user
+    from fieldapp.exports.models import DONE, ExportJob
+    from fieldapp.figures.definitions import all_definitions, load_defaults
+    from fieldapp.phones.services import create_collect_token
+    from fieldapp.reminders.models import PushSubscription
+    from fieldapp.reports.services import save_definition
+    from fieldapp.scope import OPERATOR
+    from fieldapp.surveys.models import Form
+    from fieldapp.surveys.services import import_xlsform
+
+    world = World(app)
+    i = world.ids
+    with app.app_context():
+        for username, role, code in EXTRA_USERS:
+            create_user(username, PASSWORD, role, get_area(code), username)
+        create_area(*VICTIM_AREA, "village", get_area("339901001"))
+        import_xlsform(SCREENING.read_bytes(), SCREENING.name, get_area("3399"))
+        media = [("mx_logo.png", PNG)]
+        a = get_area("339901")
+        import_xlsform(PHOTO_FORM, "mx_photo.xlsx", a, media=media)
+        import_xlsform(REGISTER, "hh_register.xlsx", a)
+        import_xlsform(VISIT, "hh_visit.xlsx", a)
+        import_xlsform(DRAFT_FORM, "mx_draft.xlsx", a, media=media, draft=True)
+        db.session.commit()
+        i["fs_version"] = db.session.scalar(
+            select(Form).where(Form.form_id == "family_screening")
+        ).current.version
+        i["draft_token"] = db.session.scalar(
+            select(Form).where(Form.form_id == "mx_draft")
+        ).draft_token
+        i["keys"] = {}
+        for name, username in (("key_a", "mediator"), ("key_b", "mediator3")):
+            i["keys"][name] = create_collect_token(OPERATOR, get_user(username), "手机")[0]
+        i["victim_collect_id"] = create_collect_token(OPERATOR, get_user("mx_victim"), "手机")[1].id
+        db.session.commit()
+    i["tokens"] = {"token_a": api_token(app, "mediator"), "token_b": api_token(app, "mediator3")}
+
+    sender = app.test_client()
+
+    def send(username: str, xml: bytes, files=None):
+        from tests.helpers import post_submission
+
+        token = api_token(app, username)
+        resp = post_submission(sender, xml, files=files, token=token)
+        assert resp.status_code == 201, resp.get_data(as_text=True)[:300]
+
+    for key, username, changes in (
+        ("fs_a", "mediator", {"remarks": MARK_A, "household_info.household_head": MARK_NAME}),
+        ("fs_a2", "mediator2", {"remarks": MARK_A2}),
+        ("fs_b", "mediator3", {"remarks": MARK_B}),
+    ):
+        xml, i[key] = submission_xml(
+            "family_screening", i["fs_version"], screening_answers(**changes)
+        )
+        send(username, xml)
+    xml, i["photo_a"] = _photo_xml(text=MARK_P)
+    send("mediator", xml, files={"mx.jpg": b"\xff\xd8\xff\xe0 mx photo"})
+    xml, _iid, i["household"] = registration(MARK_HH)
+    send("mediator", xml)
+
+    with app.app_context():
+        supervisor = get_user("supervisor")
+        definition = save_definition(
+            OPERATOR,
+            None,
+            name="矩阵月报",
+            form_id="family_screening",
+            period="monthly",
+            level="village",
+            deadline_days=5,
+            area_code="339901",
+        )
+        path = app.instance_path + "/mx-export.csv"
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(f"remarks\n{MARK_A}\n")
+        form = db.session.scalar(select(Form).where(Form.form_id == "family_screening"))
+        job = ExportJob(
+            token="mxjob" + "0" * 27,
+            user_id=supervisor.id,
+            form_pk=form.id,
+            params={"format": "csv"},
+            status=DONE,
+            progress=1.0,
+            file_path=path,
+            file_name="mx-export.csv",
+        )
+        db.session.add(job)
+        db.session.add(
+            PushSubscription(
+                user_id=get_user("mediator").id,
+                endpoint=PUSH_ENDPOINT,
+                p256dh=P256DH,
+                auth="A" * 22,
+            )
+        )
+        load_defaults()
+        db.session.commit()
+        i.update(
+            report_id=definition.id,
+            job=job.token,
+            figure_key=all_definitions()[0].key,
+        )
+
+    for caller in CALLERS:
+        client = app.test_client()
+        if caller.kind == "session":
+            assert login(client, caller.username).status_code == 302, caller
+            world.csrf[caller.name] = client.get("/csrf-token").get_json()["token"]
+            if caller.name in OWNER:
+                i["user_import"] = _confirmed_import(client, world.csrf[caller.name])
+        else:  # a cookie of its own, so that a write reaches the access check
+            world.csrf[caller.name] = csrf_token(client, "/login")
+        world.clients[caller.name] = client
+    return world
+
+
+def _confirmed_import(client, token: str) -> str:
+    """A user import uploaded and confirmed by ``client``'s user (its key in their
+    session, as after the confirm button): its token."""
+    data = xlsx(
+        [
+            ["用户名", "姓名", "角色", "区划代码", "手机"],
+            ["mx_imported", "导入", "调解员", "339901001001", ""],
+        ]
+    )
+    resp = client.post(
+        "/admin/users/import",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "users.xlsx")},
+        content_type="multipart/form-data",
+    )
+    page = resp.get_data(as_text=True)
+    confirm = re.search(r'action="(/admin/users/import/([^"/]+)/confirm)"', page)
+    assert resp.status_code == 200 and confirm, page[:500]
+    resp = client.post(confirm.group(1), data={"csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return confirm.group(2)
+
+
+# -- one cell -------------------------------------------------------------------------
+
+# Sample bodies of writes (besides the CSRF token): what a refused caller tries is a real
+# change (a role raised, a household given away, an area renamed), so "refused" is seen
+# in the rows as well as in the status.
+BODIES: dict[str, dict] = {
+    "cases.assign": {"user": "mediator2"},
+    "cases.close": {"reason": "矩阵测试"},
+    "cases.reopen": {"note": "矩阵测试"},
+    "cases.resolve": {"note": "矩阵测试"},
+    "people.edit": {"display_name": "被改名", "role": "mediator", "area": "339901001001"},
+    "people.create": {
+        "username": "mx_new",
+        "display_name": "新人",
+        "role": "mediator",
+        "area": "339901001001",
+    },
+    "areas.add": {"code": "339901001098", "name": "新村"},
+    "areas.rename": {"name": "被改名村"},
+    "areas.move": {"parent": "339901001"},
+    "phones.create_collect": {"name": "矩阵手机"},
+    "surveys.change_state": {"state": "open"},
+    "auth.account_language": {"language": "zh"},
+    "reports.create": {
+        "name": "矩阵报告二",
+        "form": "family_screening",
+        "period": "monthly",
+        "level": "village",
+        "deadline_days": "5",
+        "area": "339901",
+    },
+}
+PUSH_ENDPOINT = "http://127.0.0.1:9/push/mx-of-mediator-a"  # mediator_a's, in the world
+P256DH = "BA" + "A" * 85  # 65 bytes, an uncompressed point's first byte
+JSON_BODIES: dict[str, dict] = {
+    "reminders.push_subscribe": {
+        "endpoint": "http://127.0.0.1:9/push/mx-new",
+        "keys": {"p256dh": P256DH, "auth": "A" * 22},
+    },
+    "reminders.push_unsubscribe": {"endpoint": PUSH_ENDPOINT},
+    "reminders.put_preferences": {"quiet_start": "21:30", "quiet_end": "07:30"},
+}
+# Writes run in this order (the rest first, in URL-map order): the ones that end a
+# session, lock an account or remove what others point at come last.
+LAST_WRITES = [
+    "cases.close",
+    "cases.reopen",
+    "people.deactivate",
+    "people.reactivate",
+    "people.reset_password",
+    "areas.deactivate",
+    "areas.reactivate",
+    "areas.delete",
+    "surveys.change_state",
+    "auth.change_password",
+    "auth.two_factor_off",
+    "auth.login_code",
+    "auth.login",
+    "auth.logout",
+]
+SUBMISSION_ENDPOINTS = {
+    "openrosa.submission",
+    "openrosa_key.submission",
+    "openrosa_test.submission",
+}
+# Rows that a request may write whoever makes it (logs, sign-in bookkeeping, figures
+# brought up to date on reading): left out of the "a refused write changes nothing" check.
+VOLATILE_TABLES = {
+    "audit_events",
+    "login_failures",
+    "login_sessions",
+    "figure_fact_pending",
+    "figure_fact_state",
+    "figure_fact_builds",
+    "figure_facts",
+    "figure_households",
+    "figure_tallies",
+}
+VOLATILE_COLUMNS = {"last_used_at"}
+
+
+def _snapshot(app) -> dict[str, list]:
+    """Every row of every table but the volatile ones, comparable."""
+    out = {}
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            if table.name in VOLATILE_TABLES:
+                continue
+            cols = [c for c in table.columns if c.name not in VOLATILE_COLUMNS]
+            rows = db.session.execute(select(*cols)).all()
+            out[table.name] = sorted(repr(tuple(r)) for r in rows)
+        db.session.rollback()
+    return out
+
+
+def _changed(before: dict, after: dict) -> list[str]:
+    return [t for t in before if before[t] != after[t]]
+
+
+@dataclass
+class Cell:
+    """One request of the matrix and what came back."""
+
+    endpoint: str
+    method: str
+    url: str
+    caller: str
+    status: int
+    location: str
+    body: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} as {self.caller}: {self.status} {self.location}".strip()
+
+
+def _request(world: World, rule, method: str, caller: Caller) -> Cell:
+
+    values = world.url_values(rule, caller)
+    url = world.app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
+    client = world.clients[caller.name]
+    headers = {"X-OpenRosa-Version": "1.0"}
+    if caller.kind == "bearer":
+        headers["Authorization"] = f"Bearer {world.ids['tokens'][caller.name]}"
+    kwargs: dict = {"headers": headers}
+    if method in ("POST", "PUT", "PATCH", "DELETE"):
+        data = dict(BODIES.get(rule.endpoint, {}))
+        data["csrf_token"] = world.csrf[caller.name]
+        headers["X-CSRFToken"] = world.csrf[caller.name]
+        if rule.endpoint in JSON_BODIES:
+            kwargs["json"] = JSON_BODIES[rule.endpoint]
+            data = None
+        elif rule.endpoint in SUBMISSION_ENDPOINTS:
+            form_id = "mx_draft" if rule.endpoint.startswith("openrosa_test") else "mx_photo"
+            xml, _iid = _photo_xml(form_id)
+            data["xml_submission_file"] = (io.BytesIO(xml), "submission.xml", "text/xml")
+            kwargs["content_type"] = "multipart/form-data"
+        if data is not None:
+            kwargs["data"] = data
+    resp = client.open(url, method=method, **kwargs)
+    body = _text(resp.get_data()) if method != "HEAD" else ""
+    return Cell(
+        rule.endpoint,
+        method,
+        url,
+        caller.name,
+        resp.status_code,
+        resp.headers.get("Location", ""),
+        body,
+    )
+
+
+def _text(data: bytes) -> str:
+    """A response body as text to look for markers in: the members of a zip (XLSX, ZIP
+    exports) unpacked."""
+    if data.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            data = b"".join(zf.read(n) for n in zf.namelist())
+    return data.decode("utf-8", errors="replace")
+
+
+def _to_login(cell: Cell) -> bool:
+    return cell.status in (301, 302, 303, 307, 308) and "/login" in cell.location
+
+
+def _judge(cell: Cell, access: Access) -> list[str]:
+    """What is wrong with ``cell`` (nothing: an empty list)."""
+    problems = []
+    if cell.status >= 500:
+        problems.append(f"{cell}: a server error")
+    elif cell.caller in access.allowed:
+        ok = 200 <= cell.status < 400 and (not _to_login(cell) or access.rule == "public")
+        ok = ok or cell.status in access.also
+        ok = ok or (cell.method != "GET" and cell.status in (400, 409, 422))
+        if not ok:
+            problems.append(f"{cell}: refused, but ACCESS allows {cell.caller}")
+    elif not (cell.status in (401, 403, 404) or _to_login(cell)):
+        problems.append(f"{cell}: served, but ACCESS refuses {cell.caller}")
+    for marker, readers in MARKERS.items():
+        if cell.caller not in readers and marker in cell.body:
+            problems.append(f"{cell}: shows {marker!r}, which {cell.caller} may not read")
+    return problems
+
+
+# -- the matrix -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def matrix_world(app, world) -> World:
+    return _build(app)
+
+
+def _cells(app):
+    """(rule, method) of every endpoint in the table, reads first then writes (in the
+    order of ``LAST_WRITES``)."""
+    reads, writes = [], []
+    for rule, _view in _endpoints(app):
+        for method in _methods(rule):
+            (reads if method in ("GET", "HEAD") else writes).append((rule, method))
+    last = {e: n for n, e in enumerate(LAST_WRITES)}
+    writes.sort(key=lambda rm: last.get(rm[0].endpoint, -1))
+    return reads, writes
+
+
+def test_every_route_for_every_caller(app, matrix_world):
+    """The matrix: every route × method × caller, reads then writes, refused callers of
+    each before its allowed ones; see the module's docstring for what is asserted."""
+    world = matrix_world
+    reads, writes = _cells(app)
+    problems: list[str] = []
+    seen: dict[str, set[str]] = {marker: set() for marker in MARKERS}
+    counted = 0
+    for rule, method in reads + writes:
+        access = ACCESS.get(rule.endpoint)
+        if access is None:
+            continue  # test_every_endpoint_is_in_the_table says what to add
+        refused = [c for c in CALLERS if c.name not in access.allowed]
+        bystanders = [c for c in CALLERS if c.name in access.allowed - access.changers]
+        changers = [c for c in CALLERS if c.name in access.allowed & access.changers]
+        before = _snapshot(app) if (rule, method) in writes else None
+        for n, caller in enumerate(refused + bystanders + changers):
+            cell = _request(world, rule, method, caller)
+            problems += _judge(cell, access)
+            for marker, who in seen.items():
+                if marker in cell.body:
+                    who.add(caller.name)
+            counted += 1
+            if before is not None and n == len(refused + bystanders) - 1:
+                changed = _changed(before, _snapshot(app))
+                if changed:
+                    problems.append(
+                        f"{method} {rule.rule}: a caller in {[c.name for c in refused]} or "
+                        f"{[c.name for c in bystanders]} changed {', '.join(changed)}"
+                    )
+    assert not problems, f"{len(problems)} of {counted} cells:\n" + "\n".join(problems)
+    # The markers were there to be seen: the check above is not vacuous.
+    for marker, readers in MARKERS.items():
+        assert seen[marker] and seen[marker] <= readers, (marker, seen[marker])
+    assert seen[MARK_B] >= {"supervisor_b", "mediator_b"}
+    assert seen[MARK_A] >= {"supervisor_a", "mediator_a", "token_a"}
+    assert counted >= 120 * len(CALLERS), counted
