@@ -256,13 +256,16 @@ def service_worker(context: BrowserContext):
 
 
 def test_a_push_reaches_the_service_worker_and_a_tap_opens_the_todo_list(
-    app, client, world, online_phone, live_server
+    app, client, world, publish, online_phone, live_server, tmp_path
 ):
     context, page = online_phone
+    for name, form in (("hh_register", REGISTER), ("hh_visit", VISIT)):
+        (tmp_path / f"{name}.xlsx").write_bytes(form)
+        publish(tmp_path / f"{name}.xlsx")
     context.grant_permissions(["notifications"], origin=live_server)
     seed(app, client, world.mediator, [("赵敏", day(-2)), ("孙丽", day(0))])
     page.locator("#sync-now").click()
-    expect(page.locator("#todo-entry")).to_be_visible()
+    expect(page.locator("#todo-entry")).to_have_attribute("data-count", "2", timeout=20_000)
 
     cdp = context.new_cdp_session(page)
     reg = registration_id(cdp, f"{live_server}/")
@@ -343,29 +346,37 @@ def test_reminder_settings_say_what_the_phone_can_do(world, online_phone, live_s
     page.goto("/app#/reminders")
     verdict = page.locator("#reminder-verdict")
     expect(verdict).to_be_visible()
-    # 127.0.0.1 is a secure context: Chromium has service worker, notifications and push.
+    # 127.0.0.1 is a secure context: Chromium has service worker, notifications and push;
+    # headless Chromium refuses notifications until the test allows them.
     caps = page.locator("#reminder-caps")
     expect(caps).to_contain_text("安全连接（https）： 是")
     expect(caps).to_contain_text("推送： 支持")
-    expect(caps).to_contain_text("权限还没有询问")
-    expect(verdict).to_contain_text("还没有开启")
-    expect(verdict).to_contain_text("待办")
-    screen(page, "reminders-2-settings")
+    expect(caps).to_contain_text("权限已拒绝")
+    expect(verdict).to_have_attribute("data-push", "no")
+    expect(verdict).to_contain_text("提醒会显示在“待办”里")
+    expect(page.locator("#push-toggle")).to_be_disabled()
+    screen(page, "reminders-2-settings-denied")
 
-    # Before the browser asks: why, in Chinese; 暂不开启 asks nothing.
+    context.grant_permissions(["notifications"], origin=live_server)
+    page.reload()
+    expect(caps).to_contain_text("权限已允许")
+    expect(verdict).to_have_attribute("data-push", "maybe")
+    expect(verdict).to_contain_text("还没有开启")
+    screen(page, "reminders-3-settings")
+
+    # Before the browser asks: why, in Chinese; 暂不开启 changes nothing.
     page.locator("#push-toggle").click()
     modal = page.locator(".modal")
     expect(modal).to_contain_text("通知里只有数字，不会显示姓名或地址")
-    screen(page, "reminders-3-before-permission")
+    screen(page, "reminders-4-before-permission")
     modal.get_by_role("button", name="暂不开启").click()
-    assert page.evaluate("Notification.permission") == "default"
+    expect(page.locator("#push-msg")).to_be_hidden()
 
     # Allowed, but headless Chromium has no push service to reach: a clear message, in time.
-    context.grant_permissions(["notifications"], origin=live_server)
     page.locator("#push-toggle").click()
     modal.get_by_role("button", name="继续").click()
     msg = page.locator("#push-msg.msg-error")
     expect(msg).to_be_visible(timeout=40_000)
-    screen(page, "reminders-4-push-failed")
+    screen(page, "reminders-5-push-failed")
     expect(page.locator("#push-toggle")).to_be_enabled()
     expect(page.locator("#push-toggle")).to_have_text("开启推送提醒")
