@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from fieldapp import create_app
 from fieldapp.areas.services import get_area
 from fieldapp.backup.restore import restore_backup
-from fieldapp.backup.services import BackupError, RestoreRefused, make_backup
+from fieldapp.backup.services import BackupError, make_backup
 from fieldapp.cli import main
 from fieldapp.dataset.identify import pseudonym_key
 from fieldapp.extensions import db
@@ -184,7 +184,9 @@ def _rewrite(archive: Path, change) -> None:
 
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "tampered", "newer"])
-def test_a_damaged_or_newer_archive_is_refused_and_nothing_changes(source, tmp_path, damage):
+def test_a_damaged_or_newer_archive_is_refused_and_nothing_changes(
+    source, target_url, tmp_path, damage
+):
     archive = tmp_path / "backup.tar.gz"
     make_backup(source, archive)
     if damage == "truncated":
@@ -206,12 +208,11 @@ def test_a_damaged_or_newer_archive_is_refused_and_nothing_changes(source, tmp_p
 
         _rewrite(archive, newer)
     instance = tmp_path / "target"
-    url = f"sqlite:///{instance / 'fieldapp.sqlite3'}"
-    instance.mkdir()
-    upgrade(url)  # an initialised, empty server
+    instance.mkdir(exist_ok=True)
+    upgrade(target_url)  # an initialised, empty server
     (instance / "pseudonym_key").write_text("the target's own")
-    server = _app(url, instance)
-    seen = _digest(instance)
+    server = _app(target_url, instance)
+    seen, rows = _digest(instance), tables(target_url)
 
     with pytest.raises(BackupError) as refused:
         restore_backup(server, archive)
@@ -225,14 +226,15 @@ def test_a_damaged_or_newer_archive_is_refused_and_nothing_changes(source, tmp_p
         "newer": "备份来自更新的 fieldapp（数据库版本 9999",
     }[damage] in message
     assert _digest(instance) == seen  # nothing changed, no staging folder left
+    assert tables(target_url) == rows
 
 
-def test_restoring_over_data_needs_force(source, tmp_path, monkeypatch):
+def test_restoring_over_data_needs_force(source, target_url, tmp_path, monkeypatch):
     archive = tmp_path / "backup.tar.gz"
     make_backup(source, archive)
     instance = tmp_path / "target"
     monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", str(instance))
-    monkeypatch.delenv("FIELDAPP_DATABASE_URL", raising=False)
+    monkeypatch.setenv("FIELDAPP_DATABASE_URL", target_url)
     runner = CliRunner()
     assert runner.invoke(main, ["restore", str(archive)]).exit_code == 0
     seen = _digest(instance)
@@ -243,10 +245,17 @@ def test_restoring_over_data_needs_force(source, tmp_path, monkeypatch):
     assert "目标不是空的：数据库已有数据（用户 6，提交 5，家庭 1；" in again.output
     assert "--force" in again.output
     assert _digest(instance) == seen
+    rows = tables(target_url)
+    assert rows["audit_events"][-1][3] == "backup_restore"  # the first restore's only
     forced = runner.invoke(main, ["restore", str(archive), "--force"])
     assert forced.exit_code == 0, forced.output
     assert "用户 6，提交 5，家庭 1" in forced.output
     assert "请重启 fieldapp 服务" in forced.output
+    again = tables(target_url)
+    assert again["submissions"] == rows["submissions"]
+    # The whole database is the archive's again, with the forced restore's event last.
+    assert again["audit_events"][:-1] == rows["audit_events"][:-1]
+    assert again["audit_events"][-1][5]["forced"] is True
 
 
 def test_an_older_archive_is_migrated_after_restoring(tmp_path, monkeypatch):
@@ -270,21 +279,17 @@ def test_an_older_archive_is_migrated_after_restoring(tmp_path, monkeypatch):
     assert revision != [("0012",)]
 
 
-def test_restore_refuses_an_archive_of_the_other_database_kind(source, tmp_path):
+def test_restore_refuses_an_archive_of_the_other_database_kind(source, target_url, tmp_path):
     archive = tmp_path / "backup.tar.gz"
-    make_backup(source, archive)
+    other = {"sqlite": "postgresql", "postgresql": "sqlite"}
+    kind = make_backup(source, archive).manifest["database"]
     _rewrite(
         archive,
         lambda name, data: (
-            json.dumps({**json.loads(data), "database": "postgresql"}).encode()
+            json.dumps({**json.loads(data), "database": other[kind]}).encode()
             if name == "manifest.json"
             else data
         ),
     )
-    instance = tmp_path / "target"
-    with pytest.raises(BackupError, match="备份来自 postgresql 数据库"):
-        restore_backup(_app(f"sqlite:///{instance / 'db.sqlite3'}", instance), archive)
-
-
-def test_refused_is_a_backup_error():
-    assert issubclass(RestoreRefused, BackupError)
+    with pytest.raises(BackupError, match=f"备份来自 {other[kind]} 数据库"):
+        restore_backup(_app(target_url, tmp_path / "target"), archive)
