@@ -293,3 +293,46 @@ def test_restore_refuses_an_archive_of_the_other_database_kind(source, target_ur
     )
     with pytest.raises(BackupError, match=f"备份来自 {other[kind]} 数据库"):
         restore_backup(_app(target_url, tmp_path / "target"), archive)
+
+
+def _fake_tool(folder: Path, name: str, stderr: str) -> None:
+    tool = folder / name
+    tool.write_text(f"#!/bin/sh\necho '{stderr}' >&2\nexit 1\n")
+    tool.chmod(0o755)
+
+
+def test_a_missing_or_older_pg_dump_says_what_to_install(tmp_path, monkeypatch):
+    from fieldapp.backup.database import DatabaseError, dump, load
+
+    url = "postgresql+psycopg://fieldapp:secret@127.0.0.1:5432/nowhere"
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump at all
+    with pytest.raises(DatabaseError, match="找不到 pg_dump：请安装 PostgreSQL 客户端"):
+        dump(url, tmp_path / "x.pgdump")
+    _fake_tool(
+        tmp_path,
+        "pg_dump",
+        "pg_dump: error: aborting because of server version mismatch\n"
+        "pg_dump: detail: server version: 17.2; pg_dump version: 15.20",
+    )
+    with pytest.raises(DatabaseError, match="postgresql-client-17"):
+        dump(url, tmp_path / "x.pgdump")
+    _fake_tool(
+        tmp_path, "pg_restore", "pg_restore: error: unsupported version (1.16) in file header"
+    )
+    with pytest.raises(DatabaseError, match="pg_restore 的版本低于"):
+        load(url, tmp_path / "x.pgdump")
+
+
+def test_the_database_password_is_not_on_pg_dumps_command_line(tmp_path, monkeypatch):
+    from fieldapp.backup.database import dump
+
+    tool = tmp_path / "pg_dump"
+    tool.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\necho "$PGPASSWORD" > {tmp_path}/pw\n')
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    dump("postgresql+psycopg://fieldapp:s3cret@db.example:5433/fed", tmp_path / "x.pgdump")
+    args = (tmp_path / "args").read_text()
+    assert "s3cret" not in args
+    assert "--dbname=postgresql://fieldapp@db.example:5433/fed" in args
+    assert "--format=custom" in args
+    assert (tmp_path / "pw").read_text().strip() == "s3cret"
