@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import click
 
+from fieldapp import create_app
+
 
 @click.group("reminders")
 def reminders() -> None:
@@ -16,7 +18,6 @@ def reminders() -> None:
 @click.option("--dry-run", is_flag=True, help="only print what would be sent (nothing is claimed)")
 def send(dry_run: bool) -> None:
     """Send the reminders due now; safe to run twice and on several hosts at once."""
-    from fieldapp import create_app
     from fieldapp.reminders.sender import send_due
 
     summary = send_due(create_app(), dry_run=dry_run)

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Summary:
     """What a run did: reminders ``planned`` (dry run: what would be claimed), ``sent``,
-    ``gone`` (subscriptions deleted), ``failed`` (to try again), ``quiet`` (users in
+    ``gone`` (subscriptions deleted), ``failed`` (pushes to try again), ``quiet`` (users in
     quiet hours), ``lines`` (one per reminder, for ``--dry-run``: user id, kind, body)."""
 
     planned: int = 0
@@ -73,9 +73,14 @@ class Job:
     urgency: str
 
 
+def current_time() -> datetime:
+    """This moment (UTC): the sender's clock (a test sets it)."""
+    return datetime.now(UTC)
+
+
 def _utc(now: datetime | None) -> datetime:
     if now is None:
-        return datetime.now(UTC)
+        return current_time()
     return now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
 
 
@@ -203,7 +208,7 @@ def _record(outcomes, now: datetime, summary: Summary) -> None:
             log.info("push subscription %s gone (%s): deleted", job.subscription_id, status)
             if sub is not None:
                 delete_subscription(sub)
-            summary.gone += 1
+                summary.gone += 1
         else:
             d.state, d.last_error = FAILED, error or f"HTTP {status}"
             d.next_try_at = (
