@@ -140,7 +140,14 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     (never on the command line, where ``ps`` shows it)."""
     parsed: URL = make_url(url)
     env = {"PGPASSWORD": parsed.password} if parsed.password else {}
-    plain = parsed.set(drivername="postgresql", password=None)
+    plain = URL.create(  # URL.set(password=None) would keep the password
+        "postgresql",
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    )
     return plain.render_as_string(hide_password=False), env
 
 
