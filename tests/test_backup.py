@@ -336,3 +336,52 @@ def test_the_database_password_is_not_on_pg_dumps_command_line(tmp_path, monkeyp
     assert "--dbname=postgresql://fieldapp@db.example:5433/fed" in args
     assert "--format=custom" in args
     assert (tmp_path / "pw").read_text().strip() == "s3cret"
+
+
+def test_a_sqlite_backup_is_consistent_while_the_app_writes(tmp_path):
+    """Each write puts two audit events in one transaction, hundreds of times while the
+    backup runs: the archived database holds whole pairs only."""
+    import sqlite3
+    import threading
+
+    instance = tmp_path / "busy"
+    instance.mkdir()
+    url = f"sqlite:///{instance / 'fieldapp.sqlite3'}"
+    upgrade(url)
+    server = _app(url, instance)
+    stop, written = threading.Event(), [0]
+
+    def write_pairs():
+        conn = sqlite3.connect(instance / "fieldapp.sqlite3", timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+        while not stop.is_set() or written[0] < 200:
+            with conn:
+                for half in "ab":
+                    conn.execute(
+                        "INSERT INTO audit_events (at, action, object, detail) "
+                        "VALUES (CURRENT_TIMESTAMP, 'probe', ?, '{}')",
+                        (f"pair:{written[0]}:{half}",),
+                    )
+            written[0] += 1
+            stop.wait(0.002)  # room for the backup's own audit event
+        conn.close()
+
+    writer = threading.Thread(target=write_pairs)
+    writer.start()
+    try:
+        while written[0] < 50:
+            stop.wait(0.01)
+        make_backup(server, tmp_path / "busy.tar.gz")
+        during = written[0]
+    finally:
+        stop.set()
+        writer.join()
+    restored = tmp_path / "restored"
+    restore_backup(
+        _app(f"sqlite:///{restored / 'fieldapp.sqlite3'}", restored), tmp_path / "busy.tar.gz"
+    )
+    rows = tables(f"sqlite:///{restored / 'fieldapp.sqlite3'}")["audit_events"]
+    probes = [r[4] for r in rows if r[3] == "probe"]
+    pairs = len(probes) // 2
+    assert probes == [f"pair:{n}:{h}" for n in range(pairs) for h in "ab"]
+    assert 50 <= pairs <= during < written[0]
