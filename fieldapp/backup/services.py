@@ -22,7 +22,7 @@ from fieldapp.extensions import db
 SKIPPED = ("exports", "area-imports")
 STAGING = ".fieldapp-"  # our own temporary folders (backup and restore staging)
 # Keys that may come from the environment instead of the instance folder.
-ENV_KEYS = ("FIELDAPP_SECRET_KEY", "FIELDAPP_PSEUDONYM_KEY")
+ENV_KEYS = ("FIELDAPP_SECRET_KEY", "FIELDAPP_PSEUDONYM_KEY", "FIELDAPP_VAPID_PRIVATE_KEY")
 # Made by create_app on first start: a new server always has one, so a different one
 # is no sign of data (replacing it only ends sessions).
 FRESH = {"instance/secret_key"}
