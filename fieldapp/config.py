@@ -124,6 +124,10 @@ def load_config(test_config: dict | None = None) -> dict:
     elif cfg.get("SESSION_COOKIE_SECURE") in ("0", "false", "no", ""):
         cfg["SESSION_COOKIE_SECURE"] = False  # "0" is a non-empty string: not "on"
     cfg.update(test_config)
+    store = str(cfg["LOGIN_STORE"] or "database").strip()
+    if store != "database" and not store.startswith(("redis://", "rediss://", "unix://")):
+        # Refused at start, not at the first failed login.
+        raise ValueError(f"FIELDAPP_LOGIN_STORE: 'database' or a redis:// URL, not {store!r}")
     cfg.setdefault("SECRET_KEY", None)
     if not cfg["SECRET_KEY"]:
         cfg["SECRET_KEY"] = _secret_key(folder)

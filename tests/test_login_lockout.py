@@ -260,3 +260,8 @@ def test_two_app_hosts_count_the_same_failures(app, world, behind_proxy):
         assert throttle.clear_account(world.mediator) is True
         db.session.commit()
     assert login(app.test_client(), world.mediator).status_code == 302
+
+
+def test_a_login_store_that_is_neither_is_refused_at_start(tmp_path):
+    with pytest.raises(ValueError, match="FIELDAPP_LOGIN_STORE"):
+        create_app({"LOGIN_STORE": "memcached://127.0.0.1", "INSTANCE_PATH": str(tmp_path)})
