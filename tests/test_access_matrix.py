@@ -29,9 +29,11 @@ made for that purpose in the world, so later cells still hold.
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -482,6 +484,7 @@ def _build(app) -> World:
         i["fs_version"] = db.session.scalar(
             select(Form).where(Form.form_id == "family_screening")
         ).current.version
+        assert i["fs_version"] == FS_VERSION
         i["draft_token"] = db.session.scalar(
             select(Form).where(Form.form_id == "mx_draft")
         ).draft_token
@@ -553,6 +556,7 @@ def _build(app) -> World:
         load_defaults()
         db.session.commit()
         i.update(
+            area_339901=get_area("339901").id,
             report_id=definition.id,
             job=job.token,
             figure_key=all_definitions()[0].key,
@@ -721,12 +725,15 @@ def _request(world: World, rule, method: str, caller: Caller) -> Cell:
         data = dict(BODIES.get(rule.endpoint, {}))
         data["csrf_token"] = world.csrf[caller.name]
         headers["X-CSRFToken"] = world.csrf[caller.name]
-        if rule.endpoint in JSON_BODIES:
+        if rule.endpoint == "openrosa_test.submission":
+            xml, _iid = submission_xml("mx_draft", "1", {"t": "试填"})
+            data["xml_submission_file"] = (io.BytesIO(xml), "submission.xml", "text/xml")
+            kwargs["content_type"] = "multipart/form-data"
+        elif rule.endpoint in JSON_BODIES:
             kwargs["json"] = JSON_BODIES[rule.endpoint]
             data = None
         elif rule.endpoint in SUBMISSION_ENDPOINTS:
-            form_id = "mx_draft" if rule.endpoint.startswith("openrosa_test") else "mx_photo"
-            xml, _iid = _photo_xml(form_id)
+            xml, _iid = _photo_xml()
             data["xml_submission_file"] = (io.BytesIO(xml), "submission.xml", "text/xml")
             kwargs["content_type"] = "multipart/form-data"
         if data is not None:
@@ -796,6 +803,16 @@ def _cells(app):
     return reads, writes
 
 
+def _write_grid(path: Path, grid: dict, seen: dict) -> None:
+    """The statuses of the matrix as a TSV (method, rule, one column per caller), and
+    who read each marker: ``FIELDAPP_ACCESS_MATRIX_OUT=matrix.tsv pytest ...``."""
+    lines = ["\t".join(["method", "rule", *BY_NAME])]
+    for (method, rule), row in grid.items():
+        lines.append("\t".join([method, rule, *(str(row.get(n, "")) for n in BY_NAME)]))
+    lines += [f"# {marker} read by {sorted(who)}" for marker, who in seen.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def test_every_route_for_every_caller(app, matrix_world):
     """The matrix: every route × method × caller, reads then writes, refused callers of
     each before its allowed ones; see the module's docstring for what is asserted."""
@@ -803,6 +820,7 @@ def test_every_route_for_every_caller(app, matrix_world):
     reads, writes = _cells(app)
     problems: list[str] = []
     seen: dict[str, set[str]] = {marker: set() for marker in MARKERS}
+    grid: dict[tuple[str, str], dict[str, int]] = {}
     counted = 0
     for rule, method in reads + writes:
         access = ACCESS.get(rule.endpoint)
@@ -814,6 +832,7 @@ def test_every_route_for_every_caller(app, matrix_world):
         before = _snapshot(app) if (rule, method) in writes else None
         for n, caller in enumerate(refused + bystanders + changers):
             cell = _request(world, rule, method, caller)
+            grid.setdefault((method, rule.rule), {})[caller.name] = cell.status
             problems += _judge(cell, access)
             for marker, who in seen.items():
                 if marker in cell.body:
@@ -826,6 +845,8 @@ def test_every_route_for_every_caller(app, matrix_world):
                         f"{method} {rule.rule}: a caller in {[c.name for c in refused]} or "
                         f"{[c.name for c in bystanders]} changed {', '.join(changed)}"
                     )
+    if out := os.environ.get("FIELDAPP_ACCESS_MATRIX_OUT"):
+        _write_grid(Path(out), grid, seen)
     assert not problems, f"{len(problems)} of {counted} cells:\n" + "\n".join(problems)
     # The markers were there to be seen: the check above is not vacuous.
     for marker, readers in MARKERS.items():
@@ -833,3 +854,230 @@ def test_every_route_for_every_caller(app, matrix_world):
     assert seen[MARK_B] >= {"supervisor_b", "mediator_b"}
     assert seen[MARK_A] >= {"supervisor_a", "mediator_a", "token_a"}
     assert counted >= 120 * len(CALLERS), counted
+
+
+# -- writes whose body reaches across ----------------------------------------------------
+
+
+FS_VERSION = "2026120201"  # the bundled family_screening's (checked in the world)
+
+
+def _edit_of(instance_id: str, answers: dict) -> bytes:
+    """A family_screening submission that corrects ``instance_id`` (``deprecatedID``)."""
+    xml, _new = submission_xml("family_screening", FS_VERSION, answers)
+    edit = f"</instanceID><deprecatedID>{instance_id}</deprecatedID>"
+    return xml.replace(b"</instanceID>", edit.encode())
+
+
+def _hostile(i: dict) -> list[tuple[str, str, str, dict | None, str]]:
+    """(caller, method, path, form fields or {"xml": bytes}, what is tried): a caller
+    who may use the route names in its body something outside their reach."""
+    t = f"t-{i['area_339901']}-{i['figure_key']}"
+    return [
+        (
+            "supervisor_a",
+            "POST",
+            "/admin/users/user/mx_victim/edit",
+            {"display_name": "x", "role": "admin", "area": "339901001001"},
+            "a supervisor makes a mediator an admin",
+        ),
+        (
+            "supervisor_a",
+            "POST",
+            "/admin/users/user/mx_victim/edit",
+            {"display_name": "x", "role": "mediator", "area": "339902001001"},
+            "a supervisor moves her mediator to another district",
+        ),
+        (
+            "admin_a",
+            "POST",
+            "/admin/users/new",
+            {"username": "mx_h1", "display_name": "x", "role": "admin", "area": "3399"},
+            "a district admin makes a city admin",
+        ),
+        (
+            "admin_a",
+            "POST",
+            "/admin/users/new",
+            {"username": "mx_h2", "display_name": "x", "role": "mediator", "area": "339902001001"},
+            "a district admin makes a user in the other district",
+        ),
+        (
+            "admin_a",
+            "POST",
+            "/admin/areas/tree/339901001099/move",
+            {"parent": "339902001"},
+            "a district admin moves a village into the other district",
+        ),
+        (
+            "admin_a",
+            "POST",
+            "/admin/areas/tree/339901/rename",
+            {"name": "改"},
+            "a district admin renames ... her own district: allowed, so probe the other",
+        ),
+        (
+            "admin_a",
+            "POST",
+            "/admin/areas/tree/339902/rename",
+            {"name": "改"},
+            "a district admin renames the other district",
+        ),
+        (
+            "admin_b",
+            "POST",
+            "/figures/targets",
+            {t: "100"},
+            "the other district's admin sets 东城区's target",
+        ),
+        (
+            "admin_a",
+            "POST",
+            "/figures/targets",
+            {t: "100"},
+            "a district admin sets her own district's target (the level above sets it)",
+        ),
+        (
+            "supervisor_a",
+            "POST",
+            f"/cases/{i['household']}/assign",
+            {"user": "mediator3"},
+            "a supervisor gives a household to a mediator of the other district",
+        ),
+        (
+            "supervisor_b",
+            "POST",
+            "/reports/new",
+            {
+                "name": "越界",
+                "form": "family_screening",
+                "period": "monthly",
+                "level": "village",
+                "deadline_days": "5",
+                "area": "339901",
+            },
+            "a supervisor defines a report for the other district",
+        ),
+        (
+            "admin_a",
+            "POST",
+            f"/reports/{i['report_id']}/edit",
+            {
+                "name": "越界",
+                "form": "family_screening",
+                "period": "monthly",
+                "level": "village",
+                "deadline_days": "5",
+                "area": "3399",
+            },
+            "a district admin widens a report to the city",
+        ),
+        (
+            "supervisor_a",
+            "POST",
+            "/admin/phones/mediator3/collect",
+            {"name": "x"},
+            "a supervisor connects a phone to the other district's mediator",
+        ),
+        (
+            "mediator_a",
+            "POST",
+            "/admin/phones/mediator2/collect",
+            {"name": "x"},
+            "a mediator connects a phone to a colleague's account",
+        ),
+        (
+            "supervisor_a",
+            "POST",
+            "/admin/users/user/admin/reset-password",
+            {},
+            "a supervisor resets the city admin's password",
+        ),
+        (
+            "admin_a",
+            "POST",
+            "/admin/users/user/admin/deactivate",
+            {},
+            "a district admin deactivates the city admin",
+        ),
+        (
+            "token_b",
+            "POST",
+            "/submission",
+            {"xml": _edit_of(i["fs_a"], screening_answers(remarks="被改"))},
+            "the other district's mediator corrects 东城区's submission",
+        ),
+        (
+            "token_a",
+            "POST",
+            "/submission",
+            {"xml": _edit_of(i["fs_a2"], screening_answers(remarks="被改"))},
+            "a mediator corrects a colleague's submission",
+        ),
+        (
+            "researcher_a",
+            "POST",
+            "/submission",
+            {"xml": _edit_of(i["fs_a"], screening_answers(remarks="被改"))},
+            "a researcher corrects a submission",
+        ),
+        (
+            "token_b",
+            "POST",
+            "/submission",
+            {
+                "xml": submission_xml(
+                    "family_screening", FS_VERSION, screening_answers(), instance_id=i["fs_a"]
+                )[0]
+            },
+            "the other district's mediator sends under 东城区's instanceID",
+        ),
+        (
+            "token_a",
+            "POST",
+            "/submission",
+            {"xml": _edit_of(i["fs_a"], screening_answers(remarks="改过"))},
+            "a mediator corrects her own submission: allowed, the probe's XML holds",
+        ),
+    ]
+
+
+# What the hostile writes above may change: nothing, but for these two, inside the
+# caller's reach (controls: the probe's body is good and a change would be seen).
+HOSTILE_ALLOWED = {
+    "a district admin renames ... her own district: allowed, so probe the other",
+    "a district admin sets her own district's target",
+    "a mediator corrects her own submission: allowed, the probe's XML holds",
+}
+
+
+def test_writes_that_reach_across_change_nothing(app, matrix_world):
+    """A caller who may use a route, with a body that names what is out of their reach
+    (a role above theirs, the other district, a colleague's record): refused, no row
+    changes; two allowed controls show a change is seen."""
+    world = matrix_world
+    problems = []
+    for name, method, path, body, what in _hostile(world.ids):
+        caller = BY_NAME[name]
+        client = world.clients[name]
+        headers = {"X-OpenRosa-Version": "1.0", "X-CSRFToken": world.csrf[name]}
+        if caller.kind == "bearer":
+            headers["Authorization"] = f"Bearer {world.ids['tokens'][name]}"
+        kwargs: dict = {"headers": headers}
+        if "xml" in body:
+            kwargs["data"] = {
+                "xml_submission_file": (io.BytesIO(body["xml"]), "submission.xml", "text/xml")
+            }
+            kwargs["content_type"] = "multipart/form-data"
+        else:
+            kwargs["data"] = {**body, "csrf_token": world.csrf[name]}
+        before = _snapshot(app)
+        resp = client.open(path, method=method, **kwargs)
+        changed = _changed(before, _snapshot(app))
+        if resp.status_code >= 500:
+            problems.append(f"{what}: {resp.status_code}")
+        if bool(changed) != (what in HOSTILE_ALLOWED):
+            problems.append(
+                f"{what} ({name} {method} {path}): {resp.status_code}, changed {changed}"
+            )
+    assert not problems, "\n".join(problems)
