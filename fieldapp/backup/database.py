@@ -9,11 +9,13 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 
 # What ``restore`` prints and the manifest keeps: (table, Chinese name).
 COUNTED = (("users", "用户"), ("submissions", "提交"), ("entities", "家庭"))
@@ -39,25 +41,40 @@ def sqlite_path(url: str) -> Path | None:
     return Path(name) if name and name != ":memory:" else None
 
 
-def facts(url: str) -> tuple[str | None, dict[str, int]]:
-    """The Alembic revision of the database at ``url`` (None when it has none) and the
-    row counts of ``COUNTED`` (tables it lacks are left out)."""
+@contextmanager
+def _connect(url: str):
+    """A connection to ``url``; ``DatabaseError`` (password hidden) when none is made."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            names = set(inspect(conn).get_table_names())
-            revision = (
-                conn.scalar(text("SELECT version_num FROM alembic_version"))
-                if "alembic_version" in names
-                else None
+            yield conn
+    except OperationalError as exc:
+        raise DatabaseError(
+            _(
+                "无法连接数据库 %(url)s：%(why)s",
+                url=make_url(url).render_as_string(hide_password=True),
+                why=str(exc.orig).strip().splitlines()[0] if exc.orig else exc,
             )
-            counts = {
-                name: conn.scalar(select(func.count()).select_from(table(name)))
-                for name, _label in COUNTED
-                if name in names
-            }
+        ) from exc
     finally:
         engine.dispose()
+
+
+def facts(url: str) -> tuple[str | None, dict[str, int]]:
+    """The Alembic revision of the database at ``url`` (None when it has none) and the
+    row counts of ``COUNTED`` (tables it lacks are left out)."""
+    with _connect(url) as conn:
+        names = set(inspect(conn).get_table_names())
+        revision = (
+            conn.scalar(text("SELECT version_num FROM alembic_version"))
+            if "alembic_version" in names
+            else None
+        )
+        counts = {
+            name: conn.scalar(select(func.count()).select_from(table(name)))
+            for name, _label in COUNTED
+            if name in names
+        }
     return revision, counts
 
 
@@ -66,13 +83,9 @@ def rows_present(url: str) -> dict[str, int]:
     (``alembic_version`` aside): empty for a new or freshly migrated database."""
     if kind(url) == "sqlite" and not sqlite_path(url).exists():
         return {}
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
-            counts = {n: conn.scalar(select(func.count()).select_from(table(n))) for n in names}
-    finally:
-        engine.dispose()
+    with _connect(url) as conn:
+        names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
+        counts = {n: conn.scalar(select(func.count()).select_from(table(n))) for n in names}
     return {n: c for n, c in counts.items() if c}
 
 
