@@ -17,6 +17,10 @@ def test_the_openapi_document_lists_every_endpoint(client):
         "/datasets/{name}/entities/{uuid}",
         "/submissions/{instance_id}/correction",
         "/submissions/{instance_id}/correction/attachments/{filename}",
+        "/push/key",
+        "/push/subscriptions",
+        "/reminders/preferences",
+        "/reminders/todo",
     }
 
 

@@ -131,16 +131,17 @@ def _digest(day: date, user: User) -> Reminder | None:
     return Reminder(DIGEST, day, _("辖区内%(list)s", list="，".join(parts)), DIGEST_URL)
 
 
-def reminders_for(user: User, pref: ReminderPreference, day: date, now: datetime) -> list[Reminder]:
+def reminders_for(
+    user: User, pref: ReminderPreference, day: date, now: datetime, done: frozenset = frozenset()
+) -> list[Reminder]:
     """The reminders ``user`` gets on ``day`` (``now``: this moment), for the kinds
-    ``pref`` leaves on; kinds with nothing to say are left out."""
-    out = []
-    if pref.visits:
-        out.append(_visits(day, user))
-    if pref.report:
-        out.append(_report(day, user))
-    if pref.assigned:
-        out.append(_assigned(day, user, now))
-    if pref.digest:
-        out.append(_digest(day, user))
+    ``pref`` leaves on but those in ``done`` (already claimed for every device today:
+    not computed again); kinds with nothing to say are left out."""
+    makers = {
+        VISITS: lambda: _visits(day, user),
+        REPORT: lambda: _report(day, user),
+        ASSIGNED: lambda: _assigned(day, user, now),
+        DIGEST: lambda: _digest(day, user),
+    }
+    out = [make() for kind, make in makers.items() if getattr(pref, kind) and kind not in done]
     return [r for r in out if r is not None]

@@ -112,7 +112,7 @@ def send_due(
         subs = db.session.scalars(
             select(PushSubscription.id).where(PushSubscription.user_id == user.id)
         ).all()
-        for reminder in reminders_for(user, pref, day, now):
+        for reminder in reminders_for(user, pref, day, now, _done(subs, day)):
             summary.planned += len(subs)
             summary.lines.append(f"{user.username}\t{reminder.kind}\t{len(subs)}\t{reminder.body}")
             planned.append((user.id, reminder, subs))
@@ -123,6 +123,17 @@ def send_due(
     if jobs:
         _record(_send_all(jobs), now, summary)
     return summary
+
+
+def _done(subs: list[int], day) -> frozenset:
+    """The kinds already claimed today for every one of ``subs`` (nothing to compute)."""
+    stmt = select(ReminderDelivery.kind, ReminderDelivery.subscription_id).where(
+        ReminderDelivery.subscription_id.in_(subs), ReminderDelivery.day == day
+    )
+    found: dict[str, set[int]] = {}
+    for kind, sub in db.session.execute(stmt):
+        found.setdefault(kind, set()).add(sub)
+    return frozenset(k for k, claimed in found.items() if claimed >= set(subs))
 
 
 def _claim(planned, quiet_users: set[int], day, now: datetime) -> list[Job]:
