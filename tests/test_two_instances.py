@@ -2,8 +2,9 @@
 serve the same people consistently (issue 14, docs/deploy.md): a login made on one is
 valid on the other and a logout on either ends it; a submission sent to one is seen on
 the other; the same questionnaire sent to both at once is stored once; a form published
-on one is offered by the other; failed logins on one count on the other; an export
-queued on one is done by either's worker and downloaded from either.
+on one is offered by the other; failed logins on one count on the other (the lock in the
+database; with Redis at ``FIELDAPP_TEST_REDIS_URL``, flask-limiter's burst guard too); an
+export queued on one is done by either's worker and downloaded from either.
 
 Runs only when ``FIELDAPP_TEST_DATABASE_URL`` is PostgreSQL. It uses a database of its
 own, ``<that database>_two``, created and dropped here, so the suite's schema is left
@@ -36,6 +37,31 @@ pytestmark = pytest.mark.skipif(
     reason="two servers share one database only on PostgreSQL (FIELDAPP_TEST_DATABASE_URL)",
 )
 FIELDAPP = Path(sys.executable).with_name("fieldapp")
+# flask-limiter's burst guard in Redis when one answers here (a database of the tests'
+# own: its LIMITS* keys are removed afterwards); else per process, and not checked.
+REDIS_URL = os.environ.get("FIELDAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BURST = 9  # failed logins per address and minute (FIELDAPP_LOGIN_RATE_LIMIT)
+
+
+@pytest.fixture(scope="module")
+def limits_store():
+    """The Redis URL the servers keep their burst guard in, or ``None``."""
+    try:
+        import redis
+    except ImportError:
+        yield None
+        return
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        yield None
+        return
+    yield REDIS_URL
+    keys = list(client.scan_iter(match="LIMITS*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +134,7 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def servers(database, world, tmp_path_factory):
+def servers(database, world, limits_store, tmp_path_factory):
     """Two ``fieldapp serve`` processes (one gunicorn worker each, each with its
     background worker thread) on two ports: their base URLs (A, B)."""
     env = {
@@ -117,7 +143,8 @@ def servers(database, world, tmp_path_factory):
         "FIELDAPP_INSTANCE_PATH": str(world["instance"]),
         "FIELDAPP_WORKER_THREAD": "1",
         "FIELDAPP_LOGIN_STORE": "database",
-        "FIELDAPP_LOGIN_RATE_LIMIT": "1000 per minute",
+        "FIELDAPP_LOGIN_RATE_LIMIT": f"{BURST} per minute",
+        "FIELDAPP_RATELIMIT_STORAGE_URI": limits_store or "memory://",
         "FIELDAPP_EXPORT_SYNC_MAX_ROWS": "0",  # every export is a background job
     }
     env.pop("FIELDAPP_SECRET_KEY", None)  # both read instance/secret_key
@@ -194,7 +221,7 @@ def _ids(server: str, browser: requests.Session) -> list[str]:
     return [row["instance_id"] for row in resp.json()["results"]]
 
 
-def test_two_servers_on_one_database_serve_the_same_people(servers, world):
+def test_two_servers_on_one_database_serve_the_same_people(servers, world, limits_store):
     a, b = servers
     started = time.monotonic()
 
@@ -243,6 +270,11 @@ def test_two_servers_on_one_database_serve_the_same_people(servers, world):
     assert [_login(a, "mediator2", f"guess-{n}").status_code for n in range(3)] == [200] * 3
     assert [_login(b, "mediator2", f"guess-{n}").status_code for n in range(2)] == [200, 429]
     assert _login(a, "mediator2").status_code == 429
+    if limits_store:  # the burst guard in Redis counts this address's refusals on both
+        refused = 3 + 2 + 1
+        codes = [_login((a, b)[n % 2], f"nobody{n}", "guess").status_code for n in range(4)]
+        assert codes == [200] * (BURST - refused) + [429] * (4 - BURST + refused)
+        assert "尝试次数过多" in _login(b, "nobody", "guess").text
 
     # An export queued on A is done by either server's worker, downloaded from either.
     resp = admin_a.post(
