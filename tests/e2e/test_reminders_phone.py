@@ -385,3 +385,145 @@ def test_reminder_settings_say_what_the_phone_can_do(world, online_phone, live_s
     screen(page, "reminders-5-push-failed")
     expect(page.locator("#push-toggle")).to_be_enabled()
     expect(page.locator("#push-toggle")).to_have_text("开启推送提醒")
+
+
+# ---- turning push on and off, with the browser's push service stubbed ------------
+#
+# Headless Chromium reaches no push service (the test above), so PushManager's subscribe
+# and getSubscription are replaced by a stub that hands out a subscription with real
+# P-256 keys; everything else (permission, the server's VAPID key, POST, DELETE, the
+# preferences, logout) is the real thing.
+
+STUB_PUSH = """
+(() => {
+  const KEY = 'stub-push';
+  const make = (json) => ({
+    endpoint: json.endpoint, expirationTime: null, toJSON: () => json,
+    unsubscribe: async () => { sessionStorage.removeItem(KEY); return true; },
+  });
+  PushManager.prototype.subscribe = async function subscribe(options) {
+    const key = btoa(String.fromCharCode(...new Uint8Array(options.applicationServerKey)))
+      .replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+    const json = { ...window.__stubSubscription, usedKey: key };
+    sessionStorage.setItem(KEY, JSON.stringify(json));
+    return make(json);
+  };
+  PushManager.prototype.getSubscription = async function getSubscription() {
+    const saved = sessionStorage.getItem(KEY);
+    return saved ? make(JSON.parse(saved)) : null;
+  };
+})();
+"""
+
+
+def stub_subscription() -> dict:
+    """A subscription as a browser makes one: an https endpoint and real keys."""
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    point = ec.generate_private_key(ec.SECP256R1()).public_key()
+    raw = point.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return {
+        "endpoint": f"https://push.example.test/send/{b64(os.urandom(12))}",
+        "expirationTime": None,
+        "keys": {"p256dh": b64(raw), "auth": b64(os.urandom(16))},
+    }
+
+
+def subscriptions_of(app, username: str) -> list[str]:
+    from fieldapp.reminders.models import PushSubscription
+
+    with app.app_context():
+        user = get_user(username)
+        rows = db.session.scalars(
+            select(PushSubscription).where(PushSubscription.user_id == user.id)
+        )
+        return [s.endpoint for s in rows]
+
+
+META_KEYS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('fieldapp');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const req = open.result.transaction('meta').objectStore('meta').getAllKeys();
+    req.onsuccess = () => { open.result.close(); resolve(req.result.map(String)); };
+    req.onerror = () => reject(req.error);
+  };
+})"""
+
+
+def test_push_on_off_preferences_and_logout(
+    app, client, world, publish, online_phone, live_server, tmp_path
+):
+    context, page = online_phone
+    for name, form in (("hh_register", REGISTER), ("hh_visit", VISIT)):
+        (tmp_path / f"{name}.xlsx").write_bytes(form)
+        publish(tmp_path / f"{name}.xlsx")
+    sub = stub_subscription()
+    context.grant_permissions(["notifications"], origin=live_server)
+    context.add_init_script(f"window.__stubSubscription = {json.dumps(sub)};\n{STUB_PUSH}")
+    page.goto("/app#/reminders")
+    page.reload()  # the stub in place (a hash change loads no page)
+    toggle = page.locator("#push-toggle")
+    expect(toggle).to_have_text("开启推送提醒")
+    toggle.click()
+    page.locator(".modal").get_by_role("button", name="继续").click()
+    expect(page.locator("#push-msg.msg-ok")).to_contain_text("推送提醒已开启")
+    expect(toggle).to_have_text("关闭推送提醒")
+    expect(page.locator("#reminder-verdict")).to_have_attribute("data-push", "yes")
+    expect(page.locator("#reminder-caps")).to_contain_text("本机已开启")
+    assert subscriptions_of(app, world.mediator) == [sub["endpoint"]]
+    # It subscribed with the server's VAPID key.
+    token = api_token(app, world.mediator)
+    key = client.get("/api/v1/push/key", headers={"Authorization": f"Bearer {token}"})
+    used = page.evaluate("JSON.parse(sessionStorage.getItem('stub-push')).usedKey")
+    assert used == key.get_json()["public_key"]
+    screen(page, "reminders-6-push-on")
+
+    # Off: unsubscribed here, deleted on the server.
+    toggle.click()
+    expect(page.locator("#push-msg.msg-ok")).to_contain_text("已关闭推送提醒")
+    expect(toggle).to_have_text("开启推送提醒")
+    assert subscriptions_of(app, world.mediator) == []
+
+    # Kinds and quiet hours, kept by the server.
+    page.reload()
+    expect(page.locator("#kind-assigned")).to_be_checked()
+    page.locator("#kind-assigned").uncheck()
+    page.locator("#quiet-start").fill("22:30")
+    page.locator("#quiet-end").fill("07:00")
+    page.locator("#prefs-save").click()
+    expect(page.locator("#prefs-msg.msg-ok")).to_have_text("已保存。")
+    prefs = client.get(
+        "/api/v1/reminders/preferences", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert prefs["kinds"]["assigned"] is False and prefs["kinds"]["visits"] is True
+    assert (prefs["quiet_start"], prefs["quiet_end"]) == ("22:30", "07:00")
+    assert page.locator("#kind-digest").count() == 0  # a mediator gets no supervisors' digest
+
+    # On again, then logout: the shared phone keeps nothing of hers for the next person.
+    toggle.click()
+    page.locator(".modal").get_by_role("button", name="继续").click()
+    expect(page.locator("#push-msg.msg-ok")).to_contain_text("推送提醒已开启")
+    assert subscriptions_of(app, world.mediator) == [sub["endpoint"]]
+    page.goto("/app#/todo")
+    expect(page.locator("#todo-total")).to_be_visible()
+    keys = page.evaluate(META_KEYS)
+    assert f"todoSeen:{world.mediator}" in keys and f"reminderPrefs:{world.mediator}" in keys
+    page.locator("#logout-btn").click()
+    expect(page.locator("#username")).to_be_visible()
+    assert subscriptions_of(app, world.mediator) == []
+    assert page.evaluate("sessionStorage.getItem('stub-push')") is None
+    keys = page.evaluate(META_KEYS)
+    assert not [
+        k
+        for k in keys
+        if k.endswith(f":{world.mediator}")
+        and k.split(":")[0] in ("todoSeen", "reminderPrefs", "todoNotified")
+    ]
