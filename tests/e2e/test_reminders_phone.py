@@ -122,6 +122,7 @@ def test_todo_is_computed_on_the_phone_and_right_offline(
     page.locator("#sync-now").click()
     expect(entry).to_contain_text("新分配 1 户", timeout=20_000)
     expect(entry).to_have_attribute("data-count", "6")
+    screen(page, "reminders-0-home")
 
     # No signal from here on: the list comes from the phone alone.
     phone.set_offline(True)

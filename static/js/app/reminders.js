@@ -70,7 +70,7 @@ export async function showReminders(container, { owner, user }) {
     capsEl.replaceChildren(
       line(cap.secure, '安全连接（https）：', cap.secure ? '是' : '不是，浏览器不允许通知和推送'),
       line(cap.sw, '后台服务：', cap.sw ? '有' : '没有，无法离线使用和接收推送'),
-      line(cap.notification, '通知：', cap.notification ? `支持，权限${PERMISSION[cap.permission] || cap.permission}` : '这个浏览器不支持'),
+      line(cap.notification && cap.permission !== 'denied', '通知：', cap.notification ? `支持，权限${PERMISSION[cap.permission] || cap.permission}` : '这个浏览器不支持'),
       line(cap.push, '推送：', cap.push ? (subscribed ? '支持，本机已开启' : '支持，本机未开启') : '这个浏览器不支持'),
       line(periodic === 'on' ? true : periodic === 'unsupported' ? false : null, '后台定时刷新：',
         periodic === 'on' ? '已开启，每天自动检查一次待办（不需要推送服务）'
