@@ -9,6 +9,7 @@ corrupt stream (gzip's CRC) are all refused with ``ArchiveError``."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tarfile
@@ -66,7 +67,7 @@ def write(stage: Path, manifest: dict, target: Path) -> None:
             data = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
             info = tarfile.TarInfo(MANIFEST)
             info.size, info.mode, info.mtime = len(data), 0o600, int(time.time())
-            tar.addfile(info, _bytes(data))
+            tar.addfile(info, io.BytesIO(data))
             for entry in manifest["files"]:
                 info = tar.gettarinfo(stage / entry["path"], arcname=entry["path"])
                 info.uid = info.gid = 0
@@ -76,12 +77,6 @@ def write(stage: Path, manifest: dict, target: Path) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _bytes(data: bytes):
-    import io
-
-    return io.BytesIO(data)
 
 
 def _safe(name: str) -> bool:

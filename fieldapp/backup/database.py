@@ -92,7 +92,7 @@ def rows_present(url: str) -> dict[str, int]:
 def dump(url: str, target: Path) -> None:
     """Copy the database at ``url`` into the file ``target``."""
     if kind(url) == "sqlite":
-        _sqlite_copy(sqlite_path(url), target, wal=False)
+        _sqlite_copy(sqlite_path(url), target, restoring=False)
     else:
         _pg("pg_dump", url, ["--format=custom", "--no-owner", f"--file={target}"])
 
@@ -104,7 +104,7 @@ def load(url: str, source: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():  # a new database file: readable by the app's account only
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        _sqlite_copy(source, target, wal=True)
+        _sqlite_copy(source, target, restoring=True)
     else:
         _pg(
             "pg_restore",
@@ -121,26 +121,27 @@ def load(url: str, source: Path) -> None:
         )
 
 
-def _sqlite_copy(source: Path, target: Path, wal: bool) -> None:
+def _sqlite_copy(source: Path, target: Path, restoring: bool) -> None:
     """SQLite's online backup from ``source`` into ``target``: one read transaction on
     the source (a consistent copy while others write) and one write transaction on the
     target (others see all of the old or all of the new). Renaming a file over the
     database would be wrong in WAL mode: its old ``-wal`` file would be replayed over
-    the new one. The archive's copy is a single file (journal_mode DELETE)."""
+    the new one. The archive's copy is a single file (journal_mode DELETE); a restored
+    copy is checked first (``PRAGMA quick_check``) and the database stays in WAL mode."""
     if not source.exists():
         raise DatabaseError(_("数据库文件 %(path)s 不存在", path=source))
-    if not wal:
+    if not restoring:
         os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     src = sqlite3.connect(source)
     dst = sqlite3.connect(target)
     try:
-        if wal:
+        if restoring:
             check = src.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise DatabaseError(_("备份中的数据库已损坏：%(why)s", why=check))
             dst.execute("PRAGMA busy_timeout=10000")
         src.backup(dst)
-        dst.execute(f"PRAGMA journal_mode={'WAL' if wal else 'DELETE'}")
+        dst.execute(f"PRAGMA journal_mode={'WAL' if restoring else 'DELETE'}")
     except sqlite3.Error as exc:
         raise DatabaseError(_("SQLite 复制失败：%(why)s", why=exc)) from exc
     finally:
