@@ -425,3 +425,45 @@ def test_the_vapid_key_is_made_once_and_kept_private(app, client, world):
     again = client.get("/api/v1/push/key", headers=bearer(app, world.mediator)).get_json()
     assert first == again and len(first["public_key"]) == 87
     assert client.get("/api/v1/push/key").status_code == 401
+
+
+def test_no_answer_is_retried_and_a_bad_key_or_setting_deletes_nothing_else(
+    app, client, world, plan, push_service
+):
+    import socket
+
+    from fieldapp.reminders.sender import send_due
+
+    with socket.socket() as s:  # a port nobody listens on: the connection is refused
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    dead = Device.new(f"http://127.0.0.1:{closed}/push/dead")
+    ok = Device.new(f"{push_service.origin}/push/fine")
+    bad_key = Device.new(f"{push_service.origin}/push/badkey")
+    body = bad_key.to_json()
+    body["keys"]["p256dh"] = "B" + "A" * 86  # 65 bytes, 0x04 first, not a point on P-256
+    ids = {d.endpoint: subscribe(app, client, world.mediator, d) for d in (dead, ok)}
+    resp = client.post("/api/v1/push/subscriptions", json=body, headers=bearer(app, world.mediator))
+    assert resp.status_code == 201
+    bad_id = resp.get_json()["id"]
+
+    app.config["VAPID_SUBJECT"] = "not a contact"
+    try:
+        assert send_at(app, NOW).sent == 0  # logged; nothing claimed, nothing deleted
+    finally:
+        app.config["VAPID_SUBJECT"] = "mailto:admin@fieldapp.invalid"
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(ReminderDelivery)) == 0
+        assert db.session.get(PushSubscription, bad_id) is not None
+
+    summary = send_due(app, NOW)
+    assert (summary.sent, summary.failed, summary.gone) == (3, 3, 1)
+    assert len(pushes(push_service, ok)) == 3
+    with app.app_context():
+        assert db.session.get(PushSubscription, bad_id) is None
+        kept = db.session.get(PushSubscription, ids[dead.endpoint])
+        assert kept.failures == 3
+        errors = db.session.scalars(
+            select(ReminderDelivery.last_error).where(ReminderDelivery.state == "failed")
+        ).all()
+        assert len(errors) == 3 and all("Connection" in e for e in errors)

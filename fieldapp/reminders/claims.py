@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,6 +25,7 @@ LEASE = timedelta(minutes=10)  # how long a claimed reminder is its sender's alo
 MAX_ATTEMPTS = 8
 BACKOFF = timedelta(minutes=5)  # first wait after a failure; doubled each time, at most 2 h
 MAX_BACKOFF = timedelta(hours=2)
+KEEP_DAYS = 30  # deliveries are kept this long (what was sent, what failed), then deleted
 
 
 def _insert():
@@ -100,6 +101,14 @@ def claim_again(delivery_id: int, attempts: int, now: datetime) -> bool:
     won = db.session.execute(stmt).rowcount == 1
     db.session.commit()
     return won
+
+
+def forget_old(day: date) -> None:
+    """Delete the deliveries of days more than ``KEEP_DAYS`` before ``day`` and commit."""
+    db.session.execute(
+        delete(ReminderDelivery).where(ReminderDelivery.day < day - timedelta(days=KEEP_DAYS))
+    )
+    db.session.commit()
 
 
 def backoff(attempts: int) -> timedelta:

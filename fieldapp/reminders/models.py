@@ -87,6 +87,7 @@ class ReminderDelivery(db.Model):
     __table_args__ = (
         UniqueConstraint("subscription_id", "kind", "day", name="uq_reminder_deliveries_once"),
         Index("ix_reminder_deliveries_state_next", "state", "next_try_at"),
+        Index("ix_reminder_deliveries_day", "day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

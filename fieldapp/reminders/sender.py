@@ -15,6 +15,7 @@ failure never stops the others."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, current_app
 from pywebpush import WebPushException, webpush
 from sqlalchemy import select
@@ -119,7 +121,10 @@ def send_due(
     db.session.commit()  # end the reading transaction before claiming (SQLite)
     if dry_run:
         return summary
-    jobs = _claim(planned, quiet_users, day, now)
+    if not _vapid_ok():
+        return summary  # nothing claimed: the next run tries again
+    claims.forget_old(day)
+    jobs = _claim(planned, quiet_users, day, now, summary)
     if jobs:
         _record(_send_all(jobs), now, summary)
     return summary
@@ -136,7 +141,29 @@ def _done(subs: list[int], day) -> frozenset:
     return frozenset(k for k, claimed in found.items() if claimed >= set(subs))
 
 
-def _claim(planned, quiet_users: set[int], day, now: datetime) -> list[Job]:
+def _vapid_ok() -> bool:
+    """True when the VAPID key loads and signs with config ``VAPID_SUBJECT``; else the
+    reason is logged (a wrong setting must not fail, or delete, every subscription)."""
+    try:
+        claims_ = {"aud": "https://push.invalid", "sub": current_app.config["VAPID_SUBJECT"]}
+        vapid.vapid_key().sign(claims_)
+    except Exception:  # noqa: BLE001 - py_vapid raises several kinds
+        log.exception("reminders not sent: the VAPID key or FIELDAPP_VAPID_SUBJECT is unusable")
+        return False
+    return True
+
+
+def _device_key_ok(p256dh: str) -> bool:
+    """True when ``p256dh`` is a point of P-256 (a push can be encrypted for it)."""
+    try:
+        raw = base64.urlsafe_b64decode(p256dh + "=" * (-len(p256dh) % 4))
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _claim(planned, quiet_users: set[int], day, now: datetime, summary: Summary) -> list[Job]:
     """Claim the new reminders and those due for another try; the jobs this run won."""
     won = []
     for user_id, reminder, subs in planned:
@@ -154,6 +181,12 @@ def _claim(planned, quiet_users: set[int], day, now: datetime) -> list[Job]:
         d = db.session.get(ReminderDelivery, delivery_id)
         sub = db.session.get(PushSubscription, d.subscription_id) if d.subscription_id else None
         if sub is None:
+            continue
+        if not _device_key_ok(sub.p256dh):  # no push can be encrypted for it: never
+            d.state, d.next_try_at, d.last_error = GONE, None, "invalid p256dh"
+            log.info("push subscription %s has an unusable key: deleted", sub.id)
+            delete_subscription(sub)
+            summary.gone += 1
             continue
         if d.user_id in quiet_users:  # a retry falls in quiet hours: later
             d.state, d.attempts = FAILED, d.attempts - 1
@@ -196,8 +229,8 @@ def _send_all(jobs: list[Job]) -> list[tuple[Job, int | None, str | None]]:
             return job, status, str(exc).splitlines()[0][:500]
         except requests.RequestException as exc:
             return job, None, f"{type(exc).__name__}: {exc}"[:500]
-        except Exception as exc:  # noqa: BLE001 - a bad key must not stop the batch
-            return job, 0, f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:  # noqa: BLE001 - one push must not stop the batch
+            return job, None, f"{type(exc).__name__}: {exc}"[:500]
 
     with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
         return list(pool.map(one, jobs))
@@ -213,8 +246,7 @@ def _record(outcomes, now: datetime, summary: Summary) -> None:
             if sub is not None:
                 sub.last_success_at, sub.failures = now, 0
             summary.sent += 1
-        elif status in (404, 410) or status == 0:
-            # Gone (RFC 8030 §7.3), or keys no push can be encrypted for: never again.
+        elif status in (404, 410):  # gone (RFC 8030 §7.3): never again
             d.state, d.next_try_at, d.last_error = GONE, None, error or str(status)
             log.info("push subscription %s gone (%s): deleted", job.subscription_id, status)
             if sub is not None:

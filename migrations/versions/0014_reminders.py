@@ -73,9 +73,11 @@ def upgrade() -> None:
         "ix_reminder_deliveries_state_next", "reminder_deliveries", ["state", "next_try_at"]
     )
     op.create_index("ix_reminder_deliveries_user_id", "reminder_deliveries", ["user_id"])
+    op.create_index("ix_reminder_deliveries_day", "reminder_deliveries", ["day"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reminder_deliveries_day", table_name="reminder_deliveries")
     op.drop_index("ix_reminder_deliveries_user_id", table_name="reminder_deliveries")
     op.drop_index("ix_reminder_deliveries_state_next", table_name="reminder_deliveries")
     op.drop_table("reminder_deliveries")
