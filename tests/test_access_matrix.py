@@ -34,6 +34,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
@@ -712,10 +713,30 @@ class Cell:
         return f"{self.method} {self.url} as {self.caller}: {self.status} {self.location}".strip()
 
 
-def _request(world: World, rule, method: str, caller: Caller) -> Cell:
+# A query string that asks for area A's data by every filter the pages and the API read
+# (area, submitter, assigned, user, search): sent with every read by the callers who may
+# read none of some marker, it must not bring the marker out.
+HOSTILE_QUERY = {
+    "area": "339901001001",
+    "submitter": "mediator",
+    "assigned": "mediator",
+    "user": "mediator",
+    "q": "MXmark",
+    "from": "2026-01-01",
+    "to": "2026-12-31",
+}
+QUERY_CALLERS = [
+    c
+    for c in CALLERS
+    if (c.area == "B" and c.kind != "key") or c.name in ("mediator_a", "researcher_a")
+]
 
+
+def _request(world: World, rule, method: str, caller: Caller, query: dict | None = None) -> Cell:
     values = world.url_values(rule, caller)
     url = world.app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
+    if query:
+        url += "?" + urlencode(query)
     client = world.clients[caller.name]
     headers = {"X-OpenRosa-Version": "1.0"}
     if caller.kind == "bearer":
@@ -815,29 +836,42 @@ def _write_grid(path: Path, grid: dict, seen: dict) -> None:
 
 def test_every_route_for_every_caller(app, matrix_world):
     """The matrix: every route × method × caller, reads then writes, refused callers of
-    each before its allowed ones; see the module's docstring for what is asserted."""
+    each before its allowed ones; between them, the reads again with ``HOSTILE_QUERY``.
+    See the module's docstring for what is asserted."""
     world = matrix_world
     reads, writes = _cells(app)
     problems: list[str] = []
     seen: dict[str, set[str]] = {marker: set() for marker in MARKERS}
     grid: dict[tuple[str, str], dict[str, int]] = {}
     counted = 0
+
+    def run(rule, method, caller, query=None) -> Cell:
+        nonlocal counted
+        cell = _request(world, rule, method, caller, query)
+        for marker, who in seen.items():
+            if marker in cell.body:
+                who.add(caller.name)
+        counted += 1
+        return cell
+
     for rule, method in reads + writes:
         access = ACCESS.get(rule.endpoint)
         if access is None:
             continue  # test_every_endpoint_is_in_the_table says what to add
+        if (rule, method) == writes[0]:
+            for read_rule, read_method in reads:  # asking for A's data by the query
+                for caller in QUERY_CALLERS:
+                    cell = run(read_rule, read_method, caller, HOSTILE_QUERY)
+                    judged = _judge(cell, ACCESS[read_rule.endpoint])
+                    problems += [p for p in judged if "server error" in p or "shows" in p]
         refused = [c for c in CALLERS if c.name not in access.allowed]
         bystanders = [c for c in CALLERS if c.name in access.allowed - access.changers]
         changers = [c for c in CALLERS if c.name in access.allowed & access.changers]
         before = _snapshot(app) if (rule, method) in writes else None
         for n, caller in enumerate(refused + bystanders + changers):
-            cell = _request(world, rule, method, caller)
+            cell = run(rule, method, caller)
             grid.setdefault((method, rule.rule), {})[caller.name] = cell.status
             problems += _judge(cell, access)
-            for marker, who in seen.items():
-                if marker in cell.body:
-                    who.add(caller.name)
-            counted += 1
             if before is not None and n == len(refused + bystanders) - 1:
                 changed = _changed(before, _snapshot(app))
                 if changed:
