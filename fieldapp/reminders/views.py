@@ -11,6 +11,7 @@ from datetime import date
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from fieldapp.errors import fail
 from fieldapp.extensions import csrf, db
@@ -32,6 +33,25 @@ def _json_body():
     return body
 
 
+def _stored(change, *args):
+    """``change(*args)`` committed; once more when another request stored the same row
+    (an endpoint, a user's preferences) at the same moment. 400 with its message for a
+    ``ValueError`` (``SubscriptionError``, ``PreferenceError``)."""
+    for last in (False, True):
+        try:
+            out = change(*args)
+            db.session.commit()
+            return out
+        except ValueError as exc:
+            db.session.rollback()
+            fail(400, str(exc))
+        except IntegrityError:
+            db.session.rollback()
+            if last:
+                raise
+    return None  # pragma: no cover
+
+
 @bp.get("/push/key")
 @logged_in
 def push_key():
@@ -46,12 +66,7 @@ def push_subscribe():
     """Store the caller's push subscription (``PushSubscription.toJSON()`` and an
     optional ``device`` label): 201 {id}, or 200 {id} for an endpoint already known
     (now the caller's)."""
-    try:
-        sub, created = subscriptions.subscribe(current_user, _json_body())
-    except subscriptions.SubscriptionError as exc:
-        db.session.rollback()
-        fail(400, str(exc))
-    db.session.commit()
+    sub, created = _stored(subscriptions.subscribe, current_user, _json_body())
     return jsonify(id=sub.id), 201 if created else 200
 
 
@@ -61,12 +76,7 @@ def push_subscribe():
 def push_unsubscribe():
     """Delete the caller's own subscription of ``{"endpoint": …}``: 204 (also when there
     was none of theirs)."""
-    try:
-        subscriptions.unsubscribe(current_user, _json_body())
-    except subscriptions.SubscriptionError as exc:
-        db.session.rollback()
-        fail(400, str(exc))
-    db.session.commit()
+    _stored(subscriptions.unsubscribe, current_user, _json_body())
     return "", 204
 
 
@@ -87,12 +97,7 @@ def get_preferences():
 @logged_in
 def put_preferences():
     """Store the caller's reminder kinds and quiet hours; answers the stored shape."""
-    try:
-        preferences.save(current_user, _json_body())
-    except preferences.PreferenceError as exc:
-        db.session.rollback()
-        fail(400, str(exc))
-    db.session.commit()
+    _stored(preferences.save, current_user, _json_body())
     return _preferences_json()
 
 
