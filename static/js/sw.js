@@ -226,6 +226,7 @@ function inQuietHours(prefs, now = new Date()) {
   return s < e ? t >= s && t < e : t >= s || t < e;
 }
 
+const DEFAULT_PREFS = { kinds: {}, quiet_start: '21:00', quiet_end: '08:00' }; // fieldapp/reminders/preferences.py
 const KIND_OF = { overdue: 'visits', due_today: 'visits', due_tomorrow: 'visits', report: 'report', assigned: 'assigned' };
 
 async function periodicTodo() {
@@ -245,7 +246,17 @@ async function periodicTodo() {
     }
   } catch { /* offline */ }
   if (!items) items = (await loadTodo(owner, today)).items;
-  const prefs = await store.getMeta(`reminderPrefs:${owner}`);
+  // The person's kinds and quiet hours: the server's now, else the last known, else the
+  // server's defaults.
+  let prefs = null;
+  try {
+    const res = await timedFetch('/api/v1/reminders/preferences', { credentials: 'same-origin', redirect: 'manual', cache: 'no-store' }, 30_000);
+    if (res.ok) {
+      prefs = await res.json();
+      await store.setMeta(`reminderPrefs:${owner}`, prefs);
+    }
+  } catch { /* offline */ }
+  prefs = prefs || (await store.getMeta(`reminderPrefs:${owner}`)) || DEFAULT_PREFS;
   if (inQuietHours(prefs)) return; // the next refresh tries again
   const kinds = (prefs && prefs.kinds) || {};
   const wanted = items.filter((i) => kinds[KIND_OF[i.kind]] !== false);

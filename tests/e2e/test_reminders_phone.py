@@ -273,6 +273,53 @@ def test_a_push_reaches_the_service_worker_and_a_tap_opens_the_todo_list(
     page.locator("#sync-now").click()
     expect(page.locator("#todo-entry")).to_have_attribute("data-count", "2", timeout=20_000)
 
+    # Periodic background sync (Chromium fires it only for installed apps: dispatched here
+    # in the service worker): one local reminder a day, counts only, never in quiet hours.
+    token = api_token(app, world.mediator)
+    quiet = {"kinds": {"visits": True, "report": True, "assigned": True, "digest": True}}
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    inside = {  # quiet hours around now, then none (start = end)
+        "quiet_start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "quiet_end": (now + timedelta(hours=1)).strftime("%H:%M"),
+    }
+    auth = {"Authorization": f"Bearer {token}"}
+    assert (
+        client.put(
+            "/api/v1/reminders/preferences", json={**quiet, **inside}, headers=auth
+        ).status_code
+        == 200
+    )
+    sw = service_worker(context)
+    periodic = """async () => {
+      const e = new ExtendableEvent('periodicsync');
+      Object.defineProperty(e, 'tag', { value: 'todo-refresh' });
+      try { self.dispatchEvent(e); } catch (err) { /* a synthetic event's waitUntil */ }
+    }"""
+    sw.evaluate(periodic)
+    page.wait_for_timeout(2000)
+    assert page.evaluate(NOTIFICATIONS) == []  # quiet hours
+    none = {"quiet_start": "00:00", "quiet_end": "00:00"}
+    assert (
+        client.put(
+            "/api/v1/reminders/preferences", json={**quiet, **none}, headers=auth
+        ).status_code
+        == 200
+    )
+    sw.evaluate(periodic)
+    shown = wait_notifications(page, 1)
+    assert [(n["title"], n["body"], n["tag"], n["data"]) for n in shown] == [
+        ("平安家庭", "您有1户今日待走访，1户已逾期", f"todo-{day(0)}", {"url": "/app#/todo"})
+    ]
+    page.wait_for_timeout(500)
+    sw.evaluate(periodic)  # the same day again: nothing more
+    page.wait_for_timeout(1500)
+    assert len(page.evaluate(NOTIFICATIONS)) == 1
+    page.evaluate(
+        """async () => {
+          for (const n of await (await navigator.serviceWorker.ready).getNotifications()) n.close();
+        }"""
+    )
+
     cdp = context.new_cdp_session(page)
     reg = registration_id(cdp, f"{live_server}/")
     payload = {
@@ -316,7 +363,6 @@ def test_a_push_reaches_the_service_worker_and_a_tap_opens_the_todo_list(
     # A tap (dispatched in the service worker, as the browser does): the open app goes to 待办.
     page.goto("/app#/")
     expect(page.locator("#todo-entry")).to_be_visible()
-    sw = service_worker(context)
     sw.evaluate(
         """async (tag) => {
           const [n] = await self.registration.getNotifications({ tag });
