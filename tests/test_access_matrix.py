@@ -378,6 +378,13 @@ MARKERS = {
     MARK_B: having(*VIEWERS, areas=("top", "B")) | callers("mediator_b", "token_b"),
     MARK_HH: callers("admin", "admin_a", "supervisor_a", "mediator_a", "token_a", "key_a"),
     MARK_P: A_VIEWERS | callers("mediator_a", "token_a"),
+    # forms published to 东城区 only: nobody of 西山县 learns they exist
+    "mx_photo": A_PEOPLE | callers("key_a"),
+    "hh_register": A_PEOPLE | callers("key_a"),
+    # the test mediator of A: her managers know her; the report pages name the people
+    # chased for a unit's missing report to everyone who reads the report (their phone
+    # numbers to managers only: scope.may_see_contact_phones)
+    "mx_victim": A_VIEWERS,
 }
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
@@ -708,6 +715,7 @@ class Cell:
     status: int
     location: str
     body: str
+    sent: str = ""  # the submission XML sent, if any
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} as {self.caller}: {self.status} {self.location}".strip()
@@ -737,6 +745,7 @@ def _request(world: World, rule, method: str, caller: Caller, query: dict | None
     url = world.app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
     if query:
         url += "?" + urlencode(query)
+    sent = ""
     client = world.clients[caller.name]
     headers = {"X-OpenRosa-Version": "1.0"}
     if caller.kind == "bearer":
@@ -748,6 +757,7 @@ def _request(world: World, rule, method: str, caller: Caller, query: dict | None
         headers["X-CSRFToken"] = world.csrf[caller.name]
         if rule.endpoint == "openrosa_test.submission":
             xml, _iid = submission_xml("mx_draft", "1", {"t": "试填"})
+            sent = xml.decode()
             data["xml_submission_file"] = (io.BytesIO(xml), "submission.xml", "text/xml")
             kwargs["content_type"] = "multipart/form-data"
         elif rule.endpoint in JSON_BODIES:
@@ -755,6 +765,7 @@ def _request(world: World, rule, method: str, caller: Caller, query: dict | None
             data = None
         elif rule.endpoint in SUBMISSION_ENDPOINTS:
             xml, _iid = _photo_xml()
+            sent = xml.decode()
             data["xml_submission_file"] = (io.BytesIO(xml), "submission.xml", "text/xml")
             kwargs["content_type"] = "multipart/form-data"
         if data is not None:
@@ -769,6 +780,7 @@ def _request(world: World, rule, method: str, caller: Caller, query: dict | None
         resp.status_code,
         resp.headers.get("Location", ""),
         body,
+        sent,
     )
 
 
@@ -799,6 +811,8 @@ def _judge(cell: Cell, access: Access) -> list[str]:
     elif not (cell.status in (401, 403, 404) or _to_login(cell)):
         problems.append(f"{cell}: served, but ACCESS refuses {cell.caller}")
     for marker, readers in MARKERS.items():
+        if marker in cell.url or marker in cell.sent:
+            continue  # the caller named it (in the URL or the XML: echoed in a message)
         if cell.caller not in readers and marker in cell.body:
             problems.append(f"{cell}: shows {marker!r}, which {cell.caller} may not read")
     return problems
@@ -849,7 +863,7 @@ def test_every_route_for_every_caller(app, matrix_world):
         nonlocal counted
         cell = _request(world, rule, method, caller, query)
         for marker, who in seen.items():
-            if marker in cell.body:
+            if marker in cell.body and marker not in cell.url + cell.sent:
                 who.add(caller.name)
         counted += 1
         return cell
@@ -1115,3 +1129,29 @@ def test_writes_that_reach_across_change_nothing(app, matrix_world):
                 f"{what} ({name} {method} {path}): {resp.status_code}, changed {changed}"
             )
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by the matrix, left for the owner of submissions/services.py (being "
+    "changed by another helper): /submission answers 403 '您无权向问卷 X 提交数据' for a "
+    "form of another district and 404 for no such form, so a sender learns which form "
+    "ids exist outside their reach; scope's rule elsewhere is 'a form outside one's reach "
+    "looks like none' (visible_form_or_404). Remove this mark when both answer alike.",
+)
+def test_a_form_out_of_reach_answers_as_no_form_on_submission(app, client, world, tmp_path):
+    from fieldapp.areas.services import get_area
+    from fieldapp.surveys.services import import_xlsform
+    from tests.helpers import post_submission
+
+    with app.app_context():
+        import_xlsform(
+            PHOTO_FORM, "mx_photo.xlsx", get_area("339901"), media=[("mx_logo.png", PNG)]
+        )
+        db.session.commit()
+    token = api_token(app, "mediator3")  # 西山县
+    there, _iid = _photo_xml()
+    nowhere = there.replace(b'id="mx_photo"', b'id="mx_nowhere"')
+    a = post_submission(client, there, token=token)
+    b = post_submission(client, nowhere, token=token)
+    assert a.status_code == b.status_code
