@@ -30,10 +30,8 @@ function householdLine(row, kind, today, { update, owner, onChanged }) {
   if (update.length) {
     actions.push(h('button', {
       type: 'button', class: 'visit',
-      onclick: async () => {
-        await householdOpened(owner, row.name);
-        openOne(update, '用哪份问卷记录走访？', (f) => `#/new/${encodeURIComponent(f.form_id)}?entity=${encodeURIComponent(row.name)}`);
-      },
+      // Opening the visit form marks it opened (router.js), not a cancelled choice.
+      onclick: () => openOne(update, '用哪份问卷记录走访？', (f) => `#/new/${encodeURIComponent(f.form_id)}?entity=${encodeURIComponent(row.name)}`),
     }, '记录走访'));
   }
   if (kind === 'assigned') {
