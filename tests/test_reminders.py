@@ -467,3 +467,16 @@ def test_no_answer_is_retried_and_a_bad_key_or_setting_deletes_nothing_else(
             select(ReminderDelivery.last_error).where(ReminderDelivery.state == "failed")
         ).all()
         assert len(errors) == 3 and all("Connection" in e for e in errors)
+
+
+def test_control_characters_reach_no_database(app, client, world):
+    """PostgreSQL refuses NUL in text: it is dropped from a device label, and an
+    endpoint holding one is none of the caller's."""
+    headers = bearer(app, world.mediator)
+    body = Device.new("https://push.example.com/send/3").to_json("手机\x00一")
+    resp = client.post("/api/v1/push/subscriptions", json=body, headers=headers)
+    assert resp.status_code == 201
+    with app.app_context():
+        assert db.session.get(PushSubscription, resp.get_json()["id"]).device == "手机一"
+    resp = client.delete("/api/v1/push/subscriptions", json={"endpoint": "x\x00"}, headers=headers)
+    assert resp.status_code == 204

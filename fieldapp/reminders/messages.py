@@ -51,6 +51,7 @@ class Reminder:
 
     @property
     def tag(self) -> str:
+        """The notification's tag: a newer one of the same kind and day replaces it."""
         return f"{self.kind}-{self.day.isoformat()}"
 
     @property

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
 from fieldapp.reminders import claims, vapid
-from fieldapp.reminders.messages import reminders_for
+from fieldapp.reminders.messages import Reminder, reminders_for
 from fieldapp.reminders.models import (
     FAILED,
     GONE,
@@ -103,7 +103,7 @@ def send_due(
     users = db.session.scalars(
         select(User).where(User.active.is_(True), User.id.in_(subscribed)).order_by(User.id)
     ).all()
-    planned: list[tuple[int, object, list[tuple[int]]]] = []
+    planned: list[tuple[int, Reminder, list[int]]] = []
     quiet_users = set()
     for user in users:
         pref = preferences_of(user.id)
@@ -121,9 +121,11 @@ def send_due(
     db.session.commit()  # end the reading transaction before claiming (SQLite)
     if dry_run:
         return summary
+    claims.forget_old(day)
+    if not planned and not claims.due_again(day, now):
+        return summary
     if not _vapid_ok():
         return summary  # nothing claimed: the next run tries again
-    claims.forget_old(day)
     jobs = _claim(planned, quiet_users, day, now, summary)
     if jobs:
         _record(_send_all(jobs), now, summary)

@@ -140,6 +140,8 @@ def unsubscribe(user: User, body) -> bool:
     endpoint = body.get("endpoint") if isinstance(body, dict) else None
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise SubscriptionError(_("请给出要关闭提醒的推送订阅地址（endpoint）"))
+    if len(endpoint) > MAX_ENDPOINT or "\x00" in endpoint:
+        return False  # no stored endpoint looks like this (and PostgreSQL refuses NUL)
     found = db.session.scalar(
         select(PushSubscription).where(
             PushSubscription.endpoint == endpoint.strip(), PushSubscription.user_id == user.id
