@@ -86,6 +86,7 @@ def target_url(app, tmp_path):
     database ``<name>_restore`` (dropped afterwards)."""
     url = app.config["DATABASE_URL"]
     if not url.startswith("postgresql"):
+        (tmp_path / "target").mkdir()
         yield f"sqlite:///{tmp_path / 'target' / 'fieldapp.sqlite3'}"
         return
     if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
@@ -258,25 +259,28 @@ def test_restoring_over_data_needs_force(source, target_url, tmp_path, monkeypat
     assert again["audit_events"][-1][5]["forced"] is True
 
 
-def test_an_older_archive_is_migrated_after_restoring(tmp_path, monkeypatch):
-    old = tmp_path / "old"
-    url = f"sqlite:///{old / 'fieldapp.sqlite3'}"
-    old.mkdir()
-    upgrade(url, "0012")
+def test_an_older_archive_is_migrated_after_restoring(target_url, tmp_path, monkeypatch):
+    """A backup made at revision 0012, restored on a server that a newer fieldapp has
+    just set up (``fieldapp init``: tables the archive does not have): the archive's
+    schema comes back, then the migrations."""
+    upgrade(target_url, "0012")
     archive = tmp_path / "old.tar.gz"
-    monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", str(old))
-    monkeypatch.delenv("FIELDAPP_DATABASE_URL", raising=False)
+    monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", str(tmp_path / "old"))
+    monkeypatch.setenv("FIELDAPP_DATABASE_URL", target_url)
     made = CliRunner().invoke(main, ["backup", "-o", str(archive)])
     assert made.exit_code == 0, made.output
     assert "数据库版本 0012" in made.output and "0600" in made.output
+    upgrade(target_url)  # the new server, empty, at this code's revision
 
     monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", str(tmp_path / "new"))
-    done = CliRunner().invoke(main, ["restore", str(archive)])
+    # --force: the same database played the old server, whose backup event it holds.
+    done = CliRunner().invoke(main, ["restore", str(archive), "--force"])
 
     assert done.exit_code == 0, done.output
     assert "数据库已升级到版本" in done.output
-    revision = tables(f"sqlite:///{tmp_path / 'new' / 'fieldapp.sqlite3'}")["alembic_version"]
-    assert revision != [("0012",)]
+    restored = tables(target_url)
+    assert restored["alembic_version"] != [("0012",)]
+    assert [e[3] for e in restored["audit_events"]] == ["backup_restore"]
 
 
 def test_restore_refuses_an_archive_of_the_other_database_kind(source, target_url, tmp_path):
@@ -302,7 +306,8 @@ def _fake_tool(folder: Path, name: str, stderr: str) -> None:
 
 
 def test_a_missing_or_older_pg_dump_says_what_to_install(tmp_path, monkeypatch):
-    from fieldapp.backup.database import DatabaseError, dump, load
+    from fieldapp.backup.database import DatabaseError, dump
+    from fieldapp.backup.postgres import ToolError, restore
 
     url = "postgresql+psycopg://fieldapp:secret@127.0.0.1:5432/nowhere"
     monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump at all
@@ -316,11 +321,19 @@ def test_a_missing_or_older_pg_dump_says_what_to_install(tmp_path, monkeypatch):
     )
     with pytest.raises(DatabaseError, match="postgresql-client-17"):
         dump(url, tmp_path / "x.pgdump")
+    fed = tmp_path / "fed.sql"  # what psql was given: never a COMMIT
+    (tmp_path / "psql").write_text(f"#!/bin/sh\n/bin/cat > {fed}\n")
+    (tmp_path / "psql").chmod(0o755)
     _fake_tool(
         tmp_path, "pg_restore", "pg_restore: error: unsupported version (1.16) in file header"
     )
-    with pytest.raises(DatabaseError, match="pg_restore 的版本低于"):
-        load(url, tmp_path / "x.pgdump")
+    with pytest.raises(ToolError, match="pg_restore 的版本低于"):
+        restore(url, tmp_path / "x.pgdump", ["users", "audit_events"])
+    assert fed.read_text() == (
+        "BEGIN;\n"
+        'DROP TABLE IF EXISTS public."users" CASCADE;\n'
+        'DROP TABLE IF EXISTS public."audit_events" CASCADE;\n'
+    )
 
 
 def test_the_database_password_is_not_on_pg_dumps_command_line(tmp_path, monkeypatch):

@@ -1,21 +1,20 @@
 """Copying the database out and back: SQLite through its online backup API (a consistent
 copy while the app writes, and a restore in one write transaction), PostgreSQL through
-``pg_dump --format=custom`` and ``pg_restore``."""
+``pg_dump`` and ``pg_restore`` (fieldapp/backup/postgres.py); what a database holds."""
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import sqlite3
-import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import create_engine, func, inspect, select, table, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+
+from fieldapp.backup import postgres
 
 # What ``restore`` prints and the manifest keeps: (table, Chinese name).
 COUNTED = (("users", "用户"), ("submissions", "提交"), ("entities", "家庭"))
@@ -94,7 +93,7 @@ def dump(url: str, target: Path) -> None:
     if kind(url) == "sqlite":
         _sqlite_copy(sqlite_path(url), target, restoring=False)
     else:
-        _pg("pg_dump", url, ["--format=custom", "--no-owner", f"--file={target}"])
+        _postgres(postgres.dump, url, target)
 
 
 def load(url: str, source: Path) -> None:
@@ -106,19 +105,16 @@ def load(url: str, source: Path) -> None:
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         _sqlite_copy(source, target, restoring=True)
     else:
-        _pg(
-            "pg_restore",
-            url,
-            [
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                "--exit-on-error",
-                str(source),
-            ],
-        )
+        with _connect(url) as conn:
+            tables = inspect(conn).get_table_names()
+        _postgres(postgres.restore, url, source, tables)
+
+
+def _postgres(step, *args) -> None:
+    try:
+        step(*args)
+    except postgres.ToolError as exc:
+        raise DatabaseError(str(exc)) from exc
 
 
 def _sqlite_copy(source: Path, target: Path, restoring: bool) -> None:
@@ -147,56 +143,3 @@ def _sqlite_copy(source: Path, target: Path, restoring: bool) -> None:
     finally:
         dst.close()
         src.close()
-
-
-def _libpq(url: str) -> tuple[str, dict[str, str]]:
-    """A libpq connection string for a SQLAlchemy URL, and the password as PGPASSWORD
-    (never on the command line, where ``ps`` shows it)."""
-    parsed: URL = make_url(url)
-    env = {"PGPASSWORD": parsed.password} if parsed.password else {}
-    plain = URL.create(  # URL.set(password=None) would keep the password
-        "postgresql",
-        username=parsed.username,
-        host=parsed.host,
-        port=parsed.port,
-        database=parsed.database,
-        query=parsed.query,
-    )
-    return plain.render_as_string(hide_password=False), env
-
-
-def _pg(tool: str, url: str, args: list[str]) -> None:
-    """Run ``pg_dump`` or ``pg_restore`` against ``url``; ``DatabaseError`` naming what
-    to install when the tool is missing or older than the server or the dump."""
-    exe = shutil.which(tool)
-    if exe is None:
-        raise DatabaseError(
-            _(
-                "找不到 %(tool)s：请安装 PostgreSQL 客户端（Debian/Ubuntu：apt install "
-                "postgresql-client，版本不低于数据库服务器）",
-                tool=tool,
-            )
-        )
-    dsn, env = _libpq(url)
-    done = subprocess.run(
-        [exe, f"--dbname={dsn}", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode == 0:
-        return
-    err = done.stderr.strip()
-    if "version mismatch" in err or "unsupported version" in err:
-        server = re.search(r"server version: (\d+)", err)
-        raise DatabaseError(
-            _(
-                "%(tool)s 的版本低于数据库服务器或备份（%(err)s）：请安装 PostgreSQL %(v)s "
-                "或更新的客户端（如 apt install postgresql-client-%(v)s）",
-                tool=tool,
-                err=err.splitlines()[-1],
-                v=server.group(1) if server else "",
-            )
-        )
-    raise DatabaseError(_("%(tool)s 失败：%(err)s", tool=tool, err=err[-2000:]))
