@@ -480,3 +480,26 @@ def test_control_characters_reach_no_database(app, client, world):
         assert db.session.get(PushSubscription, resp.get_json()["id"]).device == "手机一"
     resp = client.delete("/api/v1/push/subscriptions", json={"endpoint": "x\x00"}, headers=headers)
     assert resp.status_code == 204
+
+
+def test_the_background_worker_sends_them_every_five_minutes(
+    app, client, world, plan, push_service, monkeypatch
+):
+    from fieldapp import worker
+    from fieldapp.reminders import sender
+
+    kind = next(k for k in worker.kinds() if k.name == "reminders")
+    assert kind.every == 300
+    phone = Device.new(f"{push_service.origin}/push/worker")
+    subscribe(app, client, world.mediator, phone)
+    monkeypatch.setattr(sender, "current_time", lambda: NOW)
+    monkeypatch.setattr(worker, "kinds", lambda: [kind])
+    last_run: dict[str, float] = {}
+    assert worker.turn(app, last_run) is False  # scheduled: nothing waits in a queue
+    assert sorted(p["kind"] for p in pushes(push_service, phone)) == [
+        "assigned",
+        "report",
+        "visits",
+    ]
+    worker.turn(app, last_run)  # within five minutes: not run again
+    assert len(push_service.received) == 3
