@@ -5,7 +5,10 @@ The matrix is generated from the URL map: every rule × every method it allows (
 requested by every caller of ``CALLERS``: anonymous; an admin of the city; an admin, a
 supervisor, a researcher and a mediator of 东城区 (area A, where the data is) and of
 西山县 (area B, its sibling); a Bearer API token of a mediator of each; an ODK Collect
-app-user key (``/key/<token>/``) of a mediator of each.
+app-user key (``/key/<token>/``) of a mediator of each; the token and the key of a
+deactivated mediator of A. The reads are sent again by area B's callers with a query
+that asks for A's data (``HOSTILE_QUERY``), and ``test_writes_that_reach_across_change_nothing``
+sends allowed callers' writes whose body names what is out of their reach.
 
 What each caller may get is declared in ``ACCESS`` (endpoint → the rule its view declares
 through ``fieldapp.scope`` and the callers who may use it). An endpoint missing from it,
@@ -61,7 +64,8 @@ class Caller:
     """One column of the matrix: ``kind`` "anon", "session" (logged in through the login
     form), "bearer" (``Authorization: Bearer``, no cookie) or "key" (the ``<token>`` of
     ``/key/<token>/`` routes, no cookie); ``username`` whose credential it is; ``area``
-    "A", "B" or "top" (the city)."""
+    "A", "B", "top" (the city) or "gone" (a deactivated user of A: their token and key
+    open nothing)."""
 
     name: str
     kind: str
@@ -85,6 +89,8 @@ CALLERS = [
     Caller("token_b", "bearer", "mediator3", "mediator", "B"),
     Caller("key_a", "key", "mediator", "mediator", "A"),
     Caller("key_b", "key", "mediator3", "mediator", "B"),
+    Caller("token_gone", "bearer", "mx_gone", "mediator", "gone"),
+    Caller("key_gone", "key", "mx_gone", "mediator", "gone"),
 ]
 BY_NAME = {c.name: c for c in CALLERS}
 # Users the world adds to the base world (username, role, area code).
@@ -95,6 +101,7 @@ EXTRA_USERS = [
     ("mx_supervisor_b", "supervisor", "339902"),
     ("mx_researcher_b", "researcher", "339902"),
     ("mx_victim", "mediator", "339901001001"),  # what allowed writes change
+    ("mx_gone", "mediator", "339901001001"),  # deactivated once her token and key exist
 ]
 VICTIM_AREA = ("339901001099", "矩阵试验村")  # a village of A's town, empty: may be deleted
 
@@ -108,7 +115,9 @@ def callers(*names: str) -> frozenset[str]:
 
 NOBODY: frozenset[str] = frozenset()
 EVERYONE = frozenset(BY_NAME)
-LOGGED_IN = frozenset(c.name for c in CALLERS if c.kind in ("session", "bearer"))
+LOGGED_IN = frozenset(
+    c.name for c in CALLERS if c.kind in ("session", "bearer") and c.area != "gone"
+)
 SESSIONS = frozenset(c.name for c in CALLERS if c.kind == "session")
 
 
@@ -498,11 +507,20 @@ def _build(app) -> World:
             select(Form).where(Form.form_id == "mx_draft")
         ).draft_token
         i["keys"] = {}
-        for name, username in (("key_a", "mediator"), ("key_b", "mediator3")):
+        for name, username in (
+            ("key_a", "mediator"),
+            ("key_b", "mediator3"),
+            ("key_gone", "mx_gone"),
+        ):
             i["keys"][name] = create_collect_token(OPERATOR, get_user(username), "手机")[0]
         i["victim_collect_id"] = create_collect_token(OPERATOR, get_user("mx_victim"), "手机")[1].id
         db.session.commit()
-    i["tokens"] = {"token_a": api_token(app, "mediator"), "token_b": api_token(app, "mediator3")}
+    i["tokens"] = {
+        name: api_token(app, c.username) for name, c in BY_NAME.items() if c.kind == "bearer"
+    }
+    with app.app_context():
+        get_user("mx_gone").active = False  # as if left: tokens and key stay, unrevoked
+        db.session.commit()
 
     sender = app.test_client()
 
@@ -846,13 +864,14 @@ def _cells(app):
     return reads, writes
 
 
-def _write_grid(path: Path, grid: dict, seen: dict) -> None:
+def _write_grid(path: Path, grid: dict, seen: dict, counted: int) -> None:
     """The statuses of the matrix as a TSV (method, rule, one column per caller), and
     who read each marker: ``FIELDAPP_ACCESS_MATRIX_OUT=matrix.tsv pytest ...``."""
     lines = ["\t".join(["method", "rule", *BY_NAME])]
     for (method, rule), row in grid.items():
         lines.append("\t".join([method, rule, *(str(row.get(n, "")) for n in BY_NAME)]))
     lines += [f"# {marker} read by {sorted(who)}" for marker, who in seen.items()]
+    lines.append(f"# {len(grid)} route-methods, {len(BY_NAME)} callers, {counted} requests")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -902,7 +921,7 @@ def test_every_route_for_every_caller(app, matrix_world):
                         f"{[c.name for c in bystanders]} changed {', '.join(changed)}"
                     )
     if out := os.environ.get("FIELDAPP_ACCESS_MATRIX_OUT"):
-        _write_grid(Path(out), grid, seen)
+        _write_grid(Path(out), grid, seen, counted)
     assert not problems, f"{len(problems)} of {counted} cells:\n" + "\n".join(problems)
     # The markers were there to be seen: the check above is not vacuous.
     for marker, readers in MARKERS.items():
