@@ -1182,3 +1182,38 @@ def test_a_form_out_of_reach_answers_as_no_form_on_submission(app, client, world
     a = post_submission(client, there, token=token)
     b = post_submission(client, nowhere, token=token)
     assert a.status_code == b.status_code
+
+
+def test_a_household_reaches_only_its_mediator_and_the_viewers_above(app, matrix_world):
+    """The household list a phone downloads (``households.csv`` of the visit form, at /
+    and under /key/) and the entities API: the household mediator_a registered reaches
+    her, her area's viewers, and no colleague (mediator2, same town) nor the other
+    district."""
+    world = matrix_world
+    colleague = api_token(app, "mediator2")
+    media = "/forms/hh_visit/versions/1/media/households.csv"
+    api = "/api/v1/datasets/households/entities"
+    expect = {  # (path, Authorization or None, client name) -> may it hold MARK_HH
+        (media, world.ids["tokens"]["token_a"]): True,
+        (api, world.ids["tokens"]["token_a"]): True,
+        (f"/key/{world.ids['keys']['key_a']}{media}", None): True,
+        (media, colleague): False,
+        (api, colleague): False,
+        (media, world.ids["tokens"]["token_b"]): False,
+        (api, world.ids["tokens"]["token_b"]): False,
+        (f"/key/{world.ids['keys']['key_b']}{media}", None): False,
+    }
+    client = app.test_client()
+    found = {}
+    for (path, token), _holds in expect.items():
+        headers = {"X-OpenRosa-Version": "1.0"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        resp = client.get(path, headers=headers)
+        assert resp.status_code in (200, 403, 404), (path, resp.status_code)
+        found[(path, token)] = MARK_HH in resp.get_data(as_text=True)
+    assert found == expect
+    for name in ("supervisor_a", "admin_a"):  # the viewers above her, by the API
+        page = world.clients[name].get(api).get_data(as_text=True)
+        assert MARK_HH in page, name
+    assert MARK_HH not in world.clients["supervisor_b"].get(api).get_data(as_text=True)
