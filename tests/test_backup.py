@@ -11,6 +11,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -89,9 +90,10 @@ def target_url(app, tmp_path):
         (tmp_path / "target").mkdir()
         yield f"sqlite:///{tmp_path / 'target' / 'fieldapp.sqlite3'}"
         return
-    if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
+    if not all(shutil.which(tool) for tool in ("pg_dump", "pg_restore", "psql")):
         pytest.skip(
-            "pg_dump/pg_restore not found: install the PostgreSQL client (postgresql-client)"
+            "pg_dump, pg_restore or psql not found: install the PostgreSQL client "
+            "(postgresql-client)"
         )
     parsed = make_url(url)
     name = f"{parsed.database}_restore"
@@ -398,3 +400,36 @@ def test_a_sqlite_backup_is_consistent_while_the_app_writes(tmp_path):
     pairs = len(probes) // 2
     assert probes == [f"pair:{n}:{h}" for n in range(pairs) for h in "ab"]
     assert 50 <= pairs <= during < written[0]
+
+
+def test_a_postgresql_restore_that_fails_half_way_changes_nothing(source, target_url, tmp_path):
+    """pg_restore's SQL stops in the middle (a cut dump): the tables dropped at the start
+    and everything restored before the cut are rolled back."""
+    if not target_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only (FIELDAPP_TEST_DATABASE_URL)")
+    from fieldapp.backup.postgres import ToolError, restore
+
+    archive = tmp_path / "backup.tar.gz"
+    make_backup(source, archive)
+    restore_backup(_app(target_url, tmp_path / "target"), archive)
+    before = tables(target_url)
+    with tarfile.open(archive) as tar:
+        dump = tar.extractfile("database/fieldapp.pgdump").read()
+    cut = tmp_path / "cut.pgdump"
+    cut.write_bytes(dump[: len(dump) * 99 // 100])  # the last data, after the tables
+    half = subprocess.run(["pg_restore", "--file=-", str(cut)], capture_output=True, check=False)
+    assert half.returncode and b"CREATE TABLE" in half.stdout  # SQL up to the cut, then fails
+    engine = create_engine(target_url)
+    with engine.connect() as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            )
+        ]
+    engine.dispose()
+
+    with pytest.raises(ToolError, match="pg_restore 失败"):
+        restore(target_url, cut, names)
+
+    assert tables(target_url) == before

@@ -74,6 +74,7 @@ def write(stage: Path, manifest: dict, target: Path) -> None:
             for entry in manifest["files"]:
                 info = tar.gettarinfo(stage / entry["path"], arcname=entry["path"])
                 info.uid = info.gid = 0
+                info.mode = 0o600  # as extracted by tar; restore uses the manifest's mode
                 info.uname = info.gname = ""
                 with (stage / entry["path"]).open("rb") as fh:
                     tar.addfile(info, fh)
