@@ -75,9 +75,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from fieldapp.exports.views import bp as exports_bp
     from fieldapp.figures.views import bp as figures_bp
     from fieldapp.people.views import bp as people_bp
-    from fieldapp.reminders.views import bp as reminders_bp
     from fieldapp.phones.views import bp as phones_bp
     from fieldapp.pwa.views import bp as pwa_bp
+    from fieldapp.reminders.views import bp as reminders_bp
     from fieldapp.reports.views import bp as reports_bp
     from fieldapp.submissions.views import bp as submissions_bp
     from fieldapp.surveys.views import bp as surveys_bp
