@@ -34,6 +34,7 @@ def test_a_test_writes_rows_into_every_table(app, client, world):
     from fieldapp.exports.models import ExportJob
     from fieldapp.figures.models import FigureDefinition, FigureTarget
     from fieldapp.people.models import UserImport
+    from fieldapp.reminders.models import PushSubscription, ReminderDelivery, ReminderPreference
     from fieldapp.reports.models import ReportDefinition
     from fieldapp.surveys.services import import_xlsform
 
@@ -59,6 +60,17 @@ def test_a_test_writes_rows_into_every_table(app, client, world):
             LoginFailure(kind="account", subject="visitor", failures=1, first_failed_at=utcnow())
         )
         db.session.add(RecoveryCode(user_id=user.id, code_hash="probe"))
+        device = PushSubscription(
+            user_id=user.id, endpoint="https://push.example.cn/probe", p256dh="k", auth="a"
+        )
+        db.session.add(device)
+        db.session.add(ReminderPreference(user_id=user.id))
+        db.session.flush()
+        db.session.add(
+            ReminderDelivery(
+                subscription_id=device.id, user_id=user.id, kind="visits", day=utcnow().date()
+            )
+        )
         db.session.commit()
     xml, _ = submission_xml("cleanup_probe", "1", {"photo": "a.jpg"})
     resp = post_submission(client, xml, files={"a.jpg": b"\xff\xd8jpeg"}, token=token)
