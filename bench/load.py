@@ -484,13 +484,8 @@ def stored_rows(url: str, table: str) -> int:
 
 def bench_database(database: str, folder: Path, args) -> dict:
     """Both servers on one database kind, the same load; {(server, phase): figures}."""
-    if database == "sqlite":
-        url, bare_url = (
-            f"sqlite:///{folder / 'fieldapp.sqlite3'}",
-            f"sqlite:///{folder / 'bare.sqlite3'}",
-        )
-    else:
-        url, bare_url = fresh_pg("fieldapp_load"), fresh_pg("fieldapp_load_bare")
+    folder.mkdir(parents=True, exist_ok=True)
+    url, bare_url = urls(database, folder)
     print(f"{database}: setting up {args.mediators} mediators …", flush=True)
     secrets, schema = setup(folder, url, args.mediators, args.form)
     from bench.bare_app import create_table
@@ -583,15 +578,24 @@ def report(all_results: dict, args) -> None:
 # --- profile --------------------------------------------------------------------------
 
 
+def urls(database: str, folder: Path) -> tuple[str, str]:
+    """(fieldapp's, the bare app's) fresh database URLs for ``database``."""
+    if database == "sqlite":
+        return f"sqlite:///{folder / 'fieldapp.sqlite3'}", f"sqlite:///{folder / 'bare.sqlite3'}"
+    return fresh_pg("fieldapp_load"), fresh_pg("fieldapp_load_bare")
+
+
 def profile(n: int, args, folder: Path) -> None:
-    """``n`` submissions in-process (Flask test client, SQLite, the same setup and URL):
-    time per submission without and with cProfile, SQL statements per submission (the
-    most frequent ones), and the functions with most time."""
+    """``n`` submissions in-process (Flask test client, the same setup and URL; SQLite
+    unless ``--database postgresql``): CPU time per submission without and with cProfile,
+    against the bare app's, SQL statements per submission (the most frequent ones), and
+    the functions with most time."""
     import cProfile
     import io
     import pstats
 
-    url = f"sqlite:///{folder / 'fieldapp.sqlite3'}"
+    database = "postgresql" if args.database == "postgresql" else "sqlite"
+    url, bare_url = urls(database, folder)
     secrets, schema = setup(folder, url, max(10, args.mediators // 10), args.form)
     load = payload(schema, args.photo_kb)
     os.environ.update({"FIELDAPP_INSTANCE_PATH": str(folder), "FIELDAPP_DATABASE_URL": url})
@@ -628,7 +632,7 @@ def profile(n: int, args, folder: Path) -> None:
     send(5, 0)  # warm
     statements.clear()
     plain = send(n, 1000)
-    bare = bare_cpu(n, load, folder)
+    bare = bare_cpu(n, load, bare_url)
     per_sub = {k: v / n for k, v in statements.items()}
     profiler = cProfile.Profile(time.process_time)  # CPU: the machine is shared
     profiler.enable()
@@ -637,7 +641,7 @@ def profile(n: int, args, folder: Path) -> None:
     if args.save:
         profiler.dump_stats(args.save)
     print(
-        f"{n} submissions in-process (SQLite): {plain:.1f} ms CPU each ({profiled:.1f} "
+        f"{n} submissions in-process ({database}): {plain:.1f} ms CPU each ({profiled:.1f} "
         f"profiled), the bare app {bare:.1f} ms ({plain / bare:.1f}×); "
         f"{sum(per_sub.values()):.1f} SQL statements each:"
     )
@@ -650,11 +654,10 @@ def profile(n: int, args, folder: Path) -> None:
         print("\n".join(out.getvalue().splitlines()[6:]))
 
 
-def bare_cpu(n: int, load: Payload, folder: Path) -> float:
-    """CPU ms per submission of the bare app in-process (test client, SQLite)."""
+def bare_cpu(n: int, load: Payload, url: str) -> float:
+    """CPU ms per submission of the bare app in-process (test client) on ``url``."""
     from bench import bare_app
 
-    url = f"sqlite:///{folder / 'bare.sqlite3'}"
     bare_app.create_table(url)
     os.environ["BENCH_BARE_DATABASE_URL"] = url
     client = bare_app.create_app().test_client()

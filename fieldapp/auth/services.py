@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from fieldapp.areas.models import Area
 from fieldapp.auth.models import ROLES, ApiToken, LoginSession, User, utcnow
@@ -229,11 +230,21 @@ def create_token(user: User, name: str = "", purpose: str = "api") -> str:
     return secret
 
 
+TOKEN_USE_PRECISION = timedelta(minutes=1)  # last_used_at is shown to the minute
+
+
 def user_for_token(secret: str, purpose: str = "api") -> User | None:
     """The active user owning the unrevoked token ``secret`` made for ``purpose``, or
-    ``None`` (a Collect token is no Bearer token, nor the other way round)."""
+    ``None`` (a Collect token is no Bearer token, nor the other way round).
+
+    The token's ``last_used_at`` is set to now when it is older than a minute (it is
+    shown to the minute): a phone sending a batch writes it once, not on every request
+    (bench/load.py: a write and a commit per submission). The session is then dirty:
+    the caller commits."""
     token = db.session.scalar(
-        select(ApiToken).where(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(
             ApiToken.token_hash == _sha256(secret),
             ApiToken.revoked.is_(False),
             ApiToken.purpose == purpose,
@@ -241,7 +252,12 @@ def user_for_token(secret: str, purpose: str = "api") -> User | None:
     )
     if token is None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    used = token.last_used_at
+    if used is not None and used.tzinfo is None:  # SQLite gives back naive UTC
+        used = used.replace(tzinfo=UTC)
+    if used is None or not timedelta(0) <= now - used < TOKEN_USE_PRECISION:
+        token.last_used_at = now
     return token.user
 
 

@@ -140,7 +140,8 @@ def _app_user(secret: str) -> User:
     user = user_for_token(secret, purpose="collect") if secret else None
     if user is None:
         fail(403, _("此 ODK Collect 地址已失效（已撤销，或账号已停用）；请向督导索取新的二维码"))
-    db.session.commit()  # last_used_at
+    if db.session.dirty:  # last_used_at, at most once a minute (user_for_token)
+        db.session.commit()
     return user
 
 

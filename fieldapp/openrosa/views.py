@@ -189,23 +189,28 @@ def submission():
     ]
     xml = xml_file.read()
     person = caller()
+    # Read for the log line before the commit expires them (reading them after it
+    # loaded the submission and the user again: two SELECTs; bench/load.py).
+    sender = person.username
     try:
         try:
             result = receive_submission(person, xml, extra)
+            instance_id = result.submission.instance_id
             db.session.commit()
         except IntegrityError:
             # The same instance arrived twice at once (two tabs, a retry racing the
             # first send): the other request stored it; answer as for a re-send.
             db.session.rollback()
             result = receive_submission(person, xml, extra)
+            instance_id = result.submission.instance_id
             db.session.commit()
     except SubmissionError as exc:
         db.session.rollback()
         return openrosa_message(str(exc), status=exc.status, nature="error")
     current_app.logger.info(
         "submission %s from %s (%s)",
-        result.submission.instance_id,
-        person.username,
+        instance_id,
+        sender,
         "new" if result.created else "duplicate",
     )
     test = "" if isinstance(person, User) else _("（测试数据）")
