@@ -433,3 +433,21 @@ def test_a_postgresql_restore_that_fails_half_way_changes_nothing(source, target
         restore(target_url, cut, names)
 
     assert tables(target_url) == before
+
+
+def test_an_instance_file_never_lands_on_the_restored_database(tmp_path):
+    """The old server kept its database elsewhere and a stale ``fieldapp.sqlite3`` in its
+    instance folder; the new one keeps its database there: the restored one stays."""
+    (tmp_path / "db").mkdir()
+    old_url = f"sqlite:///{tmp_path / 'db' / 'live.sqlite3'}"
+    upgrade(old_url)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "fieldapp.sqlite3").write_bytes(b"stale, not a database")
+    archive = tmp_path / "b.tar.gz"
+    made = make_backup(_app(old_url, tmp_path / "old"), archive)
+    assert "instance/fieldapp.sqlite3" in {e["path"] for e in made.manifest["files"]}
+
+    new_url = f"sqlite:///{tmp_path / 'new' / 'fieldapp.sqlite3'}"
+    restored = restore_backup(_app(new_url, tmp_path / "new"), archive)
+
+    assert tables(new_url)["alembic_version"] == [(restored.revision,)]

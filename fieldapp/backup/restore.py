@@ -50,9 +50,10 @@ def restore_backup(app: Flask, path: Path, force: bool = False) -> Restored:
             entries = manifest["files"]
             dump = next(e["path"] for e in entries if e["path"].startswith("database/"))
             database.load(url, stage / dump)
+            ours = _database_files(url)
             for entry in entries:
                 if entry["path"].startswith("instance/"):
-                    _put(stage / entry["path"], instance, entry)
+                    _put(stage / entry["path"], instance, entry, ours)
     except (archive.ArchiveError, database.DatabaseError) as exc:
         raise BackupError(str(exc)) from exc
     upgraded = manifest["alembic_revision"] != head
@@ -126,10 +127,21 @@ def _refuse_unless_empty(url, instance: Path, stage: Path, manifest: dict, force
     )
 
 
-def _put(source: Path, instance: Path, entry: dict) -> None:
+def _database_files(url: str) -> set[Path]:
+    """The configured SQLite database and its -wal/-shm/-journal files (none for
+    PostgreSQL): an instance file of the archive never lands on them."""
+    if database.kind(url) != "sqlite":
+        return set()
+    main = database.sqlite_path(url).resolve()
+    return {main.with_name(main.name + s) for s in ("", "-wal", "-shm", "-journal")}
+
+
+def _put(source: Path, instance: Path, entry: dict, database_files: set[Path]) -> None:
     """Put one restored instance file in place (renamed over the old one: never half
-    written), with the mode it had."""
+    written), with the mode it had; never over ``database_files``."""
     target = instance / entry["path"].removeprefix("instance/")
+    if target.resolve() in database_files:
+        return
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(source, entry.get("mode", 0o600) & 0o777)
     os.replace(source, target)
