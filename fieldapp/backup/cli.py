@@ -54,7 +54,7 @@ def backup(output: Path | None) -> None:
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="replace a database or instance keys that hold data")
 def restore(archive: Path, force: bool) -> None:
-    """Restore ARCHIVE (from ``fieldapp backup``) into the configured database and
+    """Restore ARCHIVE (made by 'fieldapp backup') into the configured database and
     instance folder; checks every checksum first; refuses a target with data unless
     --force; migrates an older archive. Restart the server afterwards."""
     from fieldapp.backup.restore import restore_backup

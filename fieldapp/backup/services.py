@@ -77,7 +77,7 @@ def instance_files(app: Flask, skip: set[Path]) -> list[Path]:
             continue
         if path.is_symlink() or not path.is_file() or path.resolve() in skip:
             continue
-        if path.name.startswith("fieldapp-backup-") or path.name.endswith(".part"):
+        if path.name.startswith(("fieldapp-backup-", ".fieldapp-backup-")):
             continue  # earlier backups kept here (not advised) would nest
         found.append(rel)
     return found
