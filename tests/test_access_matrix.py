@@ -103,7 +103,9 @@ EXTRA_USERS = [
     ("mx_victim", "mediator", "339901001001"),  # what allowed writes change
     ("mx_gone", "mediator", "339901001001"),  # deactivated once her token and key exist
 ]
-VICTIM_AREA = ("339901001099", "矩阵试验村")  # a village of A's town, empty: may be deleted
+# A village of A's town, empty: may be renamed, moved, deleted. Its code does not begin
+# with 3399, so the cleanup between tests removes it (conftest.WORLD_ROWS keeps those).
+VICTIM_AREA = ("889901001099", "矩阵试验村")
 
 
 def callers(*names: str) -> frozenset[str]:
@@ -339,9 +341,8 @@ def _how_to_add(rule, view) -> str:
     )
 
 
-def test_every_endpoint_is_in_the_table(app):
-    """Every endpoint of the URL map is declared in ``ACCESS`` with the rule its view
-    declares; callers allowed by the table hold a role the declaration admits."""
+def _table_problems(app) -> list[str]:
+    """What ``ACCESS`` misses or gets wrong about ``app``'s URL map (see below)."""
     problems = []
     seen = set()
     for rule, view in _endpoints(app):
@@ -360,13 +361,46 @@ def test_every_endpoint_is_in_the_table(app):
         if declared.startswith("roles:"):
             roles = set(declared.removeprefix("roles:").split(","))
             wrong = sorted(n for n in access.allowed if BY_NAME[n].role not in roles)
-            if wrong or access.allowed & {"anon", "key_a", "key_b"}:
+            if wrong or access.allowed - LOGGED_IN:
                 problems.append(f"{rule.endpoint}: {wrong} allowed by ACCESS, not by {declared}")
         if declared == "logged_in" and access.allowed - LOGGED_IN:
             problems.append(f"{rule.endpoint}: logged_in, but ACCESS allows callers without login")
     stale = sorted(set(ACCESS) - seen)
-    assert not stale, f"ACCESS names endpoints that are gone: {stale}"
+    if stale:
+        problems.append(f"ACCESS names endpoints that are gone: {stale}")
+    return problems
+
+
+def test_every_endpoint_is_in_the_table(app):
+    """Every endpoint of the URL map is declared in ``ACCESS`` with the rule its view
+    declares; callers allowed by the table hold a role the declaration admits."""
+    problems = _table_problems(app)
     assert not problems, "\n".join(problems)
+
+
+def test_a_new_route_fails_the_table_with_what_to_add(tmp_path):
+    """A route added without a rule, or with one but not in ``ACCESS``, is named with
+    what to do."""
+    from fieldapp import create_app
+    from fieldapp.scope import logged_in
+
+    new = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "test-only-secret",
+            "WORKER_THREAD": False,
+        }
+    )
+    new.add_url_rule("/mx/undeclared/<int:n>", "mx_undeclared", lambda n: "")
+    new.add_url_rule("/mx/declared", "mx_declared", logged_in(lambda: ""), methods=["POST"])
+    problems = _table_problems(new)
+    assert len(problems) == 2, problems
+    assert "mx_undeclared (/mx/undeclared/<int:n>) declares no access rule" in problems[1]
+    assert "scope.roles_required" in problems[1]
+    assert problems[0].startswith("mx_declared (/mx/declared, POST) is not in ACCESS")
+    assert "add  'mx_declared': Access('logged_in', <the callers" in problems[0]
 
 
 # -- the world ------------------------------------------------------------------------
@@ -648,7 +682,7 @@ BODIES: dict[str, dict] = {
         "role": "mediator",
         "area": "339901001001",
     },
-    "areas.add": {"code": "339901001098", "name": "新村"},
+    "areas.add": {"code": "889901001098", "name": "新村"},
     "areas.rename": {"name": "被改名村"},
     "areas.move": {"parent": "339901001"},
     "phones.create_collect": {"name": "矩阵手机"},
@@ -848,7 +882,9 @@ def _judge(cell: Cell, access: Access, markers: dict[str, frozenset[str]]) -> li
 
 
 @pytest.fixture
-def matrix_world(app, world) -> World:
+def matrix_world(app, world, world_users_restored) -> World:
+    """The world of the matrix (``_build``); the base world's users get back what the
+    matrix's writes change (their language)."""
     return _build(app)
 
 
@@ -980,16 +1016,16 @@ def _hostile(i: dict) -> list[tuple[str, str, str, dict | None, str]]:
         (
             "admin_a",
             "POST",
-            "/admin/areas/tree/339901001099/move",
+            f"/admin/areas/tree/{VICTIM_AREA[0]}/move",
             {"parent": "339902001"},
             "a district admin moves a village into the other district",
         ),
         (
             "admin_a",
             "POST",
-            "/admin/areas/tree/339901/rename",
+            f"/admin/areas/tree/{VICTIM_AREA[0]}/rename",
             {"name": "改"},
-            "a district admin renames ... her own district: allowed, so probe the other",
+            "a district admin renames a village of hers: allowed, the probe's body holds",
         ),
         (
             "admin_a",
@@ -1120,7 +1156,7 @@ def _hostile(i: dict) -> list[tuple[str, str, str, dict | None, str]]:
 # What the hostile writes above may change: nothing, but for these two, inside the
 # caller's reach (controls: the probe's body is good and a change would be seen).
 HOSTILE_ALLOWED = {
-    "a district admin renames ... her own district: allowed, so probe the other",
+    "a district admin renames a village of hers: allowed, the probe's body holds",
     "a district admin sets her own district's target",
     "a mediator corrects her own submission: allowed, the probe's XML holds",
 }
