@@ -103,6 +103,7 @@ EXTRA_USERS = [
     ("mx_victim", "mediator", "339901001001"),  # what allowed writes change
     ("mx_gone", "mediator", "339901001001"),  # deactivated once her token and key exist
 ]
+VICTIM_PHONE = "13900004711"  # mx_victim's: shown to her managers only
 # A village of A's town, empty: may be renamed, moved, deleted. Its code does not begin
 # with 3399, so the cleanup between tests removes it (conftest.WORLD_ROWS keeps those).
 VICTIM_AREA = ("889901001099", "矩阵试验村")
@@ -428,6 +429,7 @@ MARKERS = {
     # chased for a unit's missing report to everyone who reads the report (their phone
     # numbers to managers only: scope.may_see_contact_phones)
     "mx_victim": A_VIEWERS,
+    VICTIM_PHONE: callers("admin", "admin_a", "supervisor_a"),
 }
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
@@ -442,6 +444,10 @@ PHOTO_FORM = xlsform(
         ["image", "photo", "照片", ""],
     ],
     settings=[["form_id", "version"], ["mx_photo", "1"]],
+)
+PHOTO_FORM_V2 = xlsform(
+    [["type", "name", "label"], ["text", "note_text", "备注"]],
+    settings=[["form_id", "version"], ["mx_photo", "2"]],
 )
 DRAFT_FORM = xlsform(
     [
@@ -523,7 +529,8 @@ def _build(app) -> World:
     i = world.ids
     with app.app_context():
         for username, role, code in EXTRA_USERS:
-            create_user(username, PASSWORD, role, get_area(code), username)
+            phone = VICTIM_PHONE if username == "mx_victim" else None
+            create_user(username, PASSWORD, role, get_area(code), username, phone=phone)
         create_area(*VICTIM_AREA, "village", get_area("339901001"))
         import_xlsform(SCREENING.read_bytes(), SCREENING.name, get_area("3399"))
         media = [("mx_logo.png", PNG)]
@@ -1144,6 +1151,27 @@ def _hostile(i: dict) -> list[tuple[str, str, str, dict | None, str]]:
             "the other district's mediator sends under 东城区's instanceID",
         ),
         (
+            "researcher_b",
+            "POST",
+            "/surveys/upload",
+            {"area": "339902", "xlsform": (io.BytesIO(PHOTO_FORM_V2), "mx_photo.xlsx")},
+            "the other district's researcher publishes a version of 东城区's form",
+        ),
+        (
+            "researcher_a",
+            "POST",
+            "/surveys/upload",
+            {"area": "339902", "xlsform": (io.BytesIO(PHOTO_FORM_V2), "mx_photo.xlsx")},
+            "a researcher moves her district's form into the other district",
+        ),
+        (
+            "researcher_a",
+            "POST",
+            "/surveys/upload",
+            {"area": "339901", "xlsform": (io.BytesIO(PHOTO_FORM_V2), "mx_photo.xlsx")},
+            "a researcher publishes a version of her district's form: allowed, the body holds",
+        ),
+        (
             "token_a",
             "POST",
             "/submission",
@@ -1153,9 +1181,10 @@ def _hostile(i: dict) -> list[tuple[str, str, str, dict | None, str]]:
     ]
 
 
-# What the hostile writes above may change: nothing, but for these two, inside the
+# What the hostile writes above may change: nothing, but for these three, inside the
 # caller's reach (controls: the probe's body is good and a change would be seen).
 HOSTILE_ALLOWED = {
+    "a researcher publishes a version of her district's form: allowed, the body holds",
     "a district admin renames a village of hers: allowed, the probe's body holds",
     "a district admin sets her own district's target",
     "a mediator corrects her own submission: allowed, the probe's XML holds",
@@ -1165,7 +1194,7 @@ HOSTILE_ALLOWED = {
 def test_writes_that_reach_across_change_nothing(app, matrix_world):
     """A caller who may use a route, with a body that names what is out of their reach
     (a role above theirs, the other district, a colleague's record): refused, no row
-    changes; two allowed controls show a change is seen."""
+    changes; three allowed controls show a change is seen."""
     world = matrix_world
     problems = []
     for name, method, path, body, what in _hostile(world.ids):
