@@ -344,6 +344,28 @@ def can_see(person: Person, form: Form) -> bool:
     return _published_for(person, form) or (is_viewer(person) and area_in_scope(person, form.area))
 
 
+def unknown_form(form_id: str) -> str:
+    """The answer about a form id that names no form (``submission_refusal``: also about
+    one outside the sender's sight)."""
+    return _("服务器上没有编号为 %(id)s 的问卷", id=form_id)
+
+
+def submission_refusal(person: Person, form: Form) -> tuple[int, str] | None:
+    """Whether ``person`` may submit to ``form`` now, as /submission answers it: ``None``
+    when they may (``can_fill``); (403, ``fill_refusal``'s reason) when they may see the
+    form (``can_see``; a draft tester, their own draft); else (404, ``unknown_form``),
+    the answer about a form id that names no form, so that a sender learns nothing of
+    the forms outside their reach (issue 14, found by tests/test_access_matrix.py: a 403
+    told a 西山县 mediator that 东城区's form ids exist)."""
+    refusal = fill_refusal(person, form)
+    if refusal is None:
+        return None
+    own_draft = isinstance(person, DraftTester) and person.form.id == form.id
+    if own_draft or can_see(person, form):
+        return 403, refusal
+    return 404, unknown_form(form.form_id)
+
+
 def _forms_above(person: User) -> ColumnElement[bool]:
     codes = [c for c in person.area.path.split("/") if c]
     return Area.code.in_(codes)

@@ -1223,15 +1223,10 @@ def test_writes_that_reach_across_change_nothing(app, matrix_world):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the matrix, left for the owner of submissions/services.py (being "
-    "changed by another helper): /submission answers 403 '您无权向问卷 X 提交数据' for a "
-    "form of another district and 404 for no such form, so a sender learns which form "
-    "ids exist outside their reach; scope's rule elsewhere is 'a form outside one's reach "
-    "looks like none' (visible_form_or_404). Remove this mark when both answer alike.",
-)
 def test_a_form_out_of_reach_answers_as_no_form_on_submission(app, client, world, tmp_path):
+    """Found by the matrix (issue 14): /submission told a 西山县 mediator that a form id
+    of 东城区 exists (403 "您无权向问卷 …", 404 for none). Now both answer alike
+    (``scope.submission_refusal``)."""
     from fieldapp.areas.services import get_area
     from fieldapp.surveys.services import import_xlsform
     from tests.helpers import post_submission
@@ -1246,7 +1241,14 @@ def test_a_form_out_of_reach_answers_as_no_form_on_submission(app, client, world
     nowhere = there.replace(b'id="mx_photo"', b'id="mx_nowhere"')
     a = post_submission(client, there, token=token)
     b = post_submission(client, nowhere, token=token)
-    assert a.status_code == b.status_code
+    assert a.status_code == b.status_code == 404
+    assert a.get_data(as_text=True).replace("mx_photo", "X") == b.get_data(as_text=True).replace(
+        "mx_nowhere", "X"
+    )
+    # One who may see the form hears why she may not send to it: the city's admin (the
+    # form is published below her home area).
+    c = post_submission(client, there, token=api_token(app, "admin"))
+    assert c.status_code == 403 and "无权向问卷 mx_photo 提交数据" in c.get_data(as_text=True)
 
 
 def test_a_household_reaches_only_its_mediator_and_the_viewers_above(app, matrix_world):

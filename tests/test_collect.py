@@ -466,7 +466,7 @@ def test_a_drafts_test_link_serves_only_that_draft_and_keeps_its_data_apart(
     other, _ = submission_xml("family_screening", "2026120201", screening_answers())
     with pytest.raises(CollectError) as refused:
         collect.submit(other)
-    assert refused.value.status == 403
+    assert refused.value.status == 404  # as no such form: the link shows no other form
     assert client.get(f"/test/{token}/forms/family_screening/form.xml").status_code == 404
 
     # Nobody's data: not in the API, not sendable to the draft without its link.

@@ -135,7 +135,8 @@ def test_unknown_form_and_unknown_version_are_refused(app, client, world, publis
 def test_a_form_the_caller_may_not_use_is_refused(app, client, world, publish):
     publish(SCREENING, area_code="339902")  # 西山县; the mediator is in 东城区
     xml, _ = submission_xml("family_screening", "2026120201", screening_answers())
-    _refused(app, client, world, xml, 403, "无权")
+    # as a form id that names no form: nothing tells her it exists out of her reach
+    _refused(app, client, world, xml, 404, "没有编号为 family_screening 的问卷")
 
 
 def test_an_element_the_form_does_not_have_is_refused(app, client, world, publish):

@@ -32,9 +32,10 @@ from fieldapp.scope import (
     DraftTester,
     Person,
     correction_refusal,
-    fill_refusal,
     may_see_version,
+    submission_refusal,
     submissions_in_scope,
+    unknown_form,
 )
 from fieldapp.submissions.models import Submission, SubmissionAttachment
 from fieldapp.submissions.parse import (
@@ -66,7 +67,8 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
     ``xml`` is ``xml_submission_file`` as bytes; ``files`` are the other parts. Raises
     ``SubmissionError`` and stores nothing for: the refusals of
     ``fieldapp.submissions.parse`` (400); no such form or version (404); a form the
-    sender may not submit to now (403, ``scope.fill_refusal``: area, draft, archived);
+    sender may not submit to now (``scope.submission_refusal``: 403 with the reason,
+    area, draft, archived, for a form they may see; else 404 as for no such form);
     the same instance ID from another sender or with other XML, or another file under
     a received name (409); an edit of a submission that is not there, or that the sender
     may not see (404, one answer: ``scope.may_see_version``), or may not correct now
@@ -94,15 +96,15 @@ def receive_submission(person: Person, xml: bytes, files: list[File] | None = No
         .where(Form.form_id == envelope.form_id)
     ).one_or_none() or (None, None)
     if form is None:
-        raise SubmissionError(f"服务器上没有编号为 {envelope.form_id} 的问卷", 404)
+        raise SubmissionError(unknown_form(envelope.form_id), 404)
     existing = db.session.scalar(
         select(Submission).where(Submission.instance_id == envelope.instance_id)
     )
     if existing is not None and existing.form_pk == form.id and _same_sender(person, existing):
         return _resent(person, existing, envelope, sha, files)
-    refusal = fill_refusal(person, form)
+    refusal = submission_refusal(person, form)
     if refusal:
-        raise SubmissionError(refusal, 403)
+        raise SubmissionError(refusal[1], refusal[0])
     if existing is not None:
         return _resent(person, existing, envelope, sha, files)
     if fv is None:
