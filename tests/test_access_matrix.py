@@ -22,7 +22,10 @@ with the line to add. Then, per cell:
 - no response to a caller outside ``MARKERS``'s readers holds that marker (a unique
   answer of a submission or household of one area: area B's people never read area A's
   data, a mediator never reads a colleague's, a researcher never reads a name);
-- a refused write changes no row (``_snapshot`` of every table but the logs).
+- a refused write changes no row (``_snapshot`` of every table but the logs);
+- a refused caller gets the same answer for the world's ids as for made-up ones
+  (``MADE_UP``), unless they may know the thing exists (``Access.knows``): no answer
+  tells whether an id of another area exists.
 
 Writes run after every read, refused callers of an endpoint before its allowed ones, in
 ``WRITE_ORDER``; what allowed writes change (a test user, a test village, a household) is
@@ -143,12 +146,15 @@ class Access:
     caller may get besides 2xx/3xx (documented: a 404 for an id they may know but that
     is gone, a 409 of a state). ``changes``: of a write that every caller may send but
     that acts on the caller's own rows only, the callers whose request may change a
-    row (the others' must change none)."""
+    row (the others' must change none). ``knows``: refused callers who may know that the
+    URL's ids exist (they see the thing elsewhere) and so may be told why they are
+    refused; any other refused caller must get the same answer as for made-up ids."""
 
     rule: str
     allowed: frozenset[str]
     also: frozenset[int] = field(default_factory=frozenset)
     changes: frozenset[str] | None = None  # a write: who may change rows (None: allowed)
+    knows: frozenset[str] = field(default_factory=frozenset)  # refused, may know the ids
 
     @property
     def changers(self) -> frozenset[str]:
@@ -235,8 +241,8 @@ ACCESS: dict[str, Access] = {
     "api.submissions": Access("logged_in", LOGGED_IN),
     "api.entities": Access("logged_in", LOGGED_IN),
     "api.entity": Access("logged_in", A_PEOPLE),
-    "api.correction": Access("logged_in", CORRECTORS),
-    "api.correction_attachment": Access("logged_in", CORRECTORS),
+    "api.correction": Access("logged_in", CORRECTORS, knows=A_VIEWERS),
+    "api.correction_attachment": Access("logged_in", CORRECTORS, knows=A_VIEWERS),
     # households (cases) of A
     "cases.index": Access("logged_in", LOGGED_IN),
     "cases.detail": Access("logged_in", A_PEOPLE),
@@ -474,7 +480,7 @@ class World:
     ids: dict = field(default_factory=dict)
     markers: dict = field(default_factory=lambda: dict(MARKERS))
 
-    def url_values(self, rule, caller: Caller) -> dict[str, str]:
+    def url_values(self, rule, caller: Caller, made_up: bool = False) -> dict[str, str]:
         """A real value for each argument of ``rule`` as ``caller`` would use it: the
         caller's own app-user key under ``/key/<token>/`` (another caller has none: a
         made-up one), the world's form, submission, household, ... otherwise."""
@@ -510,7 +516,10 @@ class World:
             values["token"] = i["user_import"]
         elif blueprint == "openrosa_key":
             values["token"] = i["keys"].get(caller.name, "no-such-key")
-        return {arg: values[arg] for arg in rule.arguments}
+        values = {arg: values[arg] for arg in rule.arguments}
+        if made_up:
+            values |= {a: MADE_UP[a] for a in values if a in MADE_UP and _is_an_id(rule, a)}
+        return values
 
 
 def _build(app) -> World:
@@ -788,6 +797,30 @@ class Cell:
         return f"{self.method} {self.url} as {self.caller}: {self.status} {self.location}".strip()
 
 
+# Ids of nothing, of the shape of the world's (``made_up``): a refused caller must get the
+# same status for them as for the real ones, or the answer tells that the real exists.
+MADE_UP = {
+    "form_id": "mx_nowhere",
+    "version": "999",
+    "instance_id": "uuid:00000000-0000-4000-8000-000000000000",
+    "filename": "nothere.jpg",
+    "token_id": "999999",
+    "code": "889999999999",
+    "username": "mx_nobody",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "name": "nosuchdataset",
+    "key": "nosuchfigure",
+    "report_id": "999999",
+    "token": "nosuchtoken00000000000000000000",
+}
+
+
+def _is_an_id(rule, arg: str) -> bool:
+    """``arg`` of ``rule`` names a thing (not a credential: an app-user key, a draft's
+    test link)."""
+    return not (arg == "token" and rule.endpoint.startswith("openrosa_key."))
+
+
 # A query string that asks for area A's data by every filter the pages and the API read
 # (area, submitter, assigned, user, search): sent with every read by the callers who may
 # read none of some marker, it must not bring the marker out.
@@ -807,8 +840,15 @@ QUERY_CALLERS = [
 ]
 
 
-def _request(world: World, rule, method: str, caller: Caller, query: dict | None = None) -> Cell:
-    values = world.url_values(rule, caller)
+def _request(
+    world: World,
+    rule,
+    method: str,
+    caller: Caller,
+    query: dict | None = None,
+    made_up: bool = False,
+) -> Cell:
+    values = world.url_values(rule, caller, made_up)
     url = world.app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
     if query:
         url += "?" + urlencode(query)
@@ -858,6 +898,11 @@ def _text(data: bytes) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             data = b"".join(zf.read(n) for n in zf.namelist())
     return data.decode("utf-8", errors="replace")
+
+
+def _answer(cell: Cell) -> tuple[int, bool]:
+    """What a refusal tells: its status, and whether it sends to the login page."""
+    return cell.status, _to_login(cell)
 
 
 def _to_login(cell: Cell) -> bool:
@@ -929,9 +974,9 @@ def test_every_route_for_every_caller(app, matrix_world):
     grid: dict[tuple[str, str], dict[str, int]] = {}
     counted = 0
 
-    def run(rule, method, caller, query=None) -> Cell:
+    def run(rule, method, caller, query=None, made_up=False) -> Cell:
         nonlocal counted
-        cell = _request(world, rule, method, caller, query)
+        cell = _request(world, rule, method, caller, query, made_up)
         for marker, who in seen.items():
             if marker in cell.body and marker not in cell.url + cell.sent:
                 who.add(caller.name)
@@ -956,6 +1001,14 @@ def test_every_route_for_every_caller(app, matrix_world):
             cell = run(rule, method, caller)
             grid.setdefault((method, rule.rule), {})[caller.name] = cell.status
             problems += _judge(cell, access, world.markers)
+            ids = [a for a in rule.arguments if a in MADE_UP and _is_an_id(rule, a)]
+            if caller in refused and ids and caller.name not in access.knows:
+                other = run(rule, method, caller, made_up=True)
+                if _answer(other) != _answer(cell):
+                    problems.append(
+                        f"{cell}, but {other.status} {other.location} for made-up "
+                        f"{', '.join(ids)}: the answer tells {caller.name} they exist"
+                    )
             if before is not None and n == len(refused + bystanders) - 1:
                 changed = _changed(before, _snapshot(app))
                 if changed:
