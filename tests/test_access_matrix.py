@@ -1337,3 +1337,28 @@ def test_a_household_reaches_only_its_mediator_and_the_viewers_above(app, matrix
         page = world.clients[name].get(api).get_data(as_text=True)
         assert MARK_HH in page, name
     assert MARK_HH not in world.clients["supervisor_b"].get(api).get_data(as_text=True)
+
+
+def test_a_visit_from_outside_the_household_changes_nothing(app, matrix_world):
+    """A visit of mediator_a's household sent by a colleague of another village
+    (mediator2, same town, may fill the visit form) is kept but changes no household
+    (``scope.may_update_entity``); the same visit from mediator_a changes it."""
+    from tests.helpers import post_submission
+    from tests.helpers_cases import visit
+
+    world = matrix_world
+    client = app.test_client()
+
+    def households() -> dict:
+        snap = _snapshot(app)
+        return {t: snap[t] for t in ("entities", "entity_versions")}
+
+    before = households()
+    xml, _iid = visit(world.ids["household"], 1, status="paired")
+    resp = post_submission(client, xml, token=api_token(app, "mediator2"))
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert households() == before
+    xml, _iid = visit(world.ids["household"], 1, status="paired")
+    resp = post_submission(client, xml, token=world.ids["tokens"]["token_a"])
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert households() != before
