@@ -1362,3 +1362,24 @@ def test_a_visit_from_outside_the_household_changes_nothing(app, matrix_world):
     resp = post_submission(client, xml, token=world.ids["tokens"]["token_a"])
     assert resp.status_code == 201, resp.get_data(as_text=True)
     assert households() != before
+
+
+def test_counts_are_of_the_callers_reach(app, matrix_world):
+    """Counts leak what markers cannot show: the screening's dashboard and API count 3
+    submissions for the city's admin, 2 for 东城区's viewers, 1 for 西山县's; a mediator's
+    API list holds her own."""
+    world = matrix_world
+    expect = {"admin": 3, "admin_a": 2, "supervisor_a": 2, "researcher_a": 2}
+    expect |= {"admin_b": 1, "supervisor_b": 1, "researcher_b": 1}
+    for name, count in expect.items():
+        client = world.clients[name]
+        board = client.get("/data/family_screening/dashboard.json").get_json()
+        assert sum(board["over_time"]["counts"]) == count, name
+        api = client.get("/api/v1/forms/family_screening/submissions").get_json()
+        assert len(api["results"]) == count, name
+    for name in ("mediator_a", "token_a", "mediator_b", "token_b"):
+        headers = {}
+        if BY_NAME[name].kind == "bearer":
+            headers["Authorization"] = f"Bearer {world.ids['tokens'][name]}"
+        api = world.clients[name].get("/api/v1/forms/family_screening/submissions", headers=headers)
+        assert len(api.get_json()["results"]) == 1, name
