@@ -1383,3 +1383,24 @@ def test_counts_are_of_the_callers_reach(app, matrix_world):
             headers["Authorization"] = f"Bearer {world.ids['tokens'][name]}"
         api = world.clients[name].get("/api/v1/forms/family_screening/submissions", headers=headers)
         assert len(api.get_json()["results"]) == 1, name
+
+
+def test_identifying_exports_only_for_identifying_roles_of_the_area(app, matrix_world):
+    """``identifying=1`` on the CSV export: names for admins and supervisors of the
+    data's area; 403 for a researcher; another district's supervisor gets her own rows
+    (no name, no answer of 东城区); a GET link with it exports nothing (a page that
+    asks, issue 14)."""
+    world = matrix_world
+    url = "/data/family_screening/export.csv"
+    for name in ("admin", "admin_a", "supervisor_a", "researcher_a", "supervisor_b"):
+        client = world.clients[name]
+        resp = client.post(url, data={"identifying": "1", "csrf_token": world.csrf[name]})
+        text = resp.get_data(as_text=True)
+        if name == "researcher_a":
+            assert resp.status_code == 403 and MARK_NAME not in text
+            continue
+        assert resp.status_code == 200, name
+        assert (MARK_NAME in text) == (name != "supervisor_b"), name
+        assert (MARK_B in text) == (name in ("admin", "supervisor_b")), name
+        link = client.get(url + "?identifying=1").get_data(as_text=True)
+        assert MARK_NAME not in link and MARK_A not in link, name
