@@ -421,6 +421,7 @@ MARK_A2 = "MXmarkAtwo4713"  # remarks of mediator2's screening (光明社区, A)
 MARK_B = "MXmarkB4714"  # remarks of mediator3's screening (柳树村, 西山县)
 MARK_HH = "MXmarkHousehold4715"  # head of the household mediator_a registered (its label)
 MARK_P = "MXmarkPhoto4716"  # text of the photo questionnaire of A
+MARK_REPORT = "MXmarkReport4717"  # in the name of the report defined for 东城区
 MARKERS = {
     MARK_A: A_VIEWERS | callers("mediator_a", "token_a"),
     MARK_NAME: callers("admin", "admin_a", "supervisor_a", "mediator_a", "token_a"),
@@ -436,6 +437,8 @@ MARKERS = {
     # numbers to managers only: scope.may_see_contact_phones)
     "mx_victim": A_VIEWERS,
     VICTIM_PHONE: callers("admin", "admin_a", "supervisor_a"),
+    # the report defined for 东城区: its readers (and the mediators who file it: /me)
+    MARK_REPORT: A_PEOPLE,
 }
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
@@ -600,7 +603,7 @@ def _build(app) -> World:
         definition = save_definition(
             OPERATOR,
             None,
-            name="矩阵月报",
+            name=f"矩阵月报 {MARK_REPORT}",
             form_id="family_screening",
             period="monthly",
             level="village",
