@@ -67,8 +67,8 @@ class Caller:
     """One column of the matrix: ``kind`` "anon", "session" (logged in through the login
     form), "bearer" (``Authorization: Bearer``, no cookie) or "key" (the ``<token>`` of
     ``/key/<token>/`` routes, no cookie); ``username`` whose credential it is; ``area``
-    "A", "B", "top" (the city) or "gone" (a deactivated user of A: their token and key
-    open nothing)."""
+    "A", "B", "top" (the city) or "gone" (a user of A deactivated after logging in: her
+    session, token and key open nothing)."""
 
     name: str
     kind: str
@@ -92,6 +92,7 @@ CALLERS = [
     Caller("token_b", "bearer", "mediator3", "mediator", "B"),
     Caller("key_a", "key", "mediator", "mediator", "A"),
     Caller("key_b", "key", "mediator3", "mediator", "B"),
+    Caller("session_gone", "session", "mx_gone", "mediator", "gone"),
     Caller("token_gone", "bearer", "mx_gone", "mediator", "gone"),
     Caller("key_gone", "key", "mx_gone", "mediator", "gone"),
 ]
@@ -571,10 +572,6 @@ def _build(app) -> World:
     i["tokens"] = {
         name: api_token(app, c.username) for name, c in BY_NAME.items() if c.kind == "bearer"
     }
-    with app.app_context():
-        get_user("mx_gone").active = False  # as if left: tokens and key stay, unrevoked
-        db.session.commit()
-
     sender = app.test_client()
 
     def send(username: str, xml: bytes, files=None):
@@ -652,6 +649,9 @@ def _build(app) -> World:
         else:  # a cookie of its own, so that a write reaches the access check
             world.csrf[caller.name] = csrf_token(client, "/login")
         world.clients[caller.name] = client
+    with app.app_context():  # as if she left: session, token and key stay, unrevoked
+        get_user("mx_gone").active = False
+        db.session.commit()
     world.markers |= {  # the world's own ids: the instance IDs and the household's
         i["fs_a"]: A_VIEWERS | callers("mediator_a", "token_a"),
         i["fs_a2"]: A_VIEWERS,
