@@ -536,7 +536,10 @@ def report(all_results: dict, args) -> None:
     print(
         f"{args.mediators} mediators × {args.per} submissions over {args.seconds:.0f} s "
         f"(photo {args.photo_kb} KB), saturate: {args.concurrency} connections × "
-        f"{args.saturate:.0f} s; gunicorn 2 workers each; {os.cpu_count()} cores"
+        f"{args.saturate:.0f} s; gunicorn 2 workers each; {os.cpu_count()} cores; "
+        "ODK Collect app-user keys (/key/<token>/), no rate limit switched off (they meet "
+        "none); server CPU: gunicorn's master and workers, HEADs and the background worker "
+        "included, the database server's not"
     )
     print(
         "| database | phase | server | stored/s | p50 ms | p95 ms | p99 ms | server CPU ms/sub "
