@@ -1,14 +1,19 @@
 """Who sees what, proved route by route (issue 14, "Proof, re-runnable").
 
+Run: ``pytest tests/test_access_matrix.py`` (about a minute on SQLite);
+``FIELDAPP_ACCESS_MATRIX_OUT=matrix.tsv`` also writes the grid of statuses.
+
 The matrix is generated from the URL map: every rule × every method it allows (but
 ``static``), with real ids from a world that holds data in two sibling districts, is
 requested by every caller of ``CALLERS``: anonymous; an admin of the city; an admin, a
 supervisor, a researcher and a mediator of 东城区 (area A, where the data is) and of
 西山县 (area B, its sibling); a Bearer API token of a mediator of each; an ODK Collect
-app-user key (``/key/<token>/``) of a mediator of each; the token and the key of a
-deactivated mediator of A. The reads are sent again by area B's callers with a query
-that asks for A's data (``HOSTILE_QUERY``), and ``test_writes_that_reach_across_change_nothing``
-sends allowed callers' writes whose body names what is out of their reach.
+app-user key (``/key/<token>/``) of a mediator of each; the session, token and key of a
+mediator of A deactivated after she logged in. The reads are sent again by area B's
+callers with a query that asks for A's data (``HOSTILE_QUERY``). Beside the matrix:
+allowed callers' writes whose body names what is out of their reach
+(``test_writes_that_reach_across_change_nothing``), the household list a phone
+downloads, a visit from outside a household, counts, identifying exports.
 
 What each caller may get is declared in ``ACCESS`` (endpoint → the rule its view declares
 through ``fieldapp.scope`` and the callers who may use it). An endpoint missing from it,
@@ -27,8 +32,8 @@ with the line to add. Then, per cell:
   (``MADE_UP``), unless they may know the thing exists (``Access.knows``): no answer
   tells whether an id of another area exists.
 
-Writes run after every read, refused callers of an endpoint before its allowed ones, in
-``WRITE_ORDER``; what allowed writes change (a test user, a test village, a household) is
+Writes run after every read, refused callers of an endpoint before its allowed ones,
+``LAST_WRITES`` last; what allowed writes change (a test user, a test village, a household) is
 made for that purpose in the world, so later cells still hold.
 """
 
@@ -105,7 +110,7 @@ EXTRA_USERS = [
     ("mx_supervisor_b", "supervisor", "339902"),
     ("mx_researcher_b", "researcher", "339902"),
     ("mx_victim", "mediator", "339901001001"),  # what allowed writes change
-    ("mx_gone", "mediator", "339901001001"),  # deactivated once her token and key exist
+    ("mx_gone", "mediator", "339901001001"),  # deactivated once logged in, token and key made
 ]
 VICTIM_PHONE = "13900004711"  # mx_victim's: shown to her managers only
 # A village of A's town, empty: may be renamed, moved, deleted. Its code does not begin
@@ -120,12 +125,10 @@ def callers(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-NOBODY: frozenset[str] = frozenset()
 EVERYONE = frozenset(BY_NAME)
 LOGGED_IN = frozenset(
     c.name for c in CALLERS if c.kind in ("session", "bearer") and c.area != "gone"
 )
-SESSIONS = frozenset(c.name for c in CALLERS if c.kind == "session")
 
 
 def having(*roles: str, among: frozenset[str] = LOGGED_IN, areas=("top", "A", "B")):
