@@ -1,6 +1,7 @@
 """Phone-side performance of fieldapp's form filler against ODK Web Forms, in one run.
 
-On a generated 400-question form (bench/make_form.py; ``--form`` for another: an XLSForm
+On a generated 400-question form (bench/make_form.py; ``--form`` for another: ``bench200``,
+the 200-question household survey of bench/make_form.py, an XLSForm
 such as ../shared/forms/ramOP.xlsx, or the stress forms of bench/engine_profile.py,
 ``big5000`` and ``roster150``), in headless Chromium at 360×740 with 4× CPU throttling,
 for our UI and for ODK's reference UI (@getodk/web-forms, built from bench/package.json;
@@ -12,13 +13,28 @@ serves them):
   raw and gzip-compressed;
 - time from navigation to the first answerable question;
 - input latency per answer (typing into a box until two animation frames later),
-  median and p95 over 30 answers.
+  median and p95 over 30 answers;
+- ``--measure`` (comma-separated, default all) adds, on the warm page (issue 12's
+  targets): ``paint``, answers typed with the keyboard ("5", Tab) into questions that
+  show others (the bench forms' section gates), until the frame after the handlers is
+  presented, by our own frame mark and by the Event Timing API; ``filter``, keys typed
+  into a long list's filter box (big5000) until the matches are painted; ``repeat``,
+  repeat instances added one by one with the UI's add button up to ``--repeat-upto``
+  (150), the 10th and the last timed until painted, and an answer typed in each;
+  ``draft`` (ours), those instances answered, then the saved draft's URL reloaded and
+  timed to its first answerable question.
 
 Targets (issue 3): first visit at most 1/3 of Web Forms' bytes, first question in at
-most 1/2 of its time, a repeat visit with zero network bytes for code.
+most 1/2 of its time, a repeat visit with zero network bytes for code. Issue 12: a warm
+open's first question within 1 s on a 200-question form (``bench200``) and 2 s with
+5,000 choices, at most half of Web Forms' time; an answer painted within 100 ms; the
+150th repeat instance at most 1.5× the 10th; a 5,000-choice list filtered and drawn
+within 200 ms; a 150-instance draft reopened within 3 s.
 
-Usage: .venv/bin/python bench/phone.py [--runs 3] [--form bench400|big5000|roster150|X.xlsx]
-       [--media DIR] [--ours-path "/app#/new/<form_id>"]
+Usage: .venv/bin/python bench/phone.py [--runs 3]
+       [--form bench400|bench200|big5000|roster150|X.xlsx] [--media DIR]
+       [--measure all|open,paint,filter,repeat,draft] [--repeat-upto 150]
+       [--only ours|webforms] [--ours-path "/app#/new/<form_id>"]
 (``--ours-path /surveys/bench400/fill`` measures the online page instead of the app.)
 """
 
