@@ -282,14 +282,25 @@ def shown_questions(page, ui: str) -> int:
 
 def answer_paint(page, ui: str, answers: int = 8) -> dict:
     """Answers typed with the keyboard ("5", then Tab) into questions that show others:
-    the bench forms' section gates (labels with "（数字）"), else the first visible
-    number boxes. Per answer: the slower of its two keys, by our mark and by Event Timing
-    (the answer's events; none over 16 ms counts as 16), and questions shown after it."""
+    the bench forms' section gates (labels with "（数字）"); else, when the first question
+    is a choice list, a tap on its first choice; else the first visible number boxes.
+    Per answer: the slower of its two keys, by our mark and by Event Timing (the
+    answer's events; none over 16 ms counts as 16), and questions shown after it."""
     q = UI[ui]
     boxes = page.locator(f"{q['question']}:has({q['label']}:text('（数字）')) {q['number']}")
+    marks, timing, shown = [], [], []
+    first = page.locator(f"{q['question']}:visible").first
+    radio = first.locator("input[type=radio]").first
+    if not boxes.count() and radio.count():
+        # A form that opens on a choice (big5000: the village shows the 20 others): the
+        # answer is a tap on its first choice, once.
+        radio.scroll_into_view_if_needed()
+        page.evaluate(SETTLE_JS)
+        before = shown_questions(page, ui)
+        m, e = timed_click(page, radio)
+        return {"marks": [m], "timing": [e], "shown": [shown_questions(page, ui) - before]}
     if not boxes.count():
         boxes = page.locator(f"{q['question']} {q['number']}")
-    marks, timing, shown = [], [], []
     for i in range(min(answers, boxes.count())):
         box = boxes.nth(i)
         if not box.is_visible():
