@@ -204,18 +204,21 @@ LATENCY_JS = """async (els) => {
 # reported), and (b) our own mark: each keydown/click (and the input, change and focusout
 # it causes) asks for an animation frame, and a task posted from that frame's callback
 # runs once the frame is painted; an input's time is the last such moment minus the
-# keydown/click's timestamp.
+# keydown/click's timestamp, split at the last frame callback: before it, scripts (the
+# handlers, the microtasks and tasks they queue: our code and the engine); after it, the
+# browser's style, layout and paint of that frame.
 PAINT_HOOK = """(() => {
   const w = window;
   w.__seq = 0; w.__marks = []; w.__events = []; w.__armed = false;
   function mark(e) {
     if (!w.__armed) return;
     if (e.type === 'keydown' || e.type === 'click') {
-      w.__marks.push({seq: ++w.__seq, t0: e.timeStamp, post: 0});
+      w.__marks.push({seq: ++w.__seq, t0: e.timeStamp, raf: 0, post: 0});
     }
     const m = w.__marks[w.__marks.length - 1];
     if (!m) return;
     requestAnimationFrame(() => {
+      m.raf = Math.max(m.raf, performance.now());
       const ch = new MessageChannel();
       ch.port1.onmessage = () => { m.post = Math.max(m.post, performance.now()); };
       ch.port2.postMessage(0);
@@ -228,7 +231,8 @@ PAINT_HOOK = """(() => {
     new PerformanceObserver((list) => {
       if (!w.__armed) return;
       for (const e of list.getEntries()) {
-        w.__events.push({name: e.name, start: e.startTime, dur: e.duration});
+        w.__events.push({name: e.name, start: e.startTime, dur: e.duration,
+          pstart: e.processingStart, pend: e.processingEnd});
       }
     }).observe({type: 'event', durationThreshold: 16, buffered: false});
   } catch (err) { w.__noEventTiming = true; }
@@ -258,15 +262,28 @@ UI = {
 }
 
 
+PARTS: list[tuple[float, float]] = []  # (scripts, style-layout-paint) of the slowest marks
+
+
 def take_marks(page) -> tuple[list[float], list[float]]:
     """After some inputs: ([ms from input to painted frame per input], [Event Timing
-    durations of their events, ms]); the page's lists are emptied."""
+    durations of their events, ms]); the page's lists are emptied. The slowest mark's
+    split (scripts until the frame's callbacks, then style, layout and paint) goes to
+    PARTS."""
     page.evaluate(SETTLE_JS)
     marks, events = page.evaluate(
         "() => { const r = [window.__marks, window.__events];"
         " window.__marks = []; window.__events = []; return r; }"
     )
+    done = [m for m in marks if m["post"]]
+    if done:
+        m = max(done, key=lambda m: m["post"] - m["t0"])
+        PARTS.append((m["raf"] - m["t0"], m["post"] - m["raf"]))
     return [m["post"] - m["t0"] for m in marks if m["post"]], [e["dur"] for e in events]
+
+
+def parts_since(n: int) -> list[tuple[float, float]]:
+    return PARTS[n:]
 
 
 def arm(page, on: bool) -> None:
@@ -289,6 +306,7 @@ def answer_paint(page, ui: str, answers: int = 8) -> dict:
     q = UI[ui]
     boxes = page.locator(f"{q['question']}:has({q['label']}:text('（数字）')) {q['number']}")
     marks, timing, shown = [], [], []
+    n0 = len(PARTS)
     first = page.locator(f"{q['question']}:visible").first
     radio = first.locator("input[type=radio]").first
     if not boxes.count() and radio.count():
@@ -298,7 +316,8 @@ def answer_paint(page, ui: str, answers: int = 8) -> dict:
         page.evaluate(SETTLE_JS)
         before = shown_questions(page, ui)
         m, e = timed_click(page, radio)
-        return {"marks": [m], "timing": [e], "shown": [shown_questions(page, ui) - before]}
+        shown = [shown_questions(page, ui) - before]
+        return {"marks": [m], "timing": [e], "shown": shown, "parts": parts_since(n0)}
     if not boxes.count():
         boxes = page.locator(f"{q['question']} {q['number']}")
     for i in range(min(answers, boxes.count())):
@@ -318,7 +337,7 @@ def answer_paint(page, ui: str, answers: int = 8) -> dict:
         marks.append(max(m) if m else float("nan"))
         timing.append(max(e) if e else 16.0)
         shown.append(shown_questions(page, ui) - before)
-    return {"marks": marks, "timing": timing, "shown": shown}
+    return {"marks": marks, "timing": timing, "shown": shown, "parts": parts_since(n0)}
 
 
 def timed_click(page, locator) -> tuple[float, float]:
@@ -342,12 +361,15 @@ def repeat_adds(page, ui: str, upto: int = 150) -> dict:
         return {}
     instances = page.locator(q["instance"])
     adds = {}
+    parts = {}
     while (n := instances.count()) < upto:
+        k = len(PARTS)
         adds[n + 1] = timed_click(page, add)
+        parts[n + 1] = PARTS[k:]
         page.wait_for_function(
             "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[q["instance"], n]
         )
-    out = {"adds": adds}
+    out = {"adds": adds, "parts": parts}
     for key, nth in (("answer10", 9), ("answer_last", upto - 1)):
         box = instances.nth(nth).locator(q["number"]).first
         box.scroll_into_view_if_needed()
@@ -373,6 +395,7 @@ def choice_filter(page, ui: str) -> dict:
     page.evaluate(SETTLE_JS)
     keys = ["1", "2", "3", "Backspace", "Backspace", "Backspace"]
     marks, timing = [], []
+    n0 = len(PARTS)
     for key in keys:
         arm(page, True)
         page.keyboard.press(key)
@@ -381,7 +404,7 @@ def choice_filter(page, ui: str) -> dict:
         marks.append(max(m) if m else float("nan"))
         timing.append(max(e) if e else 16.0)
     rows = page.evaluate("() => document.querySelectorAll('.choices .choice').length")
-    return {"marks": marks, "timing": timing, "rows": rows}
+    return {"marks": marks, "timing": timing, "rows": rows, "parts": parts_since(n0)}
 
 
 def draft_reopen(page, selector: str, reloads: int = 3) -> dict:
@@ -479,6 +502,17 @@ def pct(values: list[float], p: float) -> float:
     return v[round(p * (len(v) - 1))] if v else float("nan")
 
 
+def split(name: str, parts: list[tuple[float, float]]) -> dict:
+    """Medians of our mark's split: scripts (input delay, handlers and what they queue:
+    our code and the engine's) and the frame's style, layout and paint."""
+    if not parts:
+        return {}
+    return {
+        f"{name}_handlers": pct([p[0] for p in parts], 0.5),
+        f"{name}_render": pct([p[1] for p in parts], 0.5),
+    }
+
+
 def summarize(runs: list[dict], repeat_upto: int) -> dict:
     lat = sorted(x for r in runs for x in r["lat"])
     med = statistics.median
@@ -507,6 +541,7 @@ def summarize(runs: list[dict], repeat_upto: int) -> dict:
             "paint_n": len(marks),
             "paint_shown": statistics.mean(x for p in paint for x in p["shown"]),
         }
+        out |= split("paint", [x for p in paint for x in p.get("parts", [])])
     flt = [r["filter"] for r in runs if r.get("filter")]
     if flt:
         marks = [x for f in flt for x in f["marks"]]
@@ -518,6 +553,7 @@ def summarize(runs: list[dict], repeat_upto: int) -> dict:
             "filter_et_max": max(timing),
             "filter_rows": flt[0]["rows"],
         }
+        out |= split("filter", [x for f in flt for x in f.get("parts", [])])
     rep = [r["repeat"] for r in runs if r.get("repeat", {}).get("adds")]
     if rep:
 
@@ -535,6 +571,11 @@ def summarize(runs: list[dict], repeat_upto: int) -> dict:
             "ans10": med(x["answer10"][0] for x in rep),
             "ans_last": med(x["answer_last"][0] for x in rep),
         }
+        out |= split("add10", [x for r in rep for k in range(8, 13) for x in r["parts"].get(k, [])])
+        out |= split(
+            "add_last",
+            [x for r in rep for k in range(last - 4, last + 1) for x in r["parts"].get(k, [])],
+        )
         out["add_ratio"] = out["add_last"] / out["add10"]
         out["ans_ratio"] = out["ans_last"] / out["ans10"]
     drafts = [r["draft"] for r in runs if r.get("draft")]
@@ -628,12 +669,16 @@ def main() -> None:
         ("input latency, median (ms)", "lat_med", ""),
         ("input latency, p95 (ms)", "lat_p95", ""),
         ("answer → painted, median (ms)", "paint_med", "≤ 100"),
+        ("    of which scripts (ms)", "paint_handlers", ""),
+        ("    of which style, layout, paint", "paint_render", ""),
         ("answer → painted, p95 (ms)", "paint_p95", "≤ 100"),
         ("  Event Timing, median (ms)", "paint_et_med", "≤ 100"),
         ("  Event Timing, p95 (ms)", "paint_et_p95", "≤ 100"),
         ("  questions shown per answer", "paint_shown", ""),
         ("filter 5,000: first key (ms)", "filter_first", "≤ 200"),
         ("filter: median key (ms)", "filter_med", "≤ 200"),
+        ("    of which scripts (ms)", "filter_handlers", ""),
+        ("    of which style, layout, paint", "filter_render", ""),
         ("filter: slowest key (ms)", "filter_max", "≤ 200"),
         ("  Event Timing, slowest (ms)", "filter_et_max", "≤ 200"),
         ("  choice rows drawn", "filter_rows", ""),
@@ -643,6 +688,10 @@ def main() -> None:
         (f"  the {n}th alone (ms)", "add_last1", ""),
         ("  Event Timing, 10th (ms)", "add10_et", ""),
         (f"  Event Timing, {n}th (ms)", "add_last_et", ""),
+        ("    10th: scripts (ms)", "add10_handlers", ""),
+        ("    10th: style, layout, paint (ms)", "add10_render", ""),
+        (f"    {n}th: scripts (ms)", "add_last_handlers", ""),
+        (f"    {n}th: style, layout, paint (ms)", "add_last_render", ""),
         ("answer in 10th instance (ms)", "ans10", ""),
         (f"answer in {n}th instance (ms)", "ans_last", ""),
         (f"  ratio {n}th / 10th", "ans_ratio", "≤ 1.5"),
