@@ -32,12 +32,15 @@ worker as in production (figures' facts for new submissions). No limiter is swit
 off: app-user keys never meet the login limits.
 
 ``--profile N`` instead sends N submissions in-process through the Flask test client
-(SQLite, the same setup and URLs) under cProfile and prints SQL statements per
-submission and the functions with most time: where the submission path spends it.
+(the same setup and URLs; SQLite, or PostgreSQL with ``--database postgresql``) and
+prints the CPU time per submission against the bare app's in the same process, the SQL
+statements per submission, and under cProfile (CPU time: the machine is shared) the
+functions with most time: where the submission path spends it (``--save FILE`` keeps
+the pstats file).
 
     .venv/bin/python bench/load.py [--database sqlite|postgresql|both] [--mediators 200]
         [--per 10] [--seconds 60] [--photo-kb 200] [--saturate 15] [--concurrency 8]
-        [--form XLSX] [--profile N]
+        [--form XLSX] [--profile N [--save FILE]]
 
 PostgreSQL: databases ``fieldapp_load`` and ``fieldapp_load_bare`` on 127.0.0.1 (made if
 missing, emptied first).
