@@ -3,14 +3,15 @@
 The engine alone (``@getodk/xforms-engine`` from our node_modules, with the patches we
 carry, called as our app calls it: bench/engine_entry.js), bundled unminified, in
 headless Chromium with 4× CPU throttling. Forms: the generated 400-question bench form
-(bench/make_form.py), the real forms in ../shared/forms/ converted with our pyxform, a
-form with a 5,000-choice list and a form whose repeat is reopened as a draft of 150
-instances (``restoreInstance``). For each, in ``--runs`` fresh pages: the first call
-(what a phone pays on every open: a reload starts the JIT over) and 2 more (warm), as
-wall time (median and best) and as main-thread CPU time (what to compare builds by when
-other work shares the machine); then a CPU profile (Chrome DevTools Profiler, 100 µs
-sampling) of another first call, printing the functions with most self time and their
-share, self time by package, and the engine's phases (inclusive time).
+and 200-question household survey (bench/make_form.py), the real forms in
+../shared/forms/ converted with our pyxform, a form with a 5,000-choice list and a form
+whose repeat is reopened as a draft of 150 instances (``restoreInstance``). For each, in
+``--runs`` fresh pages: the first call (what a phone pays on every open: a reload starts
+the JIT over) and 2 more (warm), as wall time (median and best) and as main-thread CPU
+time (what to compare builds by when other work shares the machine); then a CPU profile
+(Chrome DevTools Profiler, 100 µs sampling) of another first call, printing the
+functions with most self time and their share, self time by package, and the engine's
+phases (inclusive time).
 
 Usage: .venv/bin/python bench/engine_profile.py [--top 15] [--forms bench400,big5000]
        [--runs 3] [--no-profile] [--json out.json] [--save DIR] [--engine OTHER/index.js]
@@ -41,6 +42,7 @@ FORMS = ROOT.parent / "shared" / "forms"
 sys.path.insert(0, str(ROOT))
 
 from bench.make_form import build as build_bench_form  # noqa: E402
+from bench.make_form import build_household  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--lang=zh-CN"]
 PAGE = """<!doctype html><meta charset="utf-8"><title>engine</title>
@@ -115,6 +117,7 @@ def prepare(tmp: Path, engine: str | None = None) -> list[dict]:
     from fieldapp.surveys.services import XLSFormError, convert_xlsform
 
     sources = [("bench400", build_bench_form(tmp / "bench400.xlsx"))]
+    sources += [("bench200", build_household(tmp / "bench200.xlsx"))]
     sources += [(p.stem, p) for p in sorted(FORMS.glob("*.xlsx"))]
     sources += [("big5000", big_choices_form(tmp / "big5000.xlsx"))]
     sources += [("roster150", repeat_form(tmp / "roster150.xlsx"))]
