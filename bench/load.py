@@ -20,8 +20,10 @@ the same database kind, no checks), and puts the same load on each, one after th
   ``tests/collect_client.py``). An arrival schedule, not a loop as fast as possible: when
   the server keeps up, throughput is the offered rate and what differs is latency.
 - ``saturate``: ``--concurrency`` connections POST submissions back to back for
-  ``--saturate`` seconds: the most each server stores per second. The throughput ratio
-  of the issue's target is this one (the scheduled one is about 1 whenever both keep up).
+  ``--saturate`` seconds per server, in ``--rounds`` slices alternating between the two
+  (both servers run throughout; an idle one costs nothing), so that both meet the same
+  machine: the most each server stores per second. The throughput ratio of the issue's
+  target is this one (the scheduled one is about 1 whenever both keep up).
 
 Printed per database and server: requests, errors by status, submissions stored per
 second, POST latency p50/p95/p99 (ms), server CPU (both workers and the master, from
@@ -446,31 +448,35 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
 
 
-def figures(phase: Phase) -> dict:
-    """A phase's figures: requests, errors by status, stored/s, POST latency (ms), CPU."""
-    posts = [h for h in phase.hits if h.method == "POST"]
+def figures(phases: list[Phase]) -> dict:
+    """Figures of one or more phases of one server (slices of the saturating phase
+    added up): requests, errors by status, stored/s, POST latency (ms), CPU."""
+    hits = [h for p in phases for h in p.hits]
+    posts = [h for h in hits if h.method == "POST"]
     stored = [h for h in posts if h.status == "201"]
     errors: dict[str, int] = {}
-    for h in phase.hits:
+    for h in hits:
         if h.status not in ("201", "204"):
             errors[h.status] = errors.get(h.status, 0) + 1
-    span = (
-        max(h.started + h.seconds for h in phase.hits) - min(h.started for h in phase.hits)
-        if phase.hits
-        else phase.wall
+    span = sum(
+        max(h.started + h.seconds for h in p.hits) - min(h.started for h in p.hits)
+        if p.hits
+        else p.wall
+        for p in phases
     )
+    wall = sum(p.wall for p in phases)
     ms = [h.seconds * 1000 for h in stored]
     return {
-        "requests": len(phase.hits),
+        "requests": len(hits),
         "stored": len(stored),
         "errors": errors,
         "per_s": len(stored) / span if span else 0.0,
         "p50": pct(ms, 0.50),
         "p95": pct(ms, 0.95),
         "p99": pct(ms, 0.99),
-        "head_p99": pct([h.seconds * 1000 for h in phase.hits if h.method == "HEAD"], 0.99),
-        "server_ms": phase.server_cpu * 1000 / len(stored) if stored else 0.0,
-        "client_share": phase.client_cpu / phase.wall if phase.wall else 0.0,
+        "head_p99": pct([h.seconds * 1000 for h in hits if h.method == "HEAD"], 0.99),
+        "server_ms": sum(p.server_cpu for p in phases) * 1000 / len(stored) if stored else 0.0,
+        "client_share": sum(p.client_cpu for p in phases) / wall if wall else 0.0,
     }
 
 
@@ -485,8 +491,15 @@ def stored_rows(url: str, table: str) -> int:
     return n
 
 
+KINDS = ("bare", "fieldapp")
+
+
 def bench_database(database: str, folder: Path, args) -> dict:
-    """Both servers on one database kind, the same load; {(server, phase): figures}."""
+    """Both servers on one database kind, the same load; {(server, phase): figures}.
+
+    Both run at once (an idle one costs nothing): the scheduled load goes to the bare
+    endpoint, then to fieldapp; the saturating phase alternates between them in
+    ``--rounds`` slices, so that both meet the same machine (it is shared)."""
     folder.mkdir(parents=True, exist_ok=True)
     url, bare_url = urls(database, folder)
     print(f"{database}: setting up {args.mediators} mediators …", flush=True)
@@ -496,31 +509,42 @@ def bench_database(database: str, folder: Path, args) -> dict:
     create_table(bare_url)
     load = payload(schema, args.photo_kb)
     probe = f"/key/{secrets[0]}/submission"
-    results: dict = {}
-    for kind, server_url, table in (
-        ("bare", bare_url, "bare_submissions"),
-        ("fieldapp", url, "submissions"),
-    ):
-        server = Server(kind, folder, server_url, probe)
-        try:
+    tables = {"bare": (bare_url, "bare_submissions"), "fieldapp": (url, "submissions")}
+    servers: dict[str, Server] = {}
+    phases: dict = {}
+    try:
+        for kind in KINDS:
+            servers[kind] = server = Server(kind, folder, tables[kind][0], probe)
             # Warm both workers (imports, first queries) before measuring.
             run_phase("warm", server, saturate(server.port, secrets, 2, 2, load))
-            for name, coro in (
-                ("scheduled", scheduled(server.port, secrets, args.per, args.seconds, load, 14)),
-                ("saturate", saturate(server.port, secrets, args.concurrency, args.saturate, load)),
-            ):
-                load_before = os.getloadavg()[0]
-                phase = run_phase(name, server, coro)
-                results[kind, name] = fig = figures(phase)
-                fig["load"] = (load_before, os.getloadavg()[0])
-                print(f"  {kind:<8} {name:<9} {line(fig)}", flush=True)
-        finally:
+        before = {kind: stored_rows(*tables[kind]) for kind in KINDS}
+
+        def measure(kind: str, name: str, coro) -> None:
+            load_before = os.getloadavg()[0]
+            print(f"  {kind} {name} …", flush=True)
+            phase = run_phase(name, servers[kind], coro)
+            phases.setdefault((kind, name), []).append((phase, load_before, os.getloadavg()[0]))
+
+        for kind in KINDS:
+            port = servers[kind].port
+            measure(kind, "scheduled", scheduled(port, secrets, args.per, args.seconds, load, 14))
+        for r in range(args.rounds):
+            for kind in KINDS if r % 2 == 0 else KINDS[::-1]:
+                port, seconds = servers[kind].port, args.saturate / args.rounds
+                measure(kind, "saturate", saturate(port, secrets, args.concurrency, seconds, load))
+    finally:
+        for server in servers.values():
             server.stop()
-        stored = sum(f["stored"] for (k, _n), f in results.items() if k == kind)
-        rows = stored_rows(server_url, table)
-        results[kind, "rows"] = rows
-        if rows < stored:
-            print(f"  {kind}: {stored} answered 201 but only {rows} rows stored", flush=True)
+    results: dict = {}
+    for (kind, name), runs in phases.items():
+        results[kind, name] = fig = figures([p for p, _b, _a in runs])
+        fig["load"] = (runs[0][1], runs[-1][2])
+        print(f"  {kind:<8} {name:<9} {line(fig)}", flush=True)
+    for kind in KINDS:
+        stored = results[kind, "scheduled"]["stored"] + results[kind, "saturate"]["stored"]
+        results[kind, "rows"] = rows = stored_rows(*tables[kind]) - before[kind]
+        if rows != stored:
+            print(f"  {kind}: {stored} answered 201 but {rows} rows stored", flush=True)
     return results
 
 
@@ -539,7 +563,8 @@ def report(all_results: dict, args) -> None:
     print(
         f"{args.mediators} mediators × {args.per} submissions over {args.seconds:.0f} s "
         f"(photo {args.photo_kb} KB), saturate: {args.concurrency} connections × "
-        f"{args.saturate:.0f} s; gunicorn 2 workers each; {os.cpu_count()} cores; "
+        f"{args.saturate:.0f} s per server in {args.rounds} alternating slices; gunicorn 2 "
+        f"workers each; {os.cpu_count()} cores; "
         "ODK Collect app-user keys (/key/<token>/), no rate limit switched off (they meet "
         "none); server CPU: gunicorn's master and workers, HEADs and the background worker "
         "included, the database server's not"
@@ -689,6 +714,7 @@ def main() -> None:
     parser.add_argument("--photo-kb", type=int, default=200)
     parser.add_argument("--saturate", type=float, default=15.0, help="seconds at full load")
     parser.add_argument("--concurrency", type=int, default=8, help="connections at full load")
+    parser.add_argument("--rounds", type=int, default=3, help="saturating slices per server")
     parser.add_argument("--form", type=Path, default=FORM, help="an XLSForm with an image")
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     parser.add_argument("--save", type=Path, default=None, help="with --profile: pstats file")
