@@ -14,7 +14,7 @@ from fieldapp.auth.models import User, utcnow
 from fieldapp.extensions import db
 from fieldapp.reminders.models import DEFAULT_QUIET, KINDS, ReminderPreference
 
-HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")  # fullmatch: "21:00\n" is no time
 
 
 class PreferenceError(ValueError):
@@ -66,7 +66,7 @@ def save(user: User, body) -> ReminderPreference:
     times = {}
     for key in ("quiet_start", "quiet_end"):
         value = body.get(key, getattr(pref, key))
-        if not isinstance(value, str) or not HHMM.match(value):
+        if not isinstance(value, str) or not HHMM.fullmatch(value):
             raise PreferenceError(_("免打扰时间应为 时:分 格式，例如 21:00"))
         times[key] = value
     for key, value in kinds.items():

@@ -7,7 +7,8 @@ Each run: for every active user with a push subscription and outside their quiet
 claimed (``fieldapp.reminders.claims``: never sent twice for the same subscription,
 kind and day, whichever hosts run at once), together with earlier ones due for another
 try. Then a bounded pool (config ``PUSH_WORKERS``) sends them, encrypted (aes128gcm) and
-signed (VAPID) by ``pywebpush``, with ``TTL`` (config ``PUSH_TTL``) and ``Urgency``.
+signed (VAPID) by ``pywebpush``, with ``TTL`` (config ``PUSH_TTL``) and ``Urgency``,
+through ``outbound.push_session``: only to addresses on the internet, no redirects.
 Outcomes, in this thread (the pool touches no database): 2xx sent; 404 or 410 the
 subscription is gone and deleted; anything else (5xx, 429, a timeout, no connection)
 failed, tried again later with back-off (``claims.backoff``) and logged. One endpoint's
@@ -32,7 +33,7 @@ from sqlalchemy import select
 
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
-from fieldapp.reminders import claims, vapid
+from fieldapp.reminders import claims, outbound, vapid
 from fieldapp.reminders.messages import Reminder, reminders_for
 from fieldapp.reminders.models import (
     FAILED,
@@ -206,6 +207,7 @@ def _send_all(jobs: list[Job]) -> list[tuple[Job, int | None, str | None]]:
     subject = current_app.config["VAPID_SUBJECT"]
     ttl = int(current_app.config["PUSH_TTL"])
     workers = max(1, int(current_app.config["PUSH_WORKERS"]))
+    loopback = bool(current_app.config.get("TESTING"))  # the tests' push service
 
     def one(job: Job):
         parts = urlsplit(job.endpoint)
@@ -215,6 +217,7 @@ def _send_all(jobs: list[Job]) -> list[tuple[Job, int | None, str | None]]:
             "sub": subject,
         }
         info = {"endpoint": job.endpoint, "keys": {"p256dh": job.p256dh, "auth": job.auth}}
+        session = outbound.push_session(loopback)
         try:
             resp = webpush(
                 info,
@@ -224,6 +227,7 @@ def _send_all(jobs: list[Job]) -> list[tuple[Job, int | None, str | None]]:
                 ttl=ttl,
                 timeout=TIMEOUT,
                 headers={"Urgency": job.urgency},
+                requests_session=session,
             )
             return job, resp.status_code, None
         except WebPushException as exc:
@@ -233,6 +237,8 @@ def _send_all(jobs: list[Job]) -> list[tuple[Job, int | None, str | None]]:
             return job, None, f"{type(exc).__name__}: {exc}"[:500]
         except Exception as exc:  # noqa: BLE001 - one push must not stop the batch
             return job, None, f"{type(exc).__name__}: {exc}"[:500]
+        finally:
+            session.close()
 
     with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
         return list(pool.map(one, jobs))

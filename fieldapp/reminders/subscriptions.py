@@ -12,6 +12,7 @@ import base64
 import binascii
 import ipaddress
 import logging
+import re
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -21,10 +22,12 @@ from sqlalchemy import func, select
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
 from fieldapp.reminders.models import MAX_ENDPOINT, PushSubscription, ReminderDelivery
+from fieldapp.reminders.outbound import allowed_address
 
 MAX_PER_USER = 10
 MAX_DEVICE = 100
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 log = logging.getLogger(__name__)
 
 
@@ -49,7 +52,10 @@ def _b64url(value, size: int | None, what: str) -> str:
 def check_endpoint(value) -> str:
     """``value`` as an endpoint the server may POST to: https, a host name that is not
     an address on this machine or a private network (http and 127.0.0.1 or localhost
-    only while ``TESTING``), at most 2048 characters. Raises ``SubscriptionError``."""
+    only while ``TESTING``), at most 2048 characters. A host whose last label is a
+    number (``127.1``, ``0x7f.0.0.1``: the resolver reads them as IPv4 addresses; no
+    top-level domain is numeric) is refused. A name that resolves to such an address is
+    refused when the push is sent (``outbound``). Raises ``SubscriptionError``."""
     text = value.strip() if isinstance(value, str) else ""
     bad = SubscriptionError(_("推送订阅地址无效：应为推送服务的 https 地址"))
     if not text or len(text) > MAX_ENDPOINT or any(c.isspace() or ord(c) < 32 for c in text):
@@ -64,14 +70,17 @@ def check_endpoint(value) -> str:
     if parts.scheme not in (("http", "https") if testing else ("https",)) or not host:
         raise bad
     if not testing:
+        host = host.rstrip(".")  # "localhost." is localhost
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
             address = None
         if host == "localhost" or host.endswith(".localhost") or "." not in host:
             raise bad
-        if address is not None and not address.is_global:
+        if address is not None and not allowed_address(host):
             raise bad
+        if address is None and NUMERIC_LABEL.match(host.rsplit(".", 1)[-1]):
+            raise bad  # 127.1, 10.1, 0x7f.0.0.1, 0177.0.0.1: IPv4 as the resolver reads it
     return text
 
 
