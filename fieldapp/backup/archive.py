@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 import time
 import zlib
@@ -103,6 +104,7 @@ def read(archive: Path, stage: Path) -> dict:
                 raise ArchiveError(_("这不是 fieldapp 备份文件（开头没有 manifest.json）"))
             manifest = _manifest(tar.extractfile(first).read())
             expected = {e["path"]: e for e in manifest["files"]}
+            _room_for(stage, sum(e["size"] for e in expected.values()))
             seen: set[str] = set()
             for member in tar:
                 if member is first:
@@ -110,6 +112,8 @@ def read(archive: Path, stage: Path) -> dict:
                 entry = expected.get(member.name)
                 if entry is None or not member.isfile() or member.name in seen:
                     raise ArchiveError(_("备份中有清单未列出的内容：%(name)s", name=member.name))
+                if member.size != entry["size"]:  # before a byte is written (a bomb)
+                    raise ArchiveError(_bad(entry))
                 _unpack(tar, member, entry, stage)
                 seen.add(member.name)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
@@ -130,7 +134,9 @@ def _manifest(data: bytes) -> dict:
         assert manifest["format"] == FORMAT
         files = manifest["files"]
         assert all(_safe(e["path"]) for e in files)
-        assert all(isinstance(e["size"], int) and len(e["sha256"]) == 64 for e in files)
+        assert all(
+            type(e["size"]) is int and e["size"] >= 0 and len(e["sha256"]) == 64 for e in files
+        )
     except (ValueError, KeyError, TypeError, AssertionError) as exc:
         raise ArchiveError(_("备份的清单 manifest.json 无法读取，未做任何改动")) from exc
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -150,9 +156,26 @@ def _unpack(tar: tarfile.TarFile, member: tarfile.TarInfo, entry: dict, stage: P
             size += len(chunk)
             dst.write(chunk)
     if size != entry["size"] or digest.hexdigest() != entry["sha256"]:
+        raise ArchiveError(_bad(entry))
+
+
+def _bad(entry: dict) -> str:
+    return _(
+        "备份中的 %(name)s 校验失败（SHA-256 或大小不符）：文件已损坏，未做任何改动",
+        name=entry["path"],
+    )
+
+
+def _room_for(stage: Path, size: int) -> None:
+    """``ArchiveError`` when the disk of ``stage`` lacks ``size`` bytes (the unpacked
+    files the manifest lists) plus 64 MB: a restore must not fill the disk the running
+    database lives on."""
+    free = shutil.disk_usage(stage).free
+    if size + (64 << 20) > free:
         raise ArchiveError(
             _(
-                "备份中的 %(name)s 校验失败（SHA-256 或大小不符）：文件已损坏，未做任何改动",
-                name=entry["path"],
+                "磁盘空间不足：解开备份需要 %(need)s MB，只剩 %(free)s MB；未做任何改动",
+                need=(size >> 20) + 64,
+                free=free >> 20,
             )
         )

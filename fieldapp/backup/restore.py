@@ -138,10 +138,11 @@ def _database_files(url: str) -> set[Path]:
 
 def _put(source: Path, instance: Path, entry: dict, database_files: set[Path]) -> None:
     """Put one restored instance file in place (renamed over the old one: never half
-    written), with the mode it had; never over ``database_files``."""
+    written), with the owner's bits of the mode it had (never readable by others: the
+    instance files are keys); never over ``database_files``."""
     target = instance / entry["path"].removeprefix("instance/")
     if target.resolve() in database_files:
         return
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(source, entry.get("mode", 0o600) & 0o777)
+    os.chmod(source, entry.get("mode", 0o600) & 0o700)
     os.replace(source, target)
