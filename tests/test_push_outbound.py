@@ -119,3 +119,18 @@ def test_quiet_hours_with_a_trailing_newline_are_refused(app, client, world):
         headers=bearer(app, world.mediator),
     )
     assert resp.status_code == 400
+
+
+def test_reminders_send_without_a_database_says_so(tmp_path, monkeypatch):
+    """A cron line without the server's FIELDAPP_* environment looked at the checkout's
+    instance folder: a traceback, exit 0, and an empty SQLite file made there."""
+    from click.testing import CliRunner
+
+    from fieldapp.reminders.cli import reminders
+
+    monkeypatch.setenv("FIELDAPP_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("FIELDAPP_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(reminders, ["send"])
+    assert result.exit_code == 1
+    assert "fieldapp init" in result.output
+    assert not (tmp_path / "instance" / "fieldapp.sqlite3").exists()

@@ -5,6 +5,7 @@ worker's kind ``reminders`` does (the same ``send_due``): for cron or a systemd 
 from __future__ import annotations
 
 import click
+from flask_babel import gettext as _
 
 from fieldapp import create_app
 
@@ -17,10 +18,19 @@ def reminders() -> None:
 @reminders.command("send")
 @click.option("--dry-run", is_flag=True, help="only print what would be sent (nothing is claimed)")
 def send(dry_run: bool) -> None:
-    """Send the reminders due now; safe to run twice and on several hosts at once."""
+    """Send the reminders due now; safe to run twice and on several hosts at once. Exits
+    1 when the configured database has not been made (``fieldapp init``): a cron line
+    without the server's FIELDAPP_* environment looks at another one."""
+    from fieldapp.backup import database
     from fieldapp.reminders.sender import send_due
 
-    summary = send_due(create_app(), dry_run=dry_run)
+    app = create_app()
+    url = app.config["DATABASE_URL"]
+    missing = database.kind(url) == "sqlite" and not database.sqlite_path(url).exists()
+    if missing or database.facts(url)[0] is None:  # cron without the server's environment
+        with app.app_context():
+            raise click.ClickException(_("数据库尚未建立（请先运行 fieldapp init）"))
+    summary = send_due(app, dry_run=dry_run)
     if dry_run:
         for line in summary.lines:
             click.echo(line)
