@@ -277,6 +277,26 @@ def test_running_twice_or_at_once_sends_each_reminder_once(app, client, world, p
         ]
 
 
+def test_a_push_not_started_within_its_lease_is_left_to_the_next_run(
+    app, client, world, plan, push_service, monkeypatch
+):
+    """Red team: outcomes are written when the whole batch ends; a batch longer than the
+    lease (hundreds of pushes timing out) let another run claim pushes already sent and
+    send them again. A push is not started once the lease would run out first."""
+    from fieldapp.reminders import sender
+
+    phone = Device.new(f"{push_service.origin}/push/late")
+    subscribe(app, client, world.mediator, phone)
+    monkeypatch.setattr(sender, "SEND_WITHIN", -1.0)  # this run's time is up at once
+    assert send_at(app, NOW).sent == 0
+    assert pushes(push_service, phone) == []
+    monkeypatch.undo()
+    assert send_at(app, NOW + timedelta(minutes=5)).sent == 0  # the lease still holds
+    assert send_at(app, NOW + timedelta(minutes=11)).sent == 3  # then claimed again, once
+    assert send_at(app, NOW + timedelta(minutes=30)).sent == 0
+    assert len(pushes(push_service, phone)) == 3
+
+
 # -- through the command, to a push service that fails some ---------------------------
 
 

@@ -46,6 +46,10 @@ from fieldapp.reminders.preferences import in_quiet_hours, preferences_of
 from fieldapp.reminders.subscriptions import delete_subscription
 
 TIMEOUT = 15  # seconds per push
+# A push is started only this long after the run began: it ends (TIMEOUT for the
+# connection, again for the answer) and is recorded before its claim's lease
+# (claims.LEASE, from the run's start) runs out and another sender may claim it again.
+SEND_WITHIN = claims.LEASE.total_seconds() - 4 * TIMEOUT
 log = logging.getLogger(__name__)
 
 
@@ -95,6 +99,7 @@ def send_due(
     if app is not None:
         with app.app_context():
             return send_due(None, now, dry_run)
+    started = time.monotonic()
     now = _utc(now)
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     local = now.astimezone(zone)
@@ -129,7 +134,7 @@ def send_due(
         return summary  # nothing claimed: the next run tries again
     jobs = _claim(planned, quiet_users, day, now, summary)
     if jobs:
-        _record(_send_all(jobs), now, summary)
+        _record(_send_all(jobs, started + SEND_WITHIN), now, summary)
     return summary
 
 
@@ -200,9 +205,12 @@ def _claim(planned, quiet_users: set[int], day, now: datetime, summary: Summary)
     return jobs
 
 
-def _send_all(jobs: list[Job]) -> list[tuple[Job, int | None, str | None]]:
+def _send_all(jobs: list[Job], deadline: float) -> list[tuple[Job, int | None, str | None]]:
     """Send ``jobs`` with at most ``PUSH_WORKERS`` at once: (job, HTTP status or None
-    when no answer came, error text or None)."""
+    when no answer came, error text or None). A job not started by ``deadline``
+    (``time.monotonic()``) is not sent and left out: its claim's lease runs out and the
+    next run claims it again (many pushes that time out, e.g. 400 to an unreachable push
+    service, take longer than the lease; a push sent after it could be sent twice)."""
     key = vapid.vapid_key()
     subject = current_app.config["VAPID_SUBJECT"]
     ttl = int(current_app.config["PUSH_TTL"])
@@ -210,6 +218,8 @@ def _send_all(jobs: list[Job]) -> list[tuple[Job, int | None, str | None]]:
     loopback = bool(current_app.config.get("TESTING"))  # the tests' push service
 
     def one(job: Job):
+        if time.monotonic() > deadline:
+            return None
         parts = urlsplit(job.endpoint)
         claims_ = {
             "aud": f"{parts.scheme}://{parts.netloc}",
@@ -241,7 +251,12 @@ def _send_all(jobs: list[Job]) -> list[tuple[Job, int | None, str | None]]:
             session.close()
 
     with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        return list(pool.map(one, jobs))
+        done = [outcome for outcome in pool.map(one, jobs) if outcome is not None]
+    if len(done) < len(jobs):
+        log.warning(
+            "%s pushes left for the next run: this run's leases ran out", len(jobs) - len(done)
+        )
+    return done
 
 
 def _record(outcomes, now: datetime, summary: Summary) -> None:
