@@ -143,7 +143,7 @@ export async function showReminders(container, { owner, user }) {
     const end = h('input', { type: 'time', id: 'quiet-end', value: prefs.quiet_end || '', disabled: offline });
     parts.push(h('fieldset', { class: 'quiet' },
       h('legend', {}, '免打扰时段'),
-      h('p', { class: 'kind-help' }, '这段时间内不推送，到时间后再提醒。'),
+      h('p', { class: 'kind-help' }, '这段时间内不推送，到时间后再提醒。起止时间相同：不设免打扰。'),
       h('div', { class: 'quiet-row' }, h('label', { for: 'quiet-start' }, '从'), start, h('label', { for: 'quiet-end' }, '到'), end)));
     if (typeof prefs.devices === 'number') {
       parts.push(h('p', { class: 'kind-help', id: 'devices' }, `您有 ${prefs.devices} 部手机开启了推送提醒。`));
