@@ -63,3 +63,21 @@ def test_a_restored_instance_file_is_never_readable_by_others(tmp_path):
     instance.mkdir()
     _put(source, instance, {"path": "instance/secret_key", "mode": 0o4777}, set())
     assert stat.S_IMODE((instance / "secret_key").stat().st_mode) == 0o700
+
+
+def test_a_backup_is_never_written_over_the_database_or_into_the_instance_folder(app, tmp_path):
+    """``fieldapp backup -o instance/fieldapp.sqlite3`` renamed the archive over the live
+    database (the server then read 'file is not a database')."""
+    from pathlib import Path
+
+    from fieldapp.backup.services import BackupError, _refuse_output, make_backup
+
+    instance = Path(app.config["INSTANCE_PATH"]).resolve()
+    with pytest.raises(BackupError, match="未做任何改动"):
+        make_backup(app, instance / "backup.tar.gz")
+    assert not (instance / "backup.tar.gz").exists()
+    db = tmp_path / "data" / "fieldapp.sqlite3"
+    for out in (db, db.with_name("fieldapp.sqlite3-wal"), instance / "pseudonym_key"):
+        with pytest.raises(BackupError):
+            _refuse_output(f"sqlite:///{db}", instance, out)
+    _refuse_output(f"sqlite:///{db}", instance, tmp_path / "backups" / "b.tar.gz")  # fine

@@ -83,12 +83,33 @@ def instance_files(app: Flask, skip: set[Path]) -> list[Path]:
     return found
 
 
+def _refuse_output(url: str, instance: Path, out: Path) -> None:
+    """``BackupError`` when ``out`` is the SQLite database or one of its -wal/-shm/-journal
+    files, or lies in the instance folder: the archive is renamed over what is there
+    (``-o instance/fieldapp.sqlite3`` replaced the live database, ``-o
+    instance/pseudonym_key`` the key), and an archive there goes into the next one."""
+    main = database.sqlite_path(url) if database.kind(url) == "sqlite" else None
+    main = main.resolve() if main else None
+    ours = {main.with_name(main.name + s) for s in ("", "-wal", "-shm", "-journal")} if main else ()
+    if out in ours or out.is_relative_to(instance):
+        raise BackupError(
+            _(
+                "备份不能写到 %(out)s：那是数据库或实例文件夹 %(folder)s（会覆盖数据或密钥）；"
+                "未做任何改动，请换一个位置",
+                out=out,
+                folder=instance,
+            )
+        )
+
+
 def make_backup(app: Flask, out: Path) -> Backup:
     """Write one archive of the database, the instance folder's keys and files to
     ``out`` (mode 0600), and audit it (``backup_create``, via cli). Raises
-    ``BackupError`` (nothing written) when the database cannot be copied."""
+    ``BackupError`` (nothing written) when the database cannot be copied, or when
+    ``out`` is the database or lies in the instance folder."""
     url = app.config["DATABASE_URL"]
     out = out.resolve()
+    _refuse_output(url, Path(app.config["INSTANCE_PATH"]).resolve(), out)
     try:
         kind = database.kind(url)
         with tempfile.TemporaryDirectory(prefix=STAGING + "backup-", dir=out.parent) as tmp:
