@@ -134,3 +134,13 @@ def test_reminders_send_without_a_database_says_so(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "fieldapp init" in result.output
     assert not (tmp_path / "instance" / "fieldapp.sqlite3").exists()
+
+
+def test_deeply_nested_or_huge_json_is_refused_not_a_500(app, client, world):
+    headers = {**bearer(app, world.mediator), "Content-Type": "application/json"}
+    deep = "[" * 20_000 + "]" * 20_000  # 40 KB, deeper than the parser goes
+    for path in ("/api/v1/reminders/preferences", "/api/v1/push/subscriptions"):
+        method = client.put if path.endswith("preferences") else client.post
+        assert method(path, data=deep, headers=headers).status_code == 400
+        huge = '{"x":"' + "a" * 70_000 + '"}'
+        assert method(path, data=huge, headers=headers).status_code == 413

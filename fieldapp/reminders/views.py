@@ -22,12 +22,21 @@ from fieldapp.scope import logged_in
 bp = Blueprint("reminders", __name__, url_prefix="/api/v1")
 
 
+MAX_JSON = 64 * 1024  # bytes; a subscription or preferences take well under 1 KB
+
+
 def _json_body():
-    """The request's JSON body; 400 when it is not JSON. A session caller must send the
-    CSRF token (a Bearer token spares it)."""
+    """The request's JSON body; 400 when it is not JSON (nested too deep for the parser
+    included: a RecursionError was a 500), 413 above ``MAX_JSON`` bytes (not parsed). A
+    session caller must send the CSRF token (a Bearer token spares it)."""
     if token_user(request) is None:
         csrf.protect()
-    body = request.get_json(silent=True)
+    if (request.content_length or 0) > MAX_JSON:
+        fail(413, _("请求内容太大"))
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None
     if body is None:
         fail(400, _("请求内容应为 JSON"))
     return body
