@@ -36,9 +36,22 @@ def init() -> None:
     from fieldapp.migrate import upgrade
 
     app = _app()
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade(app.config["DATABASE_URL"])
+    _owner_only(app.config["DATABASE_URL"])
     click.echo(f"数据库已就绪：{_safe_url(app.config['DATABASE_URL'])}")
+
+
+def _owner_only(url: str) -> None:
+    """Make a SQLite database (and its -wal/-shm) readable by its owner only (0600): it
+    names victims, and SQLite creates it by the umask (often 0644, readable by every
+    account on the machine)."""
+    from fieldapp.backup.database import kind, sqlite_path
+
+    path = sqlite_path(url) if kind(url) == "sqlite" else None
+    for name in (path.name, path.name + "-wal", path.name + "-shm") if path else ():
+        if (path.with_name(name)).exists():
+            os.chmod(path.with_name(name), 0o600)
 
 
 def _safe_url(url: str) -> str:

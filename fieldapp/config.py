@@ -22,7 +22,7 @@ def _secret_key(folder: Path) -> str:
     path = folder / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds the keys
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
