@@ -57,10 +57,11 @@ class _PublicHTTPSConnection(HTTPSConnection):
 
 
 def _adapter(loopback: bool) -> HTTPAdapter:
-    http_conn = type("Conn", (_PublicHTTPConnection,), {"allow_loopback": loopback})
-    https_conn = type("Conn", (_PublicHTTPSConnection,), {"allow_loopback": loopback})
-    http_pool = type("Pool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
-    https_pool = type("Pool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
+    # Named as urllib3's own: the names appear in the errors that are logged.
+    http_conn = type("HTTPConnection", (_PublicHTTPConnection,), {"allow_loopback": loopback})
+    https_conn = type("HTTPSConnection", (_PublicHTTPSConnection,), {"allow_loopback": loopback})
+    http_pool = type("HTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
+    https_pool = type("HTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
 
     class Adapter(HTTPAdapter):
         def init_poolmanager(self, *args, **kwargs):
