@@ -297,6 +297,31 @@ def test_a_push_not_started_within_its_lease_is_left_to_the_next_run(
     assert len(pushes(push_service, phone)) == 3
 
 
+def test_a_late_outcome_never_overwrites_a_newer_claim(
+    app, client, world, plan, push_service, monkeypatch
+):
+    """A run whose outcomes are written after its lease ran out (a hung lookup) finds the
+    delivery claimed again by another run: it writes nothing over that claim."""
+    from fieldapp.reminders import sender
+
+    phone = Device.new(f"{push_service.origin}/push/slow")
+    subscribe(app, client, world.mediator, phone)
+    real_record = sender._record
+
+    def record_after_another_claim(outcomes, now, summary):
+        db.session.execute(  # meanwhile another run claimed every one again
+            update(ReminderDelivery).values(attempts=ReminderDelivery.attempts + 1)
+        )
+        real_record(outcomes, now, summary)
+
+    monkeypatch.setattr(sender, "_record", record_after_another_claim)
+    send_at(app, NOW)
+    with app.app_context():
+        rows = db.session.scalars(select(ReminderDelivery)).all()
+        assert len(rows) == 3
+        assert {(d.state, d.attempts, d.sent_at) for d in rows} == {("pending", 2, None)}
+
+
 # -- through the command, to a push service that fails some ---------------------------
 
 
@@ -394,6 +419,23 @@ def test_subscriptions_belong_to_their_device_and_user(app, client, world, push_
     )
     with app.app_context():
         assert db.session.get(PushSubscription, first) is None
+
+
+def test_an_endpoint_offered_with_other_keys_is_refused(app, client, world, push_service):
+    """One who knows a phone's endpoint but not its keys cannot take it over (the owner's
+    phone could no longer decrypt its reminders)."""
+    phone = Device.new(f"{push_service.origin}/push/taken")
+    first = subscribe(app, client, world.mediator, phone)
+    thief = Device.new(phone.endpoint)  # same endpoint, other keys
+    resp = client.post(
+        "/api/v1/push/subscriptions", json=thief.to_json(), headers=bearer(app, world.mediator2)
+    )
+    assert resp.status_code == 400 and "另一个账号" in resp.get_json()["error"]["message"]
+    with app.app_context():
+        sub = db.session.get(PushSubscription, first)
+        assert sub.auth == phone.to_json()["keys"]["auth"]
+    prefs = client.get("/api/v1/reminders/preferences", headers=bearer(app, world.mediator))
+    assert prefs.get_json()["devices"] == 1  # still hers
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, current_app
 from pywebpush import WebPushException, webpush
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fieldapp.auth.models import User
 from fieldapp.extensions import db
@@ -38,6 +38,7 @@ from fieldapp.reminders.messages import Reminder, reminders_for
 from fieldapp.reminders.models import (
     FAILED,
     GONE,
+    PENDING,
     SENT,
     PushSubscription,
     ReminderDelivery,
@@ -78,6 +79,7 @@ class Job:
     auth: str
     payload: str
     urgency: str
+    attempts: int  # the claim's: its outcome is written only while the claim is still this
 
 
 def current_time() -> datetime:
@@ -200,7 +202,9 @@ def _claim(planned, quiet_users: set[int], day, now: datetime, summary: Summary)
             d.state, d.attempts = FAILED, d.attempts - 1
             d.next_try_at = now + claims.BACKOFF
             continue
-        jobs.append(Job(d.id, sub.id, sub.endpoint, sub.p256dh, sub.auth, d.payload, d.urgency))
+        jobs.append(
+            Job(d.id, sub.id, sub.endpoint, sub.p256dh, sub.auth, d.payload, d.urgency, d.attempts)
+        )
     db.session.commit()
     return jobs
 
@@ -259,34 +263,57 @@ def _send_all(jobs: list[Job], deadline: float) -> list[tuple[Job, int | None, s
     return done
 
 
+def _settle(job: Job, **values) -> bool:
+    """Write ``values`` on ``job``'s delivery only while it is still this run's claim
+    (pending, at the attempt this run claimed): a conditional UPDATE, so a run whose
+    lease ran out never overwrites the claim another run has taken since. True when
+    written."""
+    stmt = (
+        update(ReminderDelivery)
+        .where(
+            ReminderDelivery.id == job.delivery_id,
+            ReminderDelivery.state == PENDING,
+            ReminderDelivery.attempts == job.attempts,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(stmt).rowcount == 1
+
+
 def _record(outcomes, now: datetime, summary: Summary) -> None:
-    """Write each push's outcome (this thread; one commit)."""
+    """Write each push's outcome (this thread; one commit). An outcome whose claim
+    another run has taken since (the lease ran out) is only logged."""
     for job, status, error in outcomes:
-        d = db.session.get(ReminderDelivery, job.delivery_id)
         sub = db.session.get(PushSubscription, job.subscription_id)
         if status is not None and 200 <= status < 300:
-            d.state, d.sent_at, d.next_try_at, d.last_error = SENT, now, None, None
+            if not _settle(job, state=SENT, sent_at=now, next_try_at=None, last_error=None):
+                log.warning("push %s sent after its lease ran out", job.delivery_id)
             if sub is not None:
                 sub.last_success_at, sub.failures = now, 0
             summary.sent += 1
         elif status in (404, 410):  # gone (RFC 8030 §7.3): never again
-            d.state, d.next_try_at, d.last_error = GONE, None, error or str(status)
+            _settle(job, state=GONE, next_try_at=None, last_error=error or str(status))
             log.info("push subscription %s gone (%s): deleted", job.subscription_id, status)
             if sub is not None:
                 delete_subscription(sub)
                 summary.gone += 1
         else:
-            d.state, d.last_error = FAILED, error or f"HTTP {status}"
-            d.next_try_at = (
-                now + claims.backoff(d.attempts) if d.attempts < claims.MAX_ATTEMPTS else None
+            last_error = error or f"HTTP {status}"
+            again = job.attempts < claims.MAX_ATTEMPTS
+            _settle(
+                job,
+                state=FAILED,
+                last_error=last_error,
+                next_try_at=now + claims.backoff(job.attempts) if again else None,
             )
             if sub is not None:
                 sub.failures += 1
             log.warning(
                 "push to subscription %s failed (attempt %s): %s",
                 job.subscription_id,
-                d.attempts,
-                d.last_error,
+                job.attempts,
+                last_error,
             )
             summary.failed += 1
     db.session.commit()

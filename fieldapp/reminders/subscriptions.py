@@ -87,7 +87,8 @@ def check_endpoint(value) -> str:
 def subscribe(user: User, body) -> tuple[PushSubscription, bool]:
     """Store the subscription ``body`` ({endpoint, expirationTime, keys: {p256dh, auth},
     device?}) for ``user`` and flush; returns (subscription, created). The same
-    endpoint again moves it to ``user`` with the new keys. A user keeps at most
+    endpoint again moves it to ``user`` with the new keys, only when its ``auth``
+    secret is the one stored (the same browser subscription). A user keeps at most
     ``MAX_PER_USER``: the one that has not worked for longest makes room. Raises
     ``SubscriptionError``."""
     if not isinstance(body, dict):
@@ -107,6 +108,12 @@ def subscribe(user: User, body) -> tuple[PushSubscription, bool]:
         raise SubscriptionError(_("设备名称应为文字"))
     device = "".join(c for c in device if c.isprintable()).strip()[:MAX_DEVICE]
     found = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    if found is not None and found.user_id != user.id and found.auth != auth:
+        # The same browser subscription keeps its auth secret whoever is logged in on
+        # the phone; one who knows only the endpoint (a secret URL) would otherwise
+        # swap in keys the phone cannot decrypt with, and its owner would get nothing.
+        log.warning("push endpoint of subscription %s offered with other keys", found.id)
+        raise SubscriptionError(_("这个推送地址已由本机的另一个账号开启，请在手机上重新开启提醒"))
     created = found is None
     if created:
         _make_room(user)
