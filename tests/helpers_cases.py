@@ -105,3 +105,25 @@ def visit(
             "branchId": branch,
         },
     )
+
+
+def screening_report(app, world) -> int:
+    """The district supervisor's monthly screening report (``family_screening``, deadline
+    5 days after the month) for every village of 东城区; returns its id."""
+    from fieldapp.auth.services import get_user
+    from fieldapp.extensions import db
+    from fieldapp.reports.services import save_definition
+
+    with app.app_context():
+        definition = save_definition(
+            get_user(world.supervisor),
+            None,
+            name="月度问题家庭排查",
+            form_id="family_screening",
+            period="monthly",
+            level="village",
+            deadline_days=5,
+            area_code="339901",
+        )
+        db.session.commit()
+        return definition.id

@@ -29,9 +29,8 @@ from fieldapp.cases.models import Dataset, Entity
 from fieldapp.extensions import db
 from fieldapp.reminders.todo import todo_for
 from fieldapp.reports.phone import reports_for
-from fieldapp.reports.services import save_definition
 from tests.helpers import BUNDLED_FORMS, SCREENING, api_token, post_submission, submission_xml
-from tests.helpers_cases import REGISTER, VISIT, registration
+from tests.helpers_cases import REGISTER, VISIT, registration, screening_report
 
 ROOT = Path(__file__).resolve().parents[1]
 START = date(2026, 11, 20)  # to 2026-12-19: a new month, November's deadline (Dec 5)
@@ -70,19 +69,7 @@ def month(app, client, world, publish, tmp_path):
         publish(tmp_path / f"{name}.xlsx")
     publish(SCREENING)
     _zero, zero_version = publish(BUNDLED_FORMS / "zero_report.xlsx")
-    with app.app_context():
-        report = save_definition(
-            get_user(world.supervisor),
-            None,
-            name="月度问题家庭排查",
-            form_id="family_screening",
-            period="monthly",
-            level="village",
-            deadline_days=5,
-            area_code="339901",
-        )
-        db.session.commit()
-        report_id = report.id
+    report_id = screening_report(app, world)
     token = api_token(app, world.mediator)
     rand = random.Random(13)
     ids = []

@@ -24,10 +24,9 @@ from fieldapp.auth.services import get_user
 from fieldapp.cases.models import Entity
 from fieldapp.cases.services import assign
 from fieldapp.extensions import db
-from fieldapp.reports.services import save_definition
 from tests.e2e.steps import ARTIFACTS, fill, log_in, ready_offline, tick
 from tests.helpers import SCREENING, api_token, post_submission
-from tests.helpers_cases import REGISTER, VISIT, registration
+from tests.helpers_cases import REGISTER, VISIT, registration, screening_report
 
 pytestmark = pytest.mark.e2e
 
@@ -43,23 +42,6 @@ def screen(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
-
-
-def define_report(app, world) -> int:
-    """The district supervisor's monthly screening report for every village of 东城区."""
-    with app.app_context():
-        definition = save_definition(
-            get_user(world.supervisor),
-            None,
-            name="月度问题家庭排查",
-            form_id="family_screening",
-            period="monthly",
-            level="village",
-            deadline_days=5,
-            area_code="339901",
-        )
-        db.session.commit()
-        return definition.id
 
 
 def seed(app, client, who: str, plan) -> dict[str, str]:
@@ -85,7 +67,7 @@ def test_todo_is_computed_on_the_phone_and_right_offline(
     publish(tmp_path / "hh_register.xlsx")
     (tmp_path / "hh_visit.xlsx").write_bytes(VISIT)
     publish(tmp_path / "hh_visit.xlsx")
-    define_report(app, world)
+    screening_report(app, world)
     mine = seed(
         app,
         client,

@@ -14,14 +14,13 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from fieldapp.auth.services import get_user
 from fieldapp.extensions import db
 from fieldapp.reports.periods import period_of
-from fieldapp.reports.services import save_definition
 from fieldapp.submissions.models import Submission
 from fieldapp.surveys.models import Form
 from tests.e2e.steps import ARTIFACTS, count, log_in, ready_offline, snap
 from tests.helpers import BUNDLED_FORMS, SCREENING
+from tests.helpers_cases import screening_report
 
 pytestmark = pytest.mark.e2e
 
@@ -37,23 +36,6 @@ def screen(page: Page, name: str) -> None:
     """What the person sees (the 360×740 screen, not the whole page), for humans."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def define_report(app, world) -> int:
-    """The district supervisor's monthly screening report for every village of 东城区."""
-    with app.app_context():
-        definition = save_definition(
-            get_user(world.supervisor),
-            None,
-            name="月度问题家庭排查",
-            form_id="family_screening",
-            period="monthly",
-            level="village",
-            deadline_days=5,
-            area_code="339901",
-        )
-        db.session.commit()
-        return definition.id
 
 
 def resend_as_if_unconfirmed(page: Page, instance_id: str, xml: str) -> None:
@@ -87,7 +69,7 @@ def test_a_zero_report_filed_offline_arrives_once_and_counts(
 ):
     publish(SCREENING)
     publish(ZERO)
-    report_id = define_report(app, world)
+    report_id = screening_report(app, world)
 
     phone = phone_profile(live_server)
     page = phone.new_page()
@@ -194,7 +176,7 @@ def test_without_the_zero_report_form_the_card_says_so(app, world, publish, phon
     """The zero report is not published to the unit: the card says so, no button."""
     publish(SCREENING)
     publish(ZERO, area_code="339902")  # the other district only
-    report_id = define_report(app, world)
+    report_id = screening_report(app, world)
     log_in(phone, world.mediator, world.password)
     card = phone.locator(f'section.report-card[data-report="{report_id}"]')
     current = card.locator(f'.report-period[data-period="{CURRENT.key}"]')
@@ -210,7 +192,7 @@ def test_the_previous_period_is_filed_for_its_last_day(app, world, publish, phon
     (late once that period's deadline has passed); this period is still to be filed."""
     publish(SCREENING)
     publish(ZERO)
-    report_id = define_report(app, world)
+    report_id = screening_report(app, world)
     log_in(phone, world.mediator, world.password)
     card = phone.locator(f'section.report-card[data-report="{report_id}"]')
     previous = card.locator(f'.report-period[data-period="{PREVIOUS.key}"]')
