@@ -354,7 +354,8 @@ def repeat_adds(page, ui: str, upto: int = 150) -> dict:
     """Instances added one by one with the UI's add button up to ``upto``: per add, the
     time until painted (our mark and Event Timing); then an answer typed into the first
     number box of the 10th and the last instance. {adds: {n: (mark, timing)}, answer10,
-    answer_last}."""
+    answer_last}. The button is the form's first; instances are counted in the whole
+    form, so this is meant for a form with one repeat (roster150)."""
     q = UI[ui]
     add = page.locator(q["add"]).first
     if not add.count():
