@@ -346,8 +346,10 @@ def can_see(person: Person, form: Form) -> bool:
 
 def unknown_form(form_id: str) -> str:
     """The answer about a form id that names no form (``submission_refusal``: also about
-    one outside the sender's sight)."""
-    return _("服务器上没有编号为 %(id)s 的问卷", id=form_id)
+    one outside the sender's sight, so it names both: a form moved out of a mediator's
+    area tells her why her questionnaire is refused without telling anyone else that it
+    exists)."""
+    return _("服务器上没有编号为 %(id)s 的问卷，或您无权向它提交数据", id=form_id)
 
 
 def submission_refusal(person: Person, form: Form) -> tuple[int, str] | None:

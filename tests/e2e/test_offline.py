@@ -396,7 +396,7 @@ def test_refusals_and_conflicts_stay_on_the_phone_with_the_reason(app, world, on
     expect(item).to_contain_text("内容不同")  # the server's own words, kept on the phone
     item = page.locator(f'.outbox-item[data-instance-id="{refused}"]')
     expect(item).to_have_attribute("data-status", "attention", timeout=30_000)
-    expect(item).to_contain_text("无权")
+    expect(item).to_contain_text("无权")  # the same words as for a form that is not there
     expect(count(page, "attention")).to_have_text("2")
     expect(count(page, "sent")).to_have_text("0")
     page.reload()  # still there after the app restarts
