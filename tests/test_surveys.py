@@ -302,9 +302,7 @@ def test_a_new_version_published_to_another_area_moves_the_form_and_says_so(app,
         ]
 
 
-def test_an_xlsform_with_a_huge_sheet_is_refused_before_converting(
-    app, client, world, monkeypatch
-):
+def test_an_xlsform_with_a_huge_sheet_is_refused_before_converting(app, client, world, monkeypatch):
     """A sheet of more rows than a form needs (here 10,001 choices; a 1,000,000-row
     sheet once held a worker until it was killed) is refused before pyxform sees it,
     with advice, and nothing changes."""

@@ -59,6 +59,12 @@ class RestartableServer:
         self.server.server_close()
 
 
+TAP_SYNC_IF_IDLE = """() => {
+  const button = document.querySelector('#sync-now');
+  if (button && !button.disabled) button.click();
+}"""
+
+
 def _reset(*socks: socket.socket) -> None:
     """Close with an RST (SO_LINGER 0), as a dropped mobile connection looks; the read
     side is shut first so that the other direction's thread, blocked reading the same
@@ -232,9 +238,9 @@ def test_a_thousand_queued_questionnaires_arrive_once_byte_for_byte_through_faul
             time.sleep(1.5)
             server.start()  # ...and comes back
             restarts += 1
-        sync = page.locator("#sync-now")
-        if sync.is_enabled():  # she taps 立即同步 whenever it is not already syncing
-            sync.click()
+        # She taps 立即同步 whenever it is not already syncing; a sync the app starts
+        # between a look and a tap leaves the button disabled, and then she waits.
+        page.evaluate(TAP_SYNC_IF_IDLE)
         page.wait_for_timeout(1000)
     proxy.faults = False
     expect(page.locator("#sync-now")).to_be_enabled(timeout=300_000)
