@@ -25,6 +25,64 @@ TOWNS = 10
 VILLAGES_PER_TOWN = 100  # 1,000 items in the filtered list
 
 
+def gated_section(
+    prefix: str, n: int, per: int, kind_of, shown, total_from: tuple[int, ...], calc_if
+) -> list[list]:
+    """One group ``<prefix><n>`` of ``per`` questions as real forms write them: the first a
+    number that gates the others (question ``q`` is hidden while it is blank unless
+    ``shown(q)``), ``kind_of(q)`` the type of question ``q``, a calculation beside each
+    number question ``q`` with ``calc_if(q)``, and a total of ``total_from``."""
+    rows = [["begin_group", f"{prefix}{n}", f"第 {n} 部分", "", "", ""]]
+    gate = f"{prefix}{n}_q1"
+    for q in range(1, per + 1):
+        name = f"{prefix}{n}_q{q}"
+        if q == 1:
+            rows.append(["integer", name, f"问题 {n}.{q}（数字）", "", "", ""])
+            continue
+        kind = kind_of(q)
+        # Hidden while the group's first question is blank (blank > 0 is false).
+        relevant = "" if shown(q) else f"${{{gate}}} > 0"
+        rows.append([kind, name, f"问题 {n}.{q}", relevant, "", ""])
+        if calc_if(q) and kind in ("integer", "decimal"):
+            calc = f"if(${{{name}}} > 10, ${{{name}}} * 2, 0)"
+            rows.append(["calculate", f"{name}_calc", "", "", calc, ""])
+    total = " + ".join(f"number(${{{prefix}{n}_q{q}}})" for q in total_from)
+    rows.append(["calculate", f"{prefix}{n}_total", "", "", total, ""])
+    rows.append(["end_group", "", "", "", "", ""])
+    return rows
+
+
+def write_form(path: Path, rows: list[list], choices: list[list], settings: list) -> Path:
+    """Write an XLSForm: the survey ``rows`` (type, name, label, relevant, calculation,
+    choice_filter), the ``choices`` rows (list_name, name, label, town) and one settings
+    row (form_id, version, form_title)."""
+    wb = openpyxl.Workbook()
+    survey = wb.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label", "relevant", "calculation", "choice_filter"])
+    for row in rows:
+        survey.append(row)
+    sheet = wb.create_sheet("choices")
+    sheet.append(["list_name", "name", "label", "town"])
+    for row in choices:
+        sheet.append(row)
+    sheet = wb.create_sheet("settings")
+    sheet.append(["form_id", "version", "form_title"])
+    sheet.append(settings)
+    wb.save(path)
+    return path
+
+
+def cascade(towns: int, villages_per_town: int) -> list[list]:
+    """Choice rows of towns and their villages (``village`` filtered by ``town``)."""
+    rows = []
+    for t in range(1, towns + 1):
+        rows.append(["town", f"t{t}", f"第{t}镇", ""])
+        for v in range(1, villages_per_town + 1):
+            rows.append(["village", f"t{t}v{v}", f"第{t}镇第{v}村", f"t{t}"])
+    return rows
+
+
 def survey_rows() -> list[list]:
     """Rows of the survey sheet (type, name, label, relevant, calculation, choice_filter)."""
     rows = [
@@ -32,40 +90,16 @@ def survey_rows() -> list[list]:
         ["select_one village", "village", "村/社区", "", "", "town=${town}"],
     ]
     for g in range(1, GROUPS + 1):
-        rows.append(["begin_group", f"g{g}", f"第 {g} 部分", "", "", ""])
-        gate = f"g{g}_q1"
-        for q in range(1, PER_GROUP + 1):
-            name = f"g{g}_q{q}"
-            if q == 1:
-                rows.append(["integer", name, f"问题 {g}.{q}（数字）", "", "", ""])
-                continue
-            kind = ("integer", "text", "select_one yesno", "decimal")[q % 4]
-            # Hidden while the group's first question is blank (blank > 0 is false), as
-            # real forms hide most questions at start: 100 of the 400 show at first.
-            relevant = f"${{{gate}}} > 0" if q % 5 else ""
-            rows.append([kind, name, f"问题 {g}.{q}", relevant, "", ""])
-            if q % 2 == 0 and kind in ("integer", "decimal"):
-                rows.append(
-                    [
-                        "calculate",
-                        f"{name}_calc",
-                        "",
-                        "",
-                        f"if(${{{name}}} > 10, ${{{name}}} * 2, 0)",
-                        "",
-                    ]
-                )
-        rows.append(
-            [
-                "calculate",
-                f"g{g}_total",
-                "",
-                "",
-                " + ".join(f"number(${{g{g}_q{q}}})" for q in (1, 4, 8, 12, 16, 20)),
-                "",
-            ]
+        # As real forms hide most questions at start: 100 of the 400 show at first.
+        rows += gated_section(
+            "g",
+            g,
+            PER_GROUP,
+            kind_of=lambda q: ("integer", "text", "select_one yesno", "decimal")[q % 4],
+            shown=lambda q: q % 5 == 0,
+            total_from=(1, 4, 8, 12, 16, 20),
+            calc_if=lambda q: q % 2 == 0,
         )
-        rows.append(["end_group", "", "", "", "", ""])
     rows += [
         ["begin_repeat", "members", "家庭成员", "", "", ""],
         ["text", "m_name", "姓名", "", "", ""],
@@ -79,25 +113,9 @@ def survey_rows() -> list[list]:
 
 def build(path: Path) -> Path:
     """Write the bench XLSForm to ``path``."""
-    wb = openpyxl.Workbook()
-    survey = wb.active
-    survey.title = "survey"
-    survey.append(["type", "name", "label", "relevant", "calculation", "choice_filter"])
-    for row in survey_rows():
-        survey.append(row)
-    choices = wb.create_sheet("choices")
-    choices.append(["list_name", "name", "label", "town"])
-    choices.append(["yesno", "yes", "是", ""])
-    choices.append(["yesno", "no", "否", ""])
-    for t in range(1, TOWNS + 1):
-        choices.append(["town", f"t{t}", f"第{t}镇", ""])
-        for v in range(1, VILLAGES_PER_TOWN + 1):
-            choices.append(["village", f"t{t}v{v}", f"第{t}镇第{v}村", f"t{t}"])
-    settings = wb.create_sheet("settings")
-    settings.append(["form_id", "version", "form_title"])
-    settings.append(["bench400", "1", "四百题测试问卷"])
-    wb.save(path)
-    return path
+    choices = [["yesno", "yes", "是", ""], ["yesno", "no", "否", ""]]
+    choices += cascade(TOWNS, VILLAGES_PER_TOWN)
+    return write_form(path, survey_rows(), choices, ["bench400", "1", "四百题测试问卷"])
 
 
 H_SECTIONS = 10
@@ -135,40 +153,17 @@ def household_rows() -> list[list]:
         ["select_one town", "town", "镇/街道", "", "", ""],
         ["select_one village", "village", "村/社区", "", "", "town=${town}"],
     ]
-    for s in range(1, H_SECTIONS + 1):
-        rows.append(["begin_group", f"s{s}", f"第 {s} 部分", "", "", ""])
-        gate = f"s{s}_q1"
-        for q in range(1, H_PER_SECTION + 1):
-            name = f"s{s}_q{q}"
-            if q == 1:
-                rows.append(["integer", name, f"问题 {s}.{q}（数字）", "", "", ""])
-                continue
-            kind = H_KINDS[q % len(H_KINDS)]
-            # 8 of the 11 others hidden while the gate is blank, as in bench400
-            relevant = f"${{{gate}}} > 0" if q % 4 else ""
-            rows.append([kind, name, f"问题 {s}.{q}", relevant, "", ""])
-            if kind in ("integer", "decimal"):
-                rows.append(
-                    [
-                        "calculate",
-                        f"{name}_calc",
-                        "",
-                        "",
-                        f"if(${{{name}}} > 10, ${{{name}}} * 2, 0)",
-                        "",
-                    ]
-                )
-        rows.append(
-            [
-                "calculate",
-                f"s{s}_total",
-                "",
-                "",
-                " + ".join(f"number(${{s{s}_q{q}}})" for q in (1, 6, 9, 12)),
-                "",
-            ]
+    for n in range(1, H_SECTIONS + 1):
+        # 8 of the 11 others hidden while the gate is blank, as in bench400
+        rows += gated_section(
+            "s",
+            n,
+            H_PER_SECTION,
+            kind_of=lambda q: H_KINDS[q % len(H_KINDS)],
+            shown=lambda q: q % 4 == 0,
+            total_from=(1, 6, 9, 12),
+            calc_if=lambda q: True,
         )
-        rows.append(["end_group", "", "", "", "", ""])
     for r, rep in enumerate(H_REPEATS, start=1):
         rows.append(["begin_repeat", rep, f"名单 {r}", "", "", ""])
         first, second = f"r{r}_q1", f"r{r}_q2"
@@ -187,26 +182,13 @@ def household_rows() -> list[list]:
 
 def build_household(path: Path) -> Path:
     """Write bench200 (see the module docstring) to ``path``."""
-    wb = openpyxl.Workbook()
-    survey = wb.active
-    survey.title = "survey"
-    survey.append(["type", "name", "label", "relevant", "calculation", "choice_filter"])
-    for row in household_rows():
-        survey.append(row)
-    choices = wb.create_sheet("choices")
-    choices.append(["list_name", "name", "label", "town"])
-    for list_name, labels in H_LISTS.items():
-        for n, label in enumerate(labels, start=1):
-            choices.append([list_name, f"{list_name}{n}", label, ""])
-    for t in range(1, H_TOWNS + 1):
-        choices.append(["town", f"t{t}", f"第{t}镇", ""])
-        for v in range(1, H_VILLAGES_PER_TOWN + 1):
-            choices.append(["village", f"t{t}v{v}", f"第{t}镇第{v}村", f"t{t}"])
-    settings = wb.create_sheet("settings")
-    settings.append(["form_id", "version", "form_title"])
-    settings.append(["bench200", "1", "二百题住户调查（测试）"])
-    wb.save(path)
-    return path
+    choices = [
+        [list_name, f"{list_name}{n}", label, ""]
+        for list_name, labels in H_LISTS.items()
+        for n, label in enumerate(labels, start=1)
+    ]
+    choices += cascade(H_TOWNS, H_VILLAGES_PER_TOWN)
+    return write_form(path, household_rows(), choices, ["bench200", "1", "二百题住户调查（测试）"])
 
 
 if __name__ == "__main__":
