@@ -53,6 +53,23 @@ process.stdin.on('end', () => {
 """
 
 
+def run_phone(script: str, data) -> list:
+    """Run the phone's own module code (``script``, an ES module reading JSON on stdin
+    and writing JSON) in Node.js with ``data``; its answer."""
+    node = shutil.which("node")
+    assert node, "Node.js is needed (README)"
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", script % {"root": ROOT.as_posix()}],
+        input=json.dumps(data),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout)
+
+
 def comparable(items: list[dict]) -> list:
     out = []
     for i in items:
@@ -95,8 +112,6 @@ def month(app, client, world, publish, tmp_path):
 
 
 def test_the_phone_and_the_server_give_the_same_todo_every_day_of_a_month(app, world, month):
-    node = shutil.which("node")
-    assert node, "Node.js is needed (README)"
     cases, wanted = [], []
     with app.app_context():
         user = get_user(world.mediator)
@@ -110,16 +125,7 @@ def test_the_phone_and_the_server_give_the_same_todo_every_day_of_a_month(app, w
                 reports = json.loads(json.dumps(reports_for(user, downloaded), default=str))
                 cases.append({"csv": csv, "reports": reports, "today": day.isoformat()})
                 wanted.append((day, downloaded, served["items"]))
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", NODE % {"root": ROOT.as_posix()}],
-        input=json.dumps(cases),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    phone = json.loads(run.stdout)
+    phone = run_phone(NODE, cases)
     kinds = set()
     for (day, downloaded, served), items in zip(wanted, phone, strict=True):
         assert comparable(items) == comparable(served), f"{day} (downloaded {downloaded})"
@@ -178,8 +184,6 @@ def test_the_phone_and_the_server_agree_on_newly_assigned_households(
     from fieldapp.cases.services import assign, close, reopen
     from fieldapp.reminders.todo import day_start
 
-    node = shutil.which("node")
-    assert node, "Node.js is needed (README)"
     others = []
     for n in range(10):
         xml, _iid, hh = registration(f"光{n:02d}", due=str(START + timedelta(days=n * 4)))
@@ -245,16 +249,7 @@ def test_the_phone_and_the_server_agree_on_newly_assigned_households(
             csv = list_csv(user, ds).decode("utf-8")
             days.append({"today": day.isoformat(), "csv": csv, "local": local})
             served.append(sorted(todo_for(user, day).assigned))
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", NODE_SEEN % {"root": ROOT.as_posix()}],
-        input=json.dumps(days),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    phone = json.loads(run.stdout)
+    phone = run_phone(NODE_SEEN, days)
     assert phone[0] == []  # the first download: nothing is new on a fresh phone
     for d, s, p in list(zip(days, served, phone, strict=True))[1:]:
         assert p == s, d["today"]
