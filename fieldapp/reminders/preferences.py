@@ -26,12 +26,23 @@ def preferences_of(user_id: int) -> ReminderPreference:
     found = db.session.scalar(
         select(ReminderPreference).where(ReminderPreference.user_id == user_id)
     )
-    if found is None:
-        found = ReminderPreference(user_id=user_id, quiet_start=DEFAULT_QUIET[0])
-        found.quiet_end = DEFAULT_QUIET[1]
-        for kind in KINDS:
-            setattr(found, kind, True)
+    return found if found is not None else default_preferences(user_id)
+
+
+def default_preferences(user_id: int) -> ReminderPreference:
+    """The defaults of user ``user_id`` (every kind, quiet ``DEFAULT_QUIET``; not added)."""
+    found = ReminderPreference(user_id=user_id, quiet_start=DEFAULT_QUIET[0])
+    found.quiet_end = DEFAULT_QUIET[1]
+    for kind in KINDS:
+        setattr(found, kind, True)
     return found
+
+
+def preferences_of_users(user_ids) -> dict[int, ReminderPreference]:
+    """The preferences of each of ``user_ids`` (stored, or the defaults): one query."""
+    stmt = select(ReminderPreference).where(ReminderPreference.user_id.in_(user_ids))
+    stored = {p.user_id: p for p in db.session.scalars(stmt)}
+    return {u: stored.get(u) or default_preferences(u) for u in user_ids}
 
 
 def as_json(pref: ReminderPreference, devices: int) -> dict:

@@ -43,7 +43,7 @@ from fieldapp.reminders.models import (
     PushSubscription,
     ReminderDelivery,
 )
-from fieldapp.reminders.preferences import in_quiet_hours, preferences_of
+from fieldapp.reminders.preferences import in_quiet_hours, preferences_of_users
 from fieldapp.reminders.subscriptions import delete_subscription
 
 TIMEOUT = 15  # seconds per push
@@ -107,22 +107,27 @@ def send_due(
     local = now.astimezone(zone)
     day = local.date()
     summary = Summary()
-    subscribed = select(PushSubscription.user_id).distinct()
+    devices: dict[int, list[int]] = {}  # user id -> subscription ids, one query
+    for user_id, sub_id in db.session.execute(
+        select(PushSubscription.user_id, PushSubscription.id).order_by(PushSubscription.id)
+    ):
+        devices.setdefault(user_id, []).append(sub_id)
     users = db.session.scalars(
-        select(User).where(User.active.is_(True), User.id.in_(subscribed)).order_by(User.id)
+        select(User).where(User.active.is_(True), User.id.in_(devices)).order_by(User.id)
     ).all()
+    prefs = preferences_of_users([u.id for u in users])
+    claimed = _claimed_today(day)
     planned: list[tuple[int, Reminder, list[int]]] = []
     quiet_users = set()
     for user in users:
-        pref = preferences_of(user.id)
+        pref = prefs[user.id]
         if in_quiet_hours(pref, local.time().replace(tzinfo=None)):
             summary.quiet += 1
             quiet_users.add(user.id)
             continue
-        subs = db.session.scalars(
-            select(PushSubscription.id).where(PushSubscription.user_id == user.id)
-        ).all()
-        for reminder in reminders_for(user, pref, day, now, _done(subs, day)):
+        subs = devices[user.id]
+        done = frozenset(k for k, got in claimed.items() if got >= set(subs))
+        for reminder in reminders_for(user, pref, day, now, done):
             summary.planned += len(subs)
             summary.lines.append(f"{user.username}\t{reminder.kind}\t{len(subs)}\t{reminder.body}")
             planned.append((user.id, reminder, subs))
@@ -140,15 +145,16 @@ def send_due(
     return summary
 
 
-def _done(subs: list[int], day) -> frozenset:
-    """The kinds already claimed today for every one of ``subs`` (nothing to compute)."""
+def _claimed_today(day) -> dict[str, set[int]]:
+    """Kind -> the subscriptions a reminder of that kind was claimed for on ``day``
+    (one query; a kind claimed for all of a person's devices needs no computing)."""
     stmt = select(ReminderDelivery.kind, ReminderDelivery.subscription_id).where(
-        ReminderDelivery.subscription_id.in_(subs), ReminderDelivery.day == day
+        ReminderDelivery.day == day, ReminderDelivery.subscription_id.is_not(None)
     )
     found: dict[str, set[int]] = {}
     for kind, sub in db.session.execute(stmt):
         found.setdefault(kind, set()).add(sub)
-    return frozenset(k for k, claimed in found.items() if claimed >= set(subs))
+    return found
 
 
 def _vapid_ok() -> bool:
