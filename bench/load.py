@@ -68,6 +68,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from fieldapp.cli import gunicorn_args  # noqa: E402  (the same options as fieldapp serve)
+
 BIN = Path(sys.executable).parent
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 FORM = ROOT.parent / "shared" / "forms" / "UCL_Biomass_Plot_Form.xlsx"
@@ -380,17 +382,7 @@ class Server:
             args = [str(BIN / "fieldapp"), "serve", "--bind", bind, "--workers", str(workers)]
         else:  # the same gunicorn options as fieldapp serve
             env["BENCH_BARE_DATABASE_URL"] = url
-            args = [
-                str(BIN / "gunicorn"),
-                "--bind",
-                bind,
-                "--workers",
-                str(workers),
-                "--access-logfile",
-                "-",
-                "--forwarded-allow-ips=",
-                "bench.bare_app:app",
-            ]
+            args = [str(BIN / "gunicorn"), *gunicorn_args(bind, workers, "bench.bare_app:app")]
         self.log = (folder / f"{kind}.log").open("w")
         self.proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self.log, stderr=self.log)
         self._wait(probe)

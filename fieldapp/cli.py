@@ -74,6 +74,23 @@ def demo() -> None:
         click.echo(f"  {username:<12} {password:<16} {role:<11} {area}")
 
 
+def gunicorn_args(bind: str, workers: int, app: str = "fieldapp.wsgi:app") -> list[str]:
+    """gunicorn's options for ``fieldapp serve`` (and for a bench's baseline app on the
+    same stack, ``app``), without the program name."""
+    return [
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        # gunicorn trusts X-Forwarded-Proto from 127.0.0.1 by default; only
+        # FIELDAPP_PROXY_FIX may decide that a request came over HTTPS (passwords).
+        "--forwarded-allow-ips=",
+        app,
+    ]
+
+
 @main.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=int)
@@ -81,22 +98,7 @@ def serve(bind: str, workers: int) -> None:
     """Serve the app with gunicorn."""
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     click.echo(f"fieldapp 正在运行：http://{bind}/")
-    os.execvp(
-        gunicorn,
-        [
-            gunicorn,
-            "--bind",
-            bind,
-            "--workers",
-            str(workers),
-            "--access-logfile",
-            "-",
-            # gunicorn trusts X-Forwarded-Proto from 127.0.0.1 by default; only
-            # FIELDAPP_PROXY_FIX may decide that a request came over HTTPS (passwords).
-            "--forwarded-allow-ips=",
-            "fieldapp.wsgi:app",
-        ],
-    )
+    os.execvp(gunicorn, [gunicorn, *gunicorn_args(bind, workers)])
 
 
 @main.group()
