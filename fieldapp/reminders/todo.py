@@ -72,12 +72,6 @@ class Todo:
         return {"day": self.day.isoformat(), "items": items}
 
 
-def local_today(now: datetime | None = None) -> date:
-    """The day of ``now`` (default: this moment) in config ``TIMEZONE``."""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return (now or datetime.now(UTC)).astimezone(zone).date()
-
-
 def day_start(day: date) -> datetime:
     """The first moment of ``day`` in config ``TIMEZONE``, as an aware UTC time."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])

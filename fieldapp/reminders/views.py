@@ -17,6 +17,7 @@ from fieldapp.errors import fail
 from fieldapp.extensions import csrf, db
 from fieldapp.loaders import token_user
 from fieldapp.reminders import preferences, subscriptions, todo, vapid
+from fieldapp.reports.services import today
 from fieldapp.scope import logged_in
 
 bp = Blueprint("reminders", __name__, url_prefix="/api/v1")
@@ -115,7 +116,7 @@ def put_preferences():
 def get_todo():
     """The caller's to-do items today (config ``TIMEZONE``); ``?day=YYYY-MM-DD`` only
     while ``TESTING``."""
-    day = todo.local_today()
+    day = today()
     asked = request.args.get("day")
     if asked is not None and current_app.config.get("TESTING"):
         try:
