@@ -20,7 +20,7 @@ def token_user(request: Request) -> User | None:
     """The active user of a valid ``Authorization: Bearer`` API token on this request,
     or ``None`` (no header, or an unknown, revoked or dead token); looked up once per
     request. Only a user found here spares a request the CSRF check
-    (``fieldapp.openrosa.auth.needs_csrf``)."""
+    (``fieldapp.auth.csrf.needs_csrf``)."""
     if "bearer_user" not in g:
         from fieldapp.auth.services import user_for_token
 

@@ -45,7 +45,7 @@ def authenticate() -> Person:
     """The caller of the current OpenRosa request, or abort (401 asks for credentials,
     403 refuses a dead app-user token, 404 an unknown draft test link). A valid Bearer
     token comes before the session cookie; ``g.caller_via`` keeps which way it was
-    (``needs_csrf``)."""
+    (``fieldapp.auth.csrf.needs_csrf``)."""
     if "draft_token" in g:
         g.caller_via = "draft"
         return _draft_tester(g.draft_token)
@@ -71,14 +71,6 @@ def authenticate() -> Person:
             ),
         )
     fail(401, _("请先登录"))
-
-
-def needs_csrf() -> bool:
-    """The caller of this request was let in by the browser session cookie, so a POST
-    must carry the page's CSRF token. Only credentials that were checked and held (a
-    valid Bearer token, Basic over HTTPS, an app-user key, a draft test link) spare it:
-    an ``Authorization`` header that authenticated nobody spares nothing (issue 14)."""
-    return g.get("caller_via") == "session"
 
 
 def basic_allowed() -> bool:

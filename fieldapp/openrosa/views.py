@@ -15,11 +15,12 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from fieldapp.auth.csrf import csrf_unless_credential
 from fieldapp.auth.models import User
 from fieldapp.cases.lists import dataset_files, entity_list_response, served_lists
 from fieldapp.errors import fail
-from fieldapp.extensions import csrf, db
-from fieldapp.openrosa.auth import challenge, needs_csrf
+from fieldapp.extensions import db
+from fieldapp.openrosa.auth import challenge
 from fieldapp.openrosa.responses import openrosa_headers, openrosa_message
 from fieldapp.scope import caller, form_in_scope, forms_to_fill, token_route
 from fieldapp.submissions.parse import SubmissionError
@@ -162,8 +163,8 @@ def submission_head():
 
 
 @bp.post("/submission")
-@csrf.exempt
 @token_route
+@csrf_unless_credential  # a browser session must prove the page is ours
 def submission():
     """Receive a submission: multipart with ``xml_submission_file`` and attachments
     (one part per file, named as in the XML; ``*isIncomplete*`` marks a split upload's
@@ -172,8 +173,6 @@ def submission():
     201 when stored, 201 with ``X-Fieldapp-Duplicate: 1`` when this exact submission was
     stored before; 400/403/404/409/413 with an OpenRosa error message and nothing stored.
     """
-    if needs_csrf():
-        csrf.protect()  # a browser session must prove the page is ours
     try:
         files = request.files
         xml_file = files.get("xml_submission_file")
