@@ -475,8 +475,27 @@ def test_a_session_must_send_the_csrf_token(app, client, world):
     login(client, world.mediator)
     body = Device.new("https://push.example.com/send/2").to_json()
     assert client.post("/api/v1/push/subscriptions", json=body).status_code == 400
+    # An Authorization header that authenticates nobody spares nothing (issue 14), on
+    # every write of this API; a valid token does.
+    for header in ("Bearer not-a-real-token", "Bearer ", "Basic bWVkaWF0b3I6d3Jvbmc="):
+        bogus = {"Authorization": header}
+        for method, url, sent in (
+            (client.post, "/api/v1/push/subscriptions", body),
+            (client.delete, "/api/v1/push/subscriptions", body),
+            (client.put, "/api/v1/reminders/preferences", {}),
+        ):
+            resp = method(url, json=sent, headers=bogus)
+            assert resp.status_code == 400, (header, url)
+            assert "安全令牌" in resp.get_json()["error"]["message"]
+    with app.app_context():
+        assert db.session.scalar(select(PushSubscription.id)) is None
     token = csrf_token(client, "/account")
     resp = client.post("/api/v1/push/subscriptions", json=body, headers={"X-CSRFToken": token})
+    assert resp.status_code == 201
+    other = Device.new("https://push.example.com/send/3").to_json()
+    resp = client.post(
+        "/api/v1/push/subscriptions", json=other, headers=bearer(app, world.mediator)
+    )
     assert resp.status_code == 201
 
 

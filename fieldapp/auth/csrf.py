@@ -11,8 +11,8 @@ spares the check; a caller let in by the session cookie must send the token. An
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import g, request
 

@@ -1,8 +1,9 @@
 """The reminders API (issue 13; notes/reminders_contract.md), under /api/v1 beside the
 rest of the JSON API: the VAPID public key, one's push subscriptions, one's reminder
 preferences and one's to-do list. Session or Bearer; a session's POST, PUT and DELETE
-carry the page's CSRF token (``X-CSRFToken``), a Bearer token spares it, as for the
-OpenRosa submission. Bad input: 400 with a message in the UI language."""
+carry the page's CSRF token (``X-CSRFToken``), a valid Bearer token spares it, as for
+the OpenRosa submission (``fieldapp.auth.csrf.csrf_unless_credential``). Bad input: 400
+with a message in the UI language."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from fieldapp.auth.csrf import csrf_unless_credential
 from fieldapp.errors import fail
-from fieldapp.extensions import csrf, db
-from fieldapp.loaders import token_user
+from fieldapp.extensions import db
 from fieldapp.reminders import preferences, subscriptions, todo, vapid
 from fieldapp.reports.services import today
 from fieldapp.scope import logged_in
@@ -28,10 +29,7 @@ MAX_JSON = 64 * 1024  # bytes; a subscription or preferences take well under 1 K
 
 def _json_body():
     """The request's JSON body; 400 when it is not JSON (nested too deep for the parser
-    included: a RecursionError was a 500), 413 above ``MAX_JSON`` bytes (not parsed). A
-    session caller must send the CSRF token (a Bearer token spares it)."""
-    if token_user(request) is None:
-        csrf.protect()
+    included: a RecursionError was a 500), 413 above ``MAX_JSON`` bytes (not parsed)."""
     if (request.content_length or 0) > MAX_JSON:
         fail(413, _("请求内容太大"))
     try:
@@ -70,8 +68,8 @@ def push_key():
 
 
 @bp.post("/push/subscriptions")
-@csrf.exempt
 @logged_in
+@csrf_unless_credential
 def push_subscribe():
     """Store the caller's push subscription (``PushSubscription.toJSON()`` and an
     optional ``device`` label): 201 {id}, or 200 {id} for an endpoint already known
@@ -81,8 +79,8 @@ def push_subscribe():
 
 
 @bp.delete("/push/subscriptions")
-@csrf.exempt
 @logged_in
+@csrf_unless_credential
 def push_unsubscribe():
     """Delete the caller's own subscription of ``{"endpoint": …}``: 204 (also when there
     was none of theirs)."""
@@ -103,8 +101,8 @@ def get_preferences():
 
 
 @bp.put("/reminders/preferences")
-@csrf.exempt
 @logged_in
+@csrf_unless_credential
 def put_preferences():
     """Store the caller's reminder kinds and quiet hours; answers the stored shape."""
     _stored(preferences.save, current_user, _json_body())
