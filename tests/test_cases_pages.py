@@ -13,12 +13,22 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import event, insert, select
 
+from fieldapp import clock
 from fieldapp.cases.models import HARD, Entity
 from fieldapp.extensions import db
 from tests.helpers import PASSWORD, csrf_token, switch_user, xlsform
 from tests.helpers_cases import REGISTER, VISIT, registration, visit
 
-TODAY = date.today()
+TODAY = date.today()  # each test: the federation's day (below), as the pages count it
+
+
+@pytest.fixture(autouse=True)
+def _federation_day(app):
+    """``TODAY`` is today in config ``TIMEZONE`` (``fieldapp.clock.today``), not the
+    machine's: from 16:00 UTC on, Shanghai is a day ahead and "overdue 5 days" was 4."""
+    global TODAY
+    with app.app_context():
+        TODAY = clock.today()
 
 
 def day(offset: int) -> str:

@@ -529,8 +529,8 @@ def test_bad_requests_get_clear_chinese_answers(app, client, year_of_reports, ru
 
 
 def test_the_phone_learns_which_reports_its_unit_files(app, client, year_of_reports):
+    from fieldapp.clock import today
     from fieldapp.reports.periods import period_of
-    from fieldapp.reports.services import today
 
     client = app.test_client()  # no session: the phone's Bearer token only
     token = api_token(app, "m_NH203")

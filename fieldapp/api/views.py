@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from fieldapp import clock
 from fieldapp.api.openapi import openapi_document
 from fieldapp.audit.services import record
 from fieldapp.cases import api_rows
@@ -20,7 +21,6 @@ from fieldapp.dataset.wide import merge_questions
 from fieldapp.errors import fail
 from fieldapp.extensions import db
 from fieldapp.reports.phone import reports_for
-from fieldapp.reports.services import today
 from fieldapp.scope import (
     can_fill,
     edit_days,
@@ -260,7 +260,7 @@ def me():
         role=user.role,
         area={"code": user.area.code, "name": user.area.name},
         forms=forms,
-        reports=reports_for(user, today()),
+        reports=reports_for(user, clock.today()),
         corrections={"allowed": may_correct(user), "days": edit_days(user)},
         server_time=datetime.now(UTC).isoformat(timespec="seconds"),
     )

@@ -38,11 +38,6 @@ def display_label(person, entity: Entity) -> str:
     return _("家庭 %(id)s", id=entity.uuid[:8])
 
 
-def today() -> date:
-    """Today's date in the configured time zone (``TIMEZONE``): what "overdue" means."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
-
-
 def local_time(value: datetime | None) -> str:
     """A stored time as ``YYYY-MM-DD HH:MM`` in ``TIMEZONE`` (SQLite gives naive UTC)."""
     if value is None:

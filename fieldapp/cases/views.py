@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from fieldapp import scope
+from fieldapp import clock, scope
 from fieldapp.audit.services import record
 from fieldapp.cases import detail as pages
 from fieldapp.cases import households as hh
@@ -38,7 +38,7 @@ def _risk_names() -> dict:
 @scope.logged_in
 def index():
     """The households I may see (a mediator: mine), their figures, filtered and paged."""
-    day = queries.today()
+    day = clock.today()
     viewer = scope.is_viewer(current_user)
     people = {u.username: u for u in queries.assignees(current_user)} if viewer else {}
     flt = CaseFilter.from_args(request.args, partial(queries.area_named, current_user), people)
@@ -107,7 +107,7 @@ def detail(uuid: str):
         close=CloseForm(),
         reopen=ReopenForm(),
         resolve=ResolveForm(),
-        today=queries.today(),
+        today=clock.today(),
         local=queries.local_time,
         hh=hh,
         kind_label=pages.kind_label,

@@ -11,6 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sqlalchemy import select
 
+from fieldapp import clock
 from fieldapp.auth.models import User
 from fieldapp.cases.models import Entity
 from fieldapp.extensions import db
@@ -67,7 +68,7 @@ def _el(name: str, value) -> str:
 
 
 def _screening(fv, hid: str, head: str, village: str, risk: str, due: date, members, iid: str):
-    today = date.today()
+    today = clock.today()
     people = "".join(
         "<household_members>"
         + _el("member_name", n)
@@ -112,8 +113,8 @@ def _screening(fv, hid: str, head: str, village: str, risk: str, due: date, memb
 
 
 def _visit(fv, hid: str, base: int, iid: str) -> bytes:
-    day = date.today() - timedelta(days=10)
-    nxt = date.today() + timedelta(days=20)
+    day = clock.today() - timedelta(days=10)
+    nxt = clock.today() + timedelta(days=20)
     xml = (
         f'<?xml version="1.0" encoding="UTF-8"?><data id="mediation_visit" '
         f"version={quoteattr(fv.version)}>"
@@ -159,7 +160,7 @@ def load_households() -> int:
             continue
         hid = str(uuid.uuid5(NS, f"household-{n}"))
         iid = f"uuid:{uuid.uuid5(NS, f'screening-{n}')}"
-        due = date.today() + timedelta(days=days)
+        due = clock.today() + timedelta(days=days)
         xml = _screening(screening, hid, head, village, risk, due, members, iid)
         receive_submission(users[who], xml)
         made += 1

@@ -5,10 +5,7 @@ export."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from fieldapp import scope
@@ -18,11 +15,6 @@ from fieldapp.extensions import db
 from fieldapp.figures.compute import Figures, compute
 from fieldapp.figures.definitions import all_definitions
 from fieldapp.figures.targets import DistrictProgress, progress, targets_of
-
-
-def this_year() -> int:
-    """The current year in config ``TIMEZONE``."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).year
 
 
 @dataclass

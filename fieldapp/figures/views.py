@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from fieldapp import scope
+from fieldapp import clock, scope
 from fieldapp.errors import fail
 from fieldapp.extensions import db
 from fieldapp.figures import definitions as defs
@@ -33,7 +33,7 @@ def _year() -> int:
     """The ``year`` asked for (this year by default); 400 with a message when bad."""
     raw = request.values.get("year", "").strip()
     if not raw:
-        return pages.this_year()
+        return clock.today().year
     try:
         return check_year(raw)
     except FiguresError as exc:

@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from fieldapp import clock
 from fieldapp.auth.csrf import csrf_unless_credential
 from fieldapp.errors import fail
 from fieldapp.extensions import db
 from fieldapp.reminders import preferences, subscriptions, todo, vapid
-from fieldapp.reports.services import today
 from fieldapp.scope import logged_in
 
 bp = Blueprint("reminders", __name__, url_prefix="/api/v1")
@@ -114,7 +114,7 @@ def put_preferences():
 def get_todo():
     """The caller's to-do items today (config ``TIMEZONE``); ``?day=YYYY-MM-DD`` only
     while ``TESTING``."""
-    day = today()
+    day = clock.today()
     asked = request.args.get("day")
     if asked is not None and current_app.config.get("TESTING"):
         try:

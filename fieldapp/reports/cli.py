@@ -25,7 +25,7 @@ FORMATS = ("csv", "xlsx", "json")
 def completeness(report, first, last, area, fmt, output) -> None:
     """Completeness and timeliness of REPORT per area and period: csv (the summary),
     xlsx (summary, each unit, units to chase) or json (all of it)."""
-    from fieldapp import create_app
+    from fieldapp import clock, create_app
     from fieldapp.areas.services import AreaError, get_area
     from fieldapp.audit.services import record
     from fieldapp.reports import services, tables
@@ -40,7 +40,7 @@ def completeness(report, first, last, area, fmt, output) -> None:
         try:
             definition = services.find_definition(report)
             place = get_area(area) if area else services.default_area(OPERATOR, definition)
-            day = services.today()
+            day = clock.today()
             start, end = services.date_range(definition, first, last, day)
             result = compute(OPERATOR, definition, place, start, end, day)
         except (services.ReportError, AreaError) as exc:

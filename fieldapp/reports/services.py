@@ -6,10 +6,8 @@ Every ``ReportError`` carries a message in the UI language that says what to cor
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -34,11 +32,6 @@ DEFAULT_PERIODS = {WEEKLY: 12, MONTHLY: 12, QUARTERLY: 4}
 
 class ReportError(ValueError):
     """A report cannot be defined or read as asked (message in the UI language)."""
-
-
-def today() -> date:
-    """Today in config ``TIMEZONE``: what "past its deadline" is measured against."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 # -- defining reports ----------------------------------------------------------------

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from fieldapp import scope
+from fieldapp import clock, scope
 from fieldapp.areas import tree
 from fieldapp.areas.services import area_choices, level_label
 from fieldapp.audit.services import record
@@ -114,7 +114,7 @@ def _asked(definition):
     area = area or services.default_area(current_user, definition)
     services.check_area(definition, area)
     first, last = services.date_range(
-        definition, request.args.get("from"), request.args.get("to"), services.today()
+        definition, request.args.get("from"), request.args.get("to"), clock.today()
     )
     return area, first, last
 
@@ -127,7 +127,7 @@ def page(report_id: int):
     definition = scope.visible_report_or_404(report_id)
     try:
         area, first, last = _asked(definition)
-        result = figures.compute(current_user, definition, area, first, last, services.today())
+        result = figures.compute(current_user, definition, area, first, last, clock.today())
     except ReportError as exc:
         return _error_page(definition, str(exc))
     # The way back up, within the report's area.
@@ -173,7 +173,7 @@ def download(report_id: int):
     definition = scope.visible_report_or_404(report_id)
     try:
         area, first, last = _asked(definition)
-        result = figures.compute(current_user, definition, area, first, last, services.today())
+        result = figures.compute(current_user, definition, area, first, last, clock.today())
     except ReportError as exc:
         return _error_page(definition, str(exc))
     data = tables.as_xlsx(result)
