@@ -154,7 +154,7 @@ def test_people_are_created_only_within_reach(app, client, world, person):
     assert 'value="339902' not in form
     for area in ("3399", "339902", "339902001001"):  # the city, the other district
         resp = _create(client, username="x1", display_name="某人", role="mediator", area=area)
-        assert resp.status_code == 200 and "不是有效的选择" in resp.get_data(as_text=True)
+        assert resp.status_code == 400 and "不是有效的选择" in resp.get_data(as_text=True)
     assert _user(app, "x1") is None
     ok = _create(client, username="dc_sup", display_name="督导二", role="supervisor", area="339901")
     assert ok.status_code == 200 and _user(app, "dc_sup").role == "supervisor"
@@ -166,11 +166,33 @@ def test_people_are_created_only_within_reach(app, client, world, person):
     ) == ["mediator"]
     for role in ("supervisor", "admin", "researcher"):
         resp = _create(client, username="x2", display_name="某人", role=role, area="339901001001")
-        assert resp.status_code == 200 and _user(app, "x2") is None
+        assert resp.status_code == 400 and _user(app, "x2") is None
     resp = _create(client, username="x3", display_name="某人", role="mediator", area="339902001001")
     assert _user(app, "x3") is None
     resp = _create(client, username="x4", display_name="某人", role="mediator", area="339901001002")
     assert resp.status_code == 200 and _user(app, "x4").area.code == "339901001002"
+
+
+def test_a_new_person_with_form_errors_gets_the_page_again_with_400(app, client, world):
+    login(client, world.admin)
+    resp = _create(client, username="noname", display_name="", area="339901001001")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "请填写姓名" in page
+    assert 'value="noname"' in page  # what was typed is kept
+    resp = _create(client, username="", display_name="无名", area="339901001001")
+    assert resp.status_code == 400 and "请填写用户名" in resp.get_data(as_text=True)
+    assert _user(app, "noname") is None and _audit(app, "user_create") == []
+
+
+def test_an_edit_with_form_errors_gets_the_page_again_with_400(app, client, world):
+    login(client, world.admin)
+    before = _user(app, world.mediator)
+    edit = {"display_name": "", "phone": "139", "role": "mediator", "area": "339901001001"}
+    resp = _post(client, f"/admin/users/user/{world.mediator}/edit", edit)
+    assert resp.status_code == 400 and "请填写姓名" in resp.get_data(as_text=True)
+    after = _user(app, world.mediator)
+    assert (after.display_name, after.phone) == (before.display_name, before.phone)
+    assert _audit(app, "user_update") == []
 
 
 def test_the_service_refuses_a_grant_beyond_reach_whoever_calls_it(app, world):
@@ -251,7 +273,7 @@ def test_a_district_admin_neither_sees_nor_edits_the_other_district(app, client,
         assert client.get(f"/admin/users/user/{name}").status_code == 404
     edit = {"display_name": "柳树村", "phone": "", "role": "admin", "area": "3399"}
     resp = _post(client, f"/admin/users/user/{world.mediator3}/edit", edit)
-    assert resp.status_code == 200 and "不是有效的选择" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "不是有效的选择" in resp.get_data(as_text=True)
     assert _user(app, world.mediator3).role == "mediator"
     # the filters show only what is within reach; a foreign area in the URL narrows nothing
     assert 'value="339901' not in page

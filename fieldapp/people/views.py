@@ -110,7 +110,8 @@ def create():
             return render_template("people/edit.html", form=form, user=None), 400
         db.session.commit()
         return render_template("people/password.html", user=user, password=password, new=True)
-    return render_template("people/edit.html", form=form, user=None)
+    status = 400 if form.errors else 200  # a POST that did not validate: its errors shown
+    return render_template("people/edit.html", form=form, user=None), status
 
 
 @bp.get("/user/<username>")
@@ -159,7 +160,8 @@ def edit(username: str):
         db.session.commit()
         flash(_("已保存") if changes else _("没有改动"), "info")
         return redirect(url_for(".detail", username=user.username))
-    return render_template("people/edit.html", form=form, user=user)
+    status = 400 if form.errors else 200  # a POST that did not validate: its errors shown
+    return render_template("people/edit.html", form=form, user=user), status
 
 
 def _act(username: str, change, done: str):
