@@ -53,3 +53,28 @@ window.engine = {
     return instance.root.instanceState.instanceXML;
   },
 };
+
+// Repeat instances added one at a time to the form's first repeat (bench/engine_repeat.py):
+// open() once, then add() times one addInstances() and the microtasks it queues (our
+// reactive factory's listeners), and xml() the draft's serialization (the autosave's).
+window.repeat = {
+  instance: null,
+  range: null,
+  async open(xml, mediaBase) {
+    const { instance } = await window.engine.open(xml, mediaBase);
+    this.instance = instance;
+    this.range = findRepeat(instance.root);
+    return this.range.currentState.children.length;
+  },
+  async add() {
+    const t0 = performance.now();
+    this.range.addInstances();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return performance.now() - t0;
+  },
+  xml() {
+    const t0 = performance.now();
+    const xml = this.instance.root.instanceState.instanceXML;
+    return [performance.now() - t0, xml.length];
+  },
+};

@@ -135,6 +135,13 @@ def prepare(tmp: Path, engine: str | None = None) -> list[dict]:
     (site / "index.html").write_text(PAGE, encoding="utf-8")
     for f in forms:
         (site / "forms" / f"{f['name']}.xml").write_text(f["xform"], encoding="utf-8")
+    bundle_engine(site, engine)
+    return forms, site
+
+
+def bundle_engine(site: Path, engine: str | None = None) -> None:
+    """bench/engine_entry.js bundled unminified into site/engine.js, with our engine or
+    ``engine`` (another build of its dist/index.js)."""
     subprocess.run(
         [
             "npx",
@@ -152,7 +159,6 @@ def prepare(tmp: Path, engine: str | None = None) -> list[dict]:
         # an --engine file outside the tree still finds the engine's own dependencies
         env={**os.environ, "NODE_PATH": str(ROOT / "node_modules")},
     )
-    return forms, site
 
 
 def bundle_modules(site: Path) -> list[tuple[int, str]]:
