@@ -7,7 +7,7 @@
 // (updates.js). The service worker (sw.js) keeps the shell and code cached.
 import * as store from './db.js';
 import { createSync } from './app/autosync.js';
-import { createRouter } from './app/router.js';
+import { createRouter, isFillRoute, preloadFill } from './app/router.js';
 import { createSession } from './app/session.js';
 import { createStatusBar } from './app/status.js';
 import { createStorageCheck } from './app/storage.js';
@@ -39,16 +39,28 @@ function layout() {
 
 async function main() {
   layout();
-  updates.register();
   session.resume();
+  // Opening a form (a reload of #/new/<form_id>, issue 12's warm open): its code starts
+  // loading now, the form is routed to as soon as the person is known, and what its first
+  // question does not need (the status bar's counts, the login flag, the first sync, the
+  // service worker's update check) comes once the form is drawn.
+  const filling = isFillRoute();
+  preloadFill();
   state.user = await store.getCurrentUser();
   session.showUser();
-  if (state.user) {
+  const rest = async () => {
+    updates.register();
     await status.setOwner(state.user.username);
     await session.refreshLoginFlag();
+  };
+  if (state.user && filling) {
+    router.route().catch(() => {}).then(rest).then(() => sync());
+  } else if (state.user) {
+    await rest();
     router.route();
     sync();
   } else {
+    updates.register();
     status.refresh();
     const r = navigator.onLine === false ? { state: 'offline' } : await sync();
     if (!r.me) router.route(); // adoptUser routes when someone is logged in

@@ -4,7 +4,11 @@
 // sent record fetched to correct: opened as a draft, correct.js); before anyone has logged in
 // on this phone, the first-run card. Leaving a screen disposes of it (the fill view saves
 // its draft). The fill view, and the form engine with it, is loaded only when a form is
-// opened: the home screen does not need it.
+// opened: the home screen does not need it. On a fill route (a reload of #/new/<form_id>,
+// issue 12's warm open) that code starts loading at once, while the session is still
+// being read (preloadFill), and a new questionnaire's engine instance starts as soon as
+// the form's XML is read from IndexedDB (prepareNew), before the fill view asks for it.
+import * as store from '../db.js';
 import { registerBackgroundSync } from './autosync.js';
 import { openCorrection } from './correct.js';
 import { renderHome } from './home.js';
@@ -26,6 +30,44 @@ function parseRoute() {
     return { kind: m[1], id: decodeURIComponent(m[2]), entity: m[1] === 'new' && entity ? entity : null };
   }
   return { kind: 'home' };
+}
+
+// The fill view's code (and the engine with it): one import, started early on fill routes.
+let fillCode = null;
+function loadFill() {
+  if (!fillCode) fillCode = import('./fillview.js').catch((err) => { fillCode = null; throw err; });
+  return fillCode;
+}
+
+// Whether the URL opens the fill view (a new questionnaire or a draft).
+export function isFillRoute() {
+  const kind = parseRoute().kind;
+  return kind === 'new' || kind === 'draft';
+}
+
+// At start-up, before anything is read: on a fill route, fetch and run the fill view's code
+// now (in parallel with the IndexedDB reads of the session) rather than after them.
+export function preloadFill() {
+  if (isFillRoute()) loadFill().catch(() => {}); // route() reports a failure
+}
+
+// Opening a new questionnaire: its engine instance (form/engine.js's prepareForm) starts
+// as soon as its XML is read, while the fill view's code loads (and, at start-up, while
+// the rest of the app starts); the fill view's openForm takes it. Not for a household's visit (#/new/<id>?entity=: its
+// list is the person's own, read by the fill view) nor for forms with attachments
+// (prepareForm leaves those to the fill view's own reading of them).
+async function prepareNew(owner) {
+  const r = parseRoute();
+  if (r.kind !== 'new' || r.entity) return;
+  try {
+    const [rec, engine] = await Promise.all([
+      store.listForms(owner).then((forms) => forms.find((f) => f.form_id === r.id)),
+      import('../form/engine.js'),
+    ]);
+    if (rec && parseRoute().id === r.id) engine.prepareForm(rec.xml);
+  } catch (err) {
+    console.warn('fieldapp: form not prepared', err); // the fill view opens it as usual
+  }
 }
 
 export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
@@ -95,13 +137,21 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     }
     viewEl.replaceChildren(h('p', { class: 'form-status' }, '正在打开问卷…'));
     if (r.entity) await householdOpened(owner, r.entity); // no longer 新分配 (待办)
-    const { showFill } = await import('./fillview.js');
-    if (token !== state.routeToken) return;
-    const v = await showFill(viewEl, {
-      owner, route: r,
-      onFinalized: () => { sync({ force: true, forms: false }); registerBackgroundSync(); },
-      setNotice: (text) => { state.notice = text; },
-    });
+    const prepared = r.kind === 'new' ? prepareNew(owner) : null;
+    let v;
+    try {
+      const { showFill } = await loadFill();
+      if (token !== state.routeToken) return;
+      v = await showFill(viewEl, {
+        owner, route: r,
+        onFinalized: () => { sync({ force: true, forms: false }); registerBackgroundSync(); },
+        setNotice: (text) => { state.notice = text; },
+      });
+    } finally {
+      // An instance the fill view did not take (it failed, or another route came first)
+      // is never used later: its `start` time would be this moment's.
+      if (prepared) await prepared.then(() => import('../form/engine.js')).then((e) => e.dropPrepared(), () => {});
+    }
     if (token !== state.routeToken) { v.dispose(); return; }
     state.view = v;
   }

@@ -16,11 +16,35 @@ export function mediaURL(jrURL, mediaBase) {
 }
 
 // `fetchAttachment(url)`: how form media are read (offline: from Cache Storage); the
-// default fetches <mediaBase>/<file>.
+// default fetches <mediaBase>/<file>. An instance started by prepareForm for the same XML
+// is taken instead of starting another.
 export async function openForm(xml, { mediaBase = '', fetchAttachment } = {}) {
+  return takePrepared(xml) || newForm(xml, mediaBase, fetchAttachment);
+}
+
+async function newForm(xml, mediaBase, fetchAttachment) {
   const reactive = createReactiveFactory();
   const instance = await createInstance(xml, options(reactive, mediaBase, fetchAttachment));
   return new Form(instance.root, reactive);
+}
+
+// Start a new instance of a form before it is asked for (app/router.js: while the fill
+// view's code loads), for the next openForm of the same XML to take. Only for forms with no
+// attachment (no jr:// address): how attachments are read is the caller's (openForm's
+// fetchAttachment), so those wait for openForm. One at a time; dropPrepared forgets it.
+let prepared = null; // { xml, form: Promise<Form> }
+export function prepareForm(xml) {
+  if (typeof xml !== 'string' || xml.includes('jr://')) return;
+  if (prepared && prepared.xml === xml) return;
+  const form = newForm(xml, '', null);
+  form.catch(() => {}); // reported by the openForm that takes it
+  prepared = { xml, form };
+}
+export function dropPrepared() { prepared = null; }
+function takePrepared(xml) {
+  const p = prepared;
+  prepared = null;
+  return p && p.xml === xml ? p.form : null;
 }
 
 // Reopen a saved draft: its instance XML and its attachments (photos) as Files.
