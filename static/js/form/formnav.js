@@ -15,7 +15,17 @@ export function scrollToFirst(view, nodeIds) {
   els.sort((a, b) => (a.element.compareDocumentPosition(b.element) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
   const first = els[0];
   if (!first) return;
-  first.element.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  if (view.pendingCount && view.pendingCount()) {
+    // Repeat instances still undrawn around it change height as they are drawn: jump
+    // (no smooth scroll, which would end where the question was), draw those near, and
+    // center it again until nothing more moves.
+    for (let i = 0; i < 3; i++) {
+      first.element.scrollIntoView({ block: 'center' });
+      if (!view.drawNear()) break;
+    }
+  } else {
+    first.element.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  }
   if (first.focus) first.focus();
 }
 
@@ -30,10 +40,11 @@ export function problemCounter(host, view, form, errorEl, t) {
     counting = isCount;
   };
   // Only what a person can fix counts (and is marked): a `required` calculate or a
-  // question with nothing to show never blocks finalize with nothing pointed to.
+  // question with nothing to show never blocks finalize with nothing pointed to. (A
+  // problem in a repeat instance not drawn yet draws it: see renderer.js.)
   const problems = () => [...new Set([
     ...view.localErrors(),
-    ...form.violations().map((v) => v.nodeId).filter((id) => view.answerable(id)),
+    ...form.violations().filter((v) => view.answerable(v.nodeId, v.reference)).map((v) => v.nodeId),
   ])];
   // Recount after the engine has applied the change (hence the microtask).
   const recount = () => queueMicrotask(() => {

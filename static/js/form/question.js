@@ -102,19 +102,10 @@ export function createQuestion(form, node, kind, ctx) {
     return { labelText, mark, image, hint, msg, widget };
   }
 
-  // A question that is skipped (turns non-relevant) loses its answer, here as in what
-  // is saved and sent: the engine leaves non-relevant answers out of the draft and the
-  // submission, so keeping them on screen would bring back, after a tap, an answer that
-  // a reopened draft no longer has. One rule everywhere: skipped means cleared.
-  // (The engine shows no value for a non-relevant node: whether it had one is known
-  // from the last update while it was relevant.)
-  let wasRelevant = null;
-  let hadAnswer = false;
+  // The skip rule (skipTracker), kept by the renderer while the question was not drawn.
+  const skip = ctx.skip ? ctx.skip(node) : skipTracker(form, node);
   function update() {
-    const relevant = form.relevant(node);
-    if (wasRelevant && !relevant && hadAnswer) queueMicrotask(() => form.clear(node));
-    wasRelevant = relevant;
-    hadAnswer = relevant && form.hasAnswer(node);
+    const relevant = skip();
     el.hidden = !relevant;
     if (el.hidden) return;
     if (!parts) parts = build();
@@ -145,6 +136,27 @@ export function createQuestion(form, node, kind, ctx) {
     typed: () => (localError && widget() && widget().typed ? widget().typed() : ''),
     restoreTyped: (text) => { const w = widget(); if (w && w.restoreTyped) w.restoreTyped(text); },
     focus: () => { const w = widget(); const f = w && w.focusTarget(); if (f) f.focus({ preventScroll: true }); },
+  };
+}
+
+// A question that is skipped (turns non-relevant) loses its answer, here as in what
+// is saved and sent: the engine leaves non-relevant answers out of the draft and the
+// submission, so keeping them on screen would bring back, after a tap, an answer that
+// a reopened draft no longer has. One rule everywhere: skipped means cleared.
+// (The engine shows no value for a non-relevant node: whether it had one is known
+// from the last look while it was relevant.) Returns a check to call on every change of
+// the node's state; it returns whether the node is relevant. Calling it twice for one
+// change does nothing more (a question not drawn yet is watched by the renderer, then
+// also by its own update once drawn).
+export function skipTracker(form, node) {
+  let wasRelevant = null;
+  let hadAnswer = false;
+  return function check() {
+    const relevant = form.relevant(node);
+    if (wasRelevant && !relevant && hadAnswer) queueMicrotask(() => form.clear(node));
+    wasRelevant = relevant;
+    hadAnswer = relevant && form.hasAnswer(node);
+    return relevant;
   };
 }
 

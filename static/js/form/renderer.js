@@ -2,14 +2,109 @@
 // patches only the nodes the engine reports as changed (see reactive.js).
 // Groups -> <fieldset><legend>; repeats -> a list of .repeat-instance fieldsets with
 // "添加一项" / "删除此项" buttons; leaves -> question.js.
+//
+// A long repeat (a reopened draft of 150 household members) is drawn lazily: each
+// instance starts as its fieldset with its legend ("家庭成员 第 37 项") and the height of
+// a drawn one, and its questions are drawn when it comes near the screen (and at once
+// when something needs them: a problem finalize points to, typed text to put back).
+// Until then the engine keeps its state; drawing reads the state of that moment.
 import { t } from '../i18n.js';
-import { createQuestion } from './question.js';
+import { createQuestion, skipTracker } from './question.js';
 import { mediaURL } from './engine.js';
+
+// A repeat gets more instances than this at once (on opening, or from a repeat_count):
+// they are drawn lazily. Fewer are drawn at once, as is an instance a person adds.
+const EAGER = 10;
+// How far (px) beyond the screen, above and below, instances are drawn ahead of scrolling.
+const AHEAD = 800;
 
 export function renderForm(form, container, { mediaBase = '' } = {}) {
   const records = new Map(); // nodeId -> { element, update, localError, focus }
   const positions = new Map(); // repeat instance node -> its number (1-based)
-  const ctx = { showRequired: false, mediaURL: (src) => mediaURL(src, mediaBase) };
+  // Lazily drawn repeat instances not drawn yet: instance node -> { element, draw }.
+  const pending = new Map();
+  // The skip rule's memory (question.js) of questions in such instances, by node.
+  const skips = new Map();
+  const ctx = {
+    showRequired: false,
+    mediaURL: (src) => mediaURL(src, mediaBase),
+    skip: (node) => skips.get(node) || skipTracker(form, node),
+  };
+  const observer = typeof IntersectionObserver === 'function'
+    ? new IntersectionObserver(onNear, { rootMargin: `${AHEAD}px 0px` }) : null;
+  const byElement = new WeakMap(); // pending instance element -> its entry
+  const heights = new WeakMap(); // repeat's list element -> { sum, n } of drawn instances
+
+  function onNear(entries) {
+    const drawn = [];
+    for (const e of entries) {
+      const p = e.isIntersecting && byElement.get(e.target);
+      if (p && pending.has(p.node)) { p.draw(); drawn.push(p); }
+    }
+    learnHeights(drawn);
+  }
+
+  // Undrawn instances take the average height of the drawn ones of their repeat, so the
+  // page's length and the scroll bar stay about right.
+  function learnHeights(drawn) {
+    const lists = new Map();
+    for (const p of drawn) {
+      const h = p.element.offsetHeight;
+      if (!h) continue;
+      const list = p.element.parentElement;
+      if (!list) continue;
+      let acc = heights.get(list);
+      if (!acc) heights.set(list, (acc = { sum: 0, n: 0 }));
+      acc.sum += h;
+      acc.n += 1;
+      lists.set(list, acc);
+    }
+    for (const [list, acc] of lists) list.style.setProperty('--pending-h', `${Math.round(acc.sum / acc.n)}px`);
+  }
+
+  // Draw the undrawn instances on or near the screen now (a few layout passes), so the
+  // first screen is whole when painted. Returns how many were drawn.
+  function drawNear() {
+    let count = 0;
+    for (let round = 0; round < 4 && pending.size; round++) {
+      const near = [];
+      for (const p of pending.values()) {
+        const r = p.element.getBoundingClientRect();
+        if (r.height && r.bottom > -AHEAD && r.top < innerHeight + AHEAD) near.push(p);
+      }
+      if (!near.length) break;
+      for (const p of near) p.draw();
+      learnHeights(near);
+      count += near.length;
+    }
+    return count;
+  }
+
+  // Draw the undrawn instance(s) holding the node at `ref` (nested ones too).
+  function reveal(ref) {
+    for (let found = true; found && pending.size;) {
+      found = false;
+      for (const [node, p] of pending) {
+        const r = form.ref(node);
+        if (ref === r || ref.startsWith(`${r}/`)) { p.draw(); found = true; break; }
+      }
+    }
+  }
+
+  // Every question of an undrawn instance keeps the skip rule (an answer is cleared when
+  // its question is skipped) from its engine state, as a drawn one does.
+  function watchSkips(node) {
+    for (const child of form.children(node)) {
+      const kind = form.kind(child);
+      if (kind === 'attribute' || kind === 'calculate' || kind === 'note') continue;
+      if (kind === 'group' || kind === 'repeat' || kind === 'repeat-instance') { watchSkips(child); continue; }
+      if (skips.has(child)) continue;
+      const check = skipTracker(form, child);
+      skips.set(child, check);
+      check();
+      form.watch(child, check);
+    }
+  }
 
   function track(node, record) {
     records.set(form.id(node), record);
@@ -18,10 +113,10 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
     return record.element;
   }
 
-  function renderNode(node) {
+  function renderNode(node, lazy = false) {
     const kind = form.kind(node);
     if (kind === 'attribute') return null;
-    if (kind === 'group' || kind === 'repeat-instance') return renderGroup(node, kind);
+    if (kind === 'group' || kind === 'repeat-instance') return renderGroup(node, kind, lazy && kind === 'repeat-instance');
     if (kind === 'repeat') return renderRepeat(node);
     return track(node, createQuestion(form, node, kind, ctx));
   }
@@ -42,7 +137,7 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
     }
   }
 
-  function renderGroup(node, kind) {
+  function renderGroup(node, kind, lazy = false) {
     const el = document.createElement('fieldset');
     el.className = kind === 'group' ? 'group' : 'repeat-instance';
     el.dataset.name = form.name(node);
@@ -60,10 +155,11 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
     // A group's questions are drawn the first time it is relevant (skipped sections of
     // a long survey cost one empty fieldset until then).
     let built = false;
+    let wanted = !lazy; // a lazily drawn instance: once near the screen or needed
     const update = () => {
       const state = node.currentState;
       el.hidden = !form.relevant(node) || state.hasRelevantBodyNodes === false;
-      if (!built && form.relevant(node)) {
+      if (!built && wanted && form.relevant(node)) {
         built = true;
         const inside = document.createDocumentFragment();
         renderChildren(node, inside);
@@ -77,7 +173,34 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
       legend.textContent = text;
       legend.hidden = !text;
     };
+    if (lazy && observer) {
+      el.classList.add('repeat-instance-pending');
+      const entry = {
+        node,
+        element: el,
+        draw() {
+          if (!pending.delete(node)) return;
+          observer.unobserve(el);
+          byElement.delete(el);
+          el.classList.remove('repeat-instance-pending');
+          wanted = true;
+          update();
+        },
+      };
+      pending.set(node, entry);
+      byElement.set(el, entry);
+      watchSkips(node);
+      observer.observe(el);
+    } else wanted = true;
     return track(node, { element: el, update, localError: () => '' });
+  }
+
+  function forget(instance) {
+    const p = pending.get(instance);
+    if (!p) return;
+    pending.delete(instance);
+    byElement.delete(p.element);
+    observer.unobserve(p.element);
   }
 
   function renderRepeat(node) {
@@ -97,13 +220,16 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
       const children = form.children(node);
       const now = new Set(children);
       for (const [child, childEl] of instances) {
-        if (!now.has(child)) { childEl.remove(); instances.delete(child); records.delete(form.id(child)); positions.delete(child); }
+        if (!now.has(child)) {
+          childEl.remove(); instances.delete(child); records.delete(form.id(child)); positions.delete(child); forget(child);
+        }
       }
+      const lazy = children.filter((child) => !instances.has(child)).length > EAGER;
       children.forEach((child, i) => {
         const moved = positions.get(child) !== i + 1;
         positions.set(child, i + 1);
         let childEl = instances.get(child);
-        if (!childEl) instances.set(child, (childEl = renderNode(child)));
+        if (!childEl) instances.set(child, (childEl = renderNode(child, lazy)));
         else if (moved) records.get(form.id(child))?.update();
         if (list.children[i] !== childEl) list.insertBefore(childEl, list.children[i] || null);
       });
@@ -118,6 +244,7 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
   body.className = 'form-body';
   container.append(body);
   renderChildren(form.root, body);
+  drawNear();
 
   function refreshAll() {
     for (const r of records.values()) if (r.element.isConnected) r.update();
@@ -126,13 +253,18 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
   return {
     records,
     refreshAll,
+    // Lazily drawn instances not drawn yet, and drawing those near the screen now.
+    pendingCount: () => pending.size,
+    drawNear,
     // After a submit attempt, required-but-blank questions show their message too.
     showRequired() { ctx.showRequired = true; refreshAll(); },
     // Questions whose typed text we rejected (the engine holds no answer for them).
     localErrors() { return [...records.entries()].filter(([, r]) => r.element.isConnected && r.localError()).map(([id]) => id); },
     // Whether a person can see and answer node `id` (a drawn, shown question): only
-    // those block finalize, as in ODK Collect (a `required` calculate never does).
-    answerable(id) {
+    // those block finalize, as in ODK Collect (a `required` calculate never does). A
+    // question at `ref` in an undrawn instance is drawn first.
+    answerable(id, ref) {
+      if (!records.has(id) && ref && pending.size) reveal(ref);
       const r = records.get(id);
       return !!(r && r.typed && r.element.isConnected && !r.element.closest('[hidden]'));
     },
@@ -147,6 +279,7 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
     },
     // Put such text back on reopening a draft (each shows its error again).
     restoreTyped(typed) {
+      if (pending.size) for (const ref of Object.keys(typed || {})) reveal(ref);
       const byRef = new Map([...records.values()].filter((r) => r.restoreTyped).map((r) => [r.element.dataset.ref, r]));
       for (const [ref, text] of Object.entries(typed || {})) byRef.get(ref)?.restoreTyped(text);
     },
