@@ -138,7 +138,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     const r = await store.saveDraft({
       id: draftId, owner, form_id: formRec.form_id, version: formRec.version,
       title: replaces ? draft.title : formRec.title,
-      xml, files: Object.fromEntries(files.map((f) => [f.name, f])), progress: form.progress(), summary: form.summary(),
+      xml, files: Object.fromEntries(files.map((f) => [f.name, f])), progress: form.progress(), summary: form.summary(xml),
       typed, ...(replaces ? { deprecatedID: replaces, correctUntil: draft.correctUntil || null } : {}),
     }, { mustExist: exists });
     if (r === 'saved') {

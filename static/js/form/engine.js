@@ -219,9 +219,11 @@ class Form {
   }
 
   // A short text telling this questionnaire from others of the same form in lists:
-  // meta/instanceName when the form has one, else its first two text answers.
-  summary() {
-    const m = /<(?:\w+:)?instanceName>([^<]+)</.exec(this.submissionXML());
+  // meta/instanceName when the form has one, else its first two text answers. `xml` is the
+  // instance XML when the caller has just built it (the engine serializes the whole
+  // instance on each call: ~45 ms for 150 repeat instances at 4× throttling).
+  summary(xml = this.submissionXML()) {
+    const m = /<(?:\w+:)?instanceName>([^<]+)</.exec(xml);
     if (m) return m[1].replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').slice(0, 60);
     const texts = [];
     const walk = (node) => {
