@@ -40,7 +40,12 @@ self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SHELL_CACHE);
     await Promise.all(PRECACHE.map(async (url) => {
-      const res = await fetch(new Request(url, { cache: 'reload', credentials: 'same-origin' }));
+      // A file whose name carries its content's hash (the build's chunks and WebAssembly)
+      // never changes under that name: the copy the page has just downloaded (in the HTTP
+      // cache) is the right one, so a first visit does not download the engine twice. The
+      // rest (/app, app.js, CSS) is fetched fresh.
+      const hashed = url.startsWith('/static/build/chunks/') || url.startsWith('/static/build/wasm/');
+      const res = await fetch(new Request(url, { cache: hashed ? 'default' : 'reload', credentials: 'same-origin' }));
       if (!res.ok) throw new Error(`precache ${url}: HTTP ${res.status}`);
       await cache.put(url, res);
     }));
