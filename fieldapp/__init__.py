@@ -46,12 +46,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.update(cfg)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(cfg["SESSION_HOURS"]))
-    app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS",
-        # Answers are stored as compact UTF-8 JSON (not \\u escapes): smaller, and
-        # exports decode them about twice as fast.
-        {"pool_pre_ping": True, "json_serializer": compact_json},
-    )
+    # Answers are stored as compact UTF-8 JSON (not \\u escapes): smaller, and exports
+    # decode them about twice as fast. A pooled connection to a database server can die
+    # (restart, idle timeout), so it is pinged before use; a SQLite file cannot, and the ping
+    # was one more statement on every request (issue 14's load bench).
+    engine_options: dict = {"json_serializer": compact_json}
+    if not str(cfg.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        engine_options["pool_pre_ping"] = True
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
 
     db.init_app(app)
     csrf.init_app(app)
