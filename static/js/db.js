@@ -104,6 +104,13 @@ export async function putForm(record) {
   await (await db()).put('forms', { ...record, fetchedAt: Date.now() });
 }
 
+// The current version of one of the owner's forms (undefined if none): only that form's
+// versions are read, not every form's XForm text (a phone may hold twenty big forms).
+export async function currentForm(owner, formId) {
+  const versions = IDBKeyRange.bound([owner, formId], [owner, formId, []]); // arrays sort last
+  return (await (await db()).getAll('forms', versions)).find((f) => f.current);
+}
+
 // The forms the owner may fill in now (the server's current versions), by title.
 export async function listForms(owner) {
   const all = await (await db()).getAllFromIndex('forms', 'owner', owner);

@@ -38,6 +38,16 @@ def open_form(page: Page, title: str) -> None:
     expect(page.locator(".q:not([hidden])").first).to_be_visible()
 
 
+def publish_and_open(page: Page, publish, path: Path, xlsx: bytes, title: str) -> None:
+    """A form administrator publishes the XLSForm ``xlsx`` (written to ``path``); the
+    mediator's phone syncs and opens it (``publish`` is the test's fixture)."""
+    path.write_bytes(xlsx)
+    publish(path)
+    page.goto("/app")
+    page.locator("#sync-now").click()
+    open_form(page, title)
+
+
 def open_server_form(page: Page, form_id: str) -> None:
     """Open the online (server-rendered) fill page of a form."""
     page.goto(f"/surveys/{form_id}/fill")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from tests.e2e.steps import count, fill, finalize, question
+from tests.e2e.steps import count, fill, finalize, publish_and_open, question
 from tests.helpers import xlsform
 
 pytestmark = pytest.mark.e2e
@@ -33,15 +33,7 @@ def test_a_mistyped_number_is_kept_with_its_error_and_never_sent_short(
     app, publish, online_phone, tmp_path
 ):
     phone, page = online_phone
-    path = tmp_path / "relief_payment.xlsx"
-    path.write_bytes(PAYMENT_FORM)
-    publish(path)
-    page.goto("/app")
-    page.locator("#sync-now").click()
-    link = page.locator("a.form-link", has_text="救助发放登记")
-    expect(link).to_be_visible()
-    link.click()
-    expect(page.locator("#finalize-btn")).to_be_visible()
+    publish_and_open(page, publish, tmp_path / "relief_payment.xlsx", PAYMENT_FORM, "救助发放登记")
 
     # "1.2.3": while typing, "1.2" parsed; the question must not keep it.
     fill(page, "救助金额（元）", "1.2.3")
@@ -88,16 +80,6 @@ SKIP_FORM = xlsform(
 )
 
 
-def _open(page, publish, tmp_path, data: bytes, form_id: str, title: str) -> None:
-    path = tmp_path / f"{form_id}.xlsx"
-    path.write_bytes(data)
-    publish(path)
-    page.goto("/app")
-    page.locator("#sync-now").click()
-    page.locator("a.form-link", has_text=title).click()
-    expect(page.locator("#finalize-btn")).to_be_visible()
-
-
 def _choose(page, name: str, label: str) -> None:
     question(page, name).locator("label.choice", has_text=label).click()
 
@@ -106,7 +88,7 @@ def test_a_whole_number_is_the_same_number_typed_or_computed(app, publish, onlin
     """A whole number typed into a decimal question is "2" (not "2.0"): equal to max()'s
     2 in comparisons and concat(), and in the payload (the engine patch we carry)."""
     phone, page = online_phone
-    _open(page, publish, tmp_path, SKIP_FORM, "relief_check", "救助核查")
+    publish_and_open(page, publish, tmp_path / "relief_check.xlsx", SKIP_FORM, "救助核查")
     fill(page, "救助金额（元）", "2")
     _choose(page, "violence", "否")
     finalize(page)
@@ -125,7 +107,7 @@ def test_a_skipped_question_loses_its_answer_live_and_after_a_reopen(
     the answer does not come back when the question does; a reopened draft agrees; the
     submission does not carry it."""
     phone, page = online_phone
-    _open(page, publish, tmp_path, SKIP_FORM, "relief_check", "救助核查")
+    publish_and_open(page, publish, tmp_path / "relief_check.xlsx", SKIP_FORM, "救助核查")
     fill(page, "救助金额（元）", "300")
     _choose(page, "violence", "是")
     fill(page, "家暴情况说明", "丈夫酒后动手")
@@ -175,7 +157,9 @@ def test_a_list_of_five_thousand_choices_draws_only_what_is_found(
     """A 5,000-village list is searched, never drawn whole: at most 50 rows and a line
     saying how many more; a choice made in one search stays chosen through the next."""
     phone, page = online_phone
-    _open(page, publish, tmp_path, _villages_form(), "outreach_big", "宣传覆盖登记")
+    publish_and_open(
+        page, publish, tmp_path / "outreach_big.xlsx", _villages_form(), "宣传覆盖登记"
+    )
     village = question(page, "village")
     expect(village.locator("label.choice")).to_have_count(50)
     expect(village.locator(".choices-more")).to_have_text("还有 4950 项未显示，请输入文字查找")
@@ -228,7 +212,9 @@ def test_skipped_sections_are_not_drawn_until_shown_and_members_keep_their_numbe
     """A section skipped at the start costs nothing on screen until it is shown (then it
     works as any other); removing a member renumbers only those after it."""
     phone, page = online_phone
-    _open(page, publish, tmp_path, SECTIONS_FORM, "household_sections", "家庭分项调查")
+    publish_and_open(
+        page, publish, tmp_path / "household_sections.xlsx", SECTIONS_FORM, "家庭分项调查"
+    )
     assert page.locator(".q .q-label").count() < 5  # not the 40 hidden questions
     _choose(page, "has_minors", "是")
     expect(page.locator('.q[data-name^="minor_q"]:not([hidden])')).to_have_count(40)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from tests.e2e.steps import ARTIFACTS, count, finalize, open_form
+from tests.e2e.steps import ARTIFACTS, count, finalize, publish_and_open
 from tests.helpers import xlsform
 
 pytestmark = pytest.mark.e2e
@@ -44,22 +44,17 @@ def _drawn(member):
     return member.locator('.q[data-name="m_name"] input')
 
 
-def test_a_150_member_draft_reopens_drawing_what_is_on_screen(
-    app, publish, online_phone, tmp_path
-):
+def test_a_150_member_draft_reopens_drawing_what_is_on_screen(app, publish, online_phone, tmp_path):
     phone, page = online_phone
-    path = tmp_path / "roster_long.xlsx"
-    path.write_bytes(ROSTER_FORM)
-    publish(path)
-    page.goto("/app")
-    page.locator("#sync-now").click()
-    open_form(page, "家庭成员登记")
+    publish_and_open(page, publish, tmp_path / "roster_long.xlsx", ROSTER_FORM, "家庭成员登记")
     page.get_by_label("户主姓名", exact=True).fill("张三")
     # 149 more members at once (each with the defaults): more than a few at once are
     # drawn lazily, as on reopening.
     page.evaluate(
-        """() => { const b = document.querySelector('section.repeat[data-name="members"] .repeat-add');
-                   for (let i = 0; i < 149; i++) b.click(); }"""
+        """() => {
+          const b = document.querySelector('section.repeat[data-name="members"] .repeat-add');
+          for (let i = 0; i < 149; i++) b.click();
+        }"""
     )
     members = page.locator(MEMBERS)
     expect(members).to_have_count(150, timeout=60_000)
@@ -107,7 +102,9 @@ def test_a_150_member_draft_reopens_drawing_what_is_on_screen(
     name137 = members.nth(136).get_by_label("成员姓名", exact=True)
     expect(name137).to_be_in_viewport()
     expect(name137).to_be_focused()
-    expect(members.nth(136).locator('.q[data-name="m_name"] .constraint-msg')).to_have_text("此题必答")
+    expect(members.nth(136).locator('.q[data-name="m_name"] .constraint-msg')).to_have_text(
+        "此题必答"
+    )
     expect(members.nth(136).get_by_label("备注", exact=True)).to_have_value("")
     _view(page, "long-repeat-problem")
     name137.fill("李四")

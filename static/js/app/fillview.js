@@ -46,7 +46,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     formRec = await store.getForm(owner, draft.form_id, draft.version);
     if (!formRec) return fail('本机缺少这份草稿对应的问卷版本，请联网后再打开。');
   } else {
-    formRec = (await store.listForms(owner)).find((f) => f.form_id === route.id);
+    formRec = await store.currentForm(owner, route.id);
     if (!formRec) return fail('本机没有这份问卷，请联网同步后再试。');
   }
   titleEl.textContent = formRec.title;
@@ -92,7 +92,6 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     return fail(`问卷打开失败：${err && err.message ? err.message : err}`);
   }
   bar.hidden = false;
-  const ends = endPaths(formRec.xml);
   const { showError, ready } = problemCounter(host, view, form, error, t);
   if (preselectMissed) host.prepend(h('p', { class: 'notice notice-warn', role: 'status' }, preselectMissed));
   // A correction of a sent record (correct.js): sent again as the new version of it.
@@ -200,7 +199,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       const { xml, files, missing } = payload();
       if (missing.length) throw new Error(`照片文件缺失（${missing.join('、')}），请重拍`);
       // `end` is stamped once, here: every re-send of this outbox item is identical XML.
-      const finalXml = stampEnd(xml, ends, nowWithOffset());
+      const finalXml = stampEnd(xml, endPaths(formRec.xml), nowWithOffset());
       await store.finalize(owner, draftId, finalXml, Object.fromEntries(files.map((f) => [f.name, f])),
         { entities: formRec.entities || null });
       stopped = true;

@@ -61,7 +61,7 @@ async function prepareNew(owner) {
   if (r.kind !== 'new' || r.entity) return;
   try {
     const [rec, engine] = await Promise.all([
-      store.listForms(owner).then((forms) => forms.find((f) => f.form_id === r.id)),
+      store.currentForm(owner, r.id),
       import('../form/engine.js'),
     ]);
     if (rec && parseRoute().id === r.id) engine.prepareForm(rec.xml);

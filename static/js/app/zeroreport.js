@@ -39,7 +39,7 @@ async function fetchAttachment(href) {
 // Throws ZeroReportError (a message for the worker) when it cannot be made.
 export async function fileZeroReport(owner, report, period, fetchedAt) {
   const formId = report.zero_form_id || ZERO_FORM;
-  const formRec = (await store.listForms(owner)).find((f) => f.form_id === formId);
+  const formRec = await store.currentForm(owner, formId);
   if (!formRec) throw new ZeroReportError('本机没有零报告问卷，请联网同步后再试。');
   let form;
   try {
