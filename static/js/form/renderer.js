@@ -215,24 +215,33 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
     if (form.canAddRepeat(node)) el.append(button(t('添加一项'), 'repeat-add', () => form.addRepeat(node)));
     // Adding or removing an instance touches that instance, and the instances whose
     // number ("第 n 项") changed: never every instance (a 150-member household).
+    let drawn = []; // the instances as last drawn, in order
     const update = () => {
       el.hidden = !form.relevant(node);
       const children = form.children(node);
-      const now = new Set(children);
-      for (const [child, childEl] of instances) {
-        if (!now.has(child)) {
-          childEl.remove(); instances.delete(child); records.delete(form.id(child)); positions.delete(child); forget(child);
+      // The usual change, an instance added at the end: the drawn ones keep their element
+      // and number, and only the new one is looked at.
+      const appended = children.length >= drawn.length && drawn.every((child, i) => children[i] === child);
+      if (!appended) {
+        const now = new Set(children);
+        for (const [child, childEl] of instances) {
+          if (!now.has(child)) {
+            childEl.remove(); instances.delete(child); records.delete(form.id(child)); positions.delete(child); forget(child);
+          }
         }
       }
-      const lazy = children.filter((child) => !instances.has(child)).length > EAGER;
-      children.forEach((child, i) => {
+      const from = appended ? drawn.length : 0;
+      const lazy = children.slice(from).filter((child) => !instances.has(child)).length > EAGER;
+      for (let i = from; i < children.length; i++) {
+        const child = children[i];
         const moved = positions.get(child) !== i + 1;
         positions.set(child, i + 1);
         let childEl = instances.get(child);
         if (!childEl) instances.set(child, (childEl = renderNode(child, lazy)));
         else if (moved) records.get(form.id(child))?.update();
         if (list.children[i] !== childEl) list.insertBefore(childEl, list.children[i] || null);
-      });
+      }
+      drawn = [...children];
     };
     return track(node, { element: el, update, localError: () => '' });
   }
