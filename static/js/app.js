@@ -38,6 +38,7 @@ function layout() {
 }
 
 async function main() {
+  performance.mark('fieldapp:app-start');
   layout();
   session.resume();
   // Opening a form (a reload of #/new/<form_id>, issue 12's warm open): its code starts
@@ -47,6 +48,7 @@ async function main() {
   const filling = isFillRoute();
   preloadFill();
   state.user = await store.getCurrentUser();
+  performance.mark('fieldapp:user-read');
   session.showUser();
   const rest = async () => {
     updates.register();

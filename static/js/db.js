@@ -28,7 +28,8 @@ function upgrade(db, oldVersion) {
     //   nextAttemptAt, lastError, filesSent:[names], created, sentAt }
     const outbox = db.createObjectStore('outbox', { keyPath: 'id' });
     outbox.createIndex('owner', 'owner');
-    // out-of-line keys: 'currentUser', 'lastSync:<owner>', 'loginNeeded:<owner>', 'persist', ...
+    // out-of-line keys: 'currentUser', 'lastSync:<owner>', 'loginNeeded:<owner>', 'persist',
+    // 'snapshot:<owner>:<form_id>' (a form's blank first screen, app/snapshot.js), ...
     db.createObjectStore('meta');
   }
   if (oldVersion < 2) {
@@ -327,11 +328,11 @@ export async function pruneSent(owner) {
 }
 
 // At logout (a shared phone): the person's sent work leaves the phone but for receipts
-// with no summary, their household lists go, and the forms go except the versions their
+// with no summary, their household lists and forms' kept first screens go, and the forms go except the versions their
 // unsent drafts and outbox need (unsent work is never lost). Returns the forms kept.
 export async function forgetOnLogout(owner) {
   const d = await db();
-  const tx = d.transaction(['outbox', 'drafts', 'forms', 'entityLists'], 'readwrite');
+  const tx = d.transaction(['outbox', 'drafts', 'forms', 'entityLists', 'meta'], 'readwrite');
   const needed = new Set();
   for (const x of await tx.objectStore('drafts').index('owner').getAll(owner)) needed.add(`${x.form_id}\u0000${x.version}`);
   for (const x of await tx.objectStore('outbox').index('owner').getAll(owner)) {
@@ -346,6 +347,8 @@ export async function forgetOnLogout(owner) {
   for (const l of await tx.objectStore('entityLists').getAll()) {
     if (l.owner === owner) await tx.objectStore('entityLists').delete([l.owner, l.dataset]);
   }
+  // The forms' kept first screens (app/snapshot.js): 'snapshot:<owner>:<form_id>'.
+  await tx.objectStore('meta').delete(IDBKeyRange.bound(`snapshot:${owner}:`, `snapshot:${owner}:\uffff`));
   await tx.done;
   notify('outbox');
   return kept;

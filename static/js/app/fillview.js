@@ -12,10 +12,13 @@ import { localListCSV } from './caselist.js';
 import { withDeprecatedID } from './correct.js';
 import { h } from './util.js';
 import { pickLanguage, problemCounter } from '../form/formnav.js';
+import { applyCollected, copyBlank, keepSnapshot, snapshotAllowed } from './snapshot.js';
 
 const SAVE_DELAY = 300;
 
-export async function showFill(container, { owner, route, onFinalized, setNotice }) {
+// `provisional`: a promise of the form's kept first screen painted by the router
+// (snapshot.js), or of null; the real form takes its place, with what was typed in it.
+export async function showFill(container, { owner, route, onFinalized, setNotice, provisional = null }) {
   setUILanguage('zh');
   const saveState = h('span', { id: 'save-state', 'aria-live': 'polite' });
   const titleEl = h('span', { class: 'fill-title' });
@@ -24,11 +27,19 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   const btn = h('button', { type: 'button', id: 'finalize-btn' }, '完成并发送');
   const bar = h('div', { class: 'submit-bar' }, error, btn);
   bar.hidden = true;
-  container.replaceChildren(
-    h('div', { class: 'fill-top' }, h('a', { href: '#/', class: 'back-link' }, '← 返回'), titleEl, saveState),
-    host, bar);
+  const top = h('div', { class: 'fill-top' }, h('a', { href: '#/', class: 'back-link' }, '← 返回'), titleEl, saveState);
+  const prov = await provisional;
+  if (!prov) container.replaceChildren(top, host, bar);
+  // The kept first screen stays until the real form (or a failure) can take its place:
+  // only while it is still on screen (another route may have replaced it).
+  const takeOver = () => {
+    if (!prov || !prov.attached()) return false;
+    container.replaceChildren(top, host, bar);
+    return true;
+  };
 
   const fail = (text) => {
+    takeOver();
     host.replaceChildren(h('p', { class: 'form-status form-status-error', role: 'alert' }, text),
       h('p', {}, h('a', { href: '#/', class: 'button' }, '回到首页')));
     return { dispose: async () => {} };
@@ -73,6 +84,8 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   let preselectMissed = '';
   let form;
   let view;
+  let collected = null; // typed or ticked in the kept first screen
+  let keepBlank = false; // a blank new questionnaire: its first screen is kept (snapshot.js)
   try {
     if (draft) {
       const files = Object.entries(draft.files || {}).map(([name, blob]) => new File([blob], name, { type: blob.type }));
@@ -85,8 +98,19 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       }
     }
     pickLanguage(form);
+    if (prov) {
+      // Not in the middle of a pinyin composition or a tap on the copy.
+      if (prov.attached()) await prov.settled();
+      collected = prov.attached() ? prov.collect() : null;
+      prov.dispose();
+      takeOver();
+    }
+    performance.mark('fieldapp:engine-ready');
     view = renderForm(form, host, { mediaBase: base });
+    performance.mark('fieldapp:form-drawn');
+    requestAnimationFrame(() => setTimeout(() => performance.mark('fieldapp:form-painted'), 0));
     if (draft) view.restoreTyped(draft.typed);
+    keepBlank = snapshotAllowed(formRec, route) && !preselectMissed;
   } catch (err) {
     console.error(err);
     return fail(`问卷打开失败：${err && err.message ? err.message : err}`);
@@ -217,6 +241,22 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       showError(`未能放入发送箱：${err && err.message ? err.message : err}。答案仍保存在草稿中。`);
     }
   });
+
+  // The first screen is kept for the next open once the page is idle, if it is still
+  // blank then (nothing typed, ticked or switched since it was drawn).
+  if (keepBlank) {
+    let touched = false;
+    const onTouch = () => { touched = true; };
+    for (const type of ['input', 'change']) host.addEventListener(type, onTouch, { capture: true, once: true });
+    const keep = () => {
+      if (touched || stopped || !host.isConnected) return;
+      keepSnapshot(owner, formRec, copyBlank(host).innerHTML, prov ? prov.snapshot : null);
+    };
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(keep, { timeout: 3000 });
+    else setTimeout(keep, 1000);
+  }
+  // What was typed in the kept first screen goes into the real form (and the draft).
+  if (collected) await applyCollected(host, collected);
 
   return {
     async dispose() {

@@ -13,6 +13,7 @@ import { registerBackgroundSync } from './autosync.js';
 import { openCorrection } from './correct.js';
 import { renderHome } from './home.js';
 import { showHouseholds } from './households.js';
+import { paintSnapshot } from './snapshot.js';
 import { householdOpened } from './todostate.js';
 import { h } from './util.js';
 
@@ -56,15 +57,10 @@ export function preloadFill() {
 // the rest of the app starts); the fill view's openForm takes it. Not for a household's visit (#/new/<id>?entity=: its
 // list is the person's own, read by the fill view) nor for forms with attachments
 // (prepareForm leaves those to the fill view's own reading of them).
-async function prepareNew(owner) {
-  const r = parseRoute();
-  if (r.kind !== 'new' || r.entity) return;
+async function prepareNew(formRead, formId) {
   try {
-    const [rec, engine] = await Promise.all([
-      store.currentForm(owner, r.id),
-      import('../form/engine.js'),
-    ]);
-    if (rec && parseRoute().id === r.id) engine.prepareForm(rec.xml);
+    const [rec, engine] = await Promise.all([formRead, import('../form/engine.js')]);
+    if (rec && parseRoute().id === formId) engine.prepareForm(rec.xml);
   } catch (err) {
     console.warn('fieldapp: form not prepared', err); // the fill view opens it as usual
   }
@@ -137,13 +133,23 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     }
     viewEl.replaceChildren(h('p', { class: 'form-status' }, '正在打开问卷…'));
     if (r.entity) await householdOpened(owner, r.entity); // no longer 新分配 (待办)
-    const prepared = r.kind === 'new' ? prepareNew(owner) : null;
+    // A new questionnaire (not a household's visit: its list is the person's own, read by
+    // the fill view): the form's record is read once, here, for both.
+    performance.mark('fieldapp:route');
+    const formRead = r.kind === 'new' && !r.entity ? store.currentForm(owner, r.id).catch(() => null) : null;
+    // The form's kept first screen (snapshot.js), painted as soon as it is read, before
+    // the fill view's code and the engine are ready; the fill view takes it over. The
+    // engine starts once that screen is painted.
+    const provisional = formRead
+      ? paintSnapshot(viewEl, owner, r.id, formRead, r, () => token === state.routeToken).catch(() => null)
+      : Promise.resolve(null);
+    const prepared = formRead ? prepareNew(provisional.then(() => formRead), r.id) : null;
     let v;
     try {
       const { showFill } = await loadFill();
       if (token !== state.routeToken) return;
       v = await showFill(viewEl, {
-        owner, route: r,
+        owner, route: r, provisional,
         onFinalized: () => { sync({ force: true, forms: false }); registerBackgroundSync(); },
         setNotice: (text) => { state.notice = text; },
       });

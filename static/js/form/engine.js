@@ -4,7 +4,7 @@
 // releases; keeping every call to it here means an upgrade (or a replacement engine)
 // touches one file. The renderer sees plain strings, arrays and our own type names
 // ("text", "integer", "select_one", ...), never bigint, Temporal or engine classes.
-import { createInstance, restoreInstance } from '@getodk/xforms-engine';
+import { loadForm, restoreInstance } from '@getodk/xforms-engine';
 import { createReactiveFactory } from './reactive.js';
 
 // jr://file/x.csv, jr://images/a.png ... -> <mediaBase>/x.csv
@@ -22,10 +22,29 @@ export async function openForm(xml, { mediaBase = '', fetchAttachment } = {}) {
   return takePrepared(xml) || newForm(xml, mediaBase, fetchAttachment);
 }
 
+// The engine's createInstance, in its two long tasks (reading the form, then building the
+// instance) with the page let in between: a frame is painted and a tap handled, so that a
+// form's kept first screen (app/snapshot.js), shown meanwhile, stays answerable.
 async function newForm(xml, mediaBase, fetchAttachment) {
   const reactive = createReactiveFactory();
-  const instance = await createInstance(xml, options(reactive, mediaBase, fetchAttachment));
+  const opts = options(reactive, mediaBase, fetchAttachment);
+  performance.mark('fieldapp:engine-start');
+  const loaded = await loadForm(xml, opts.form);
+  if (loaded.status === 'failure') throw loaded.error;
+  performance.mark('fieldapp:engine-form-read');
+  await letPageIn();
+  const instance = loaded.createInstance(opts.instance);
   return new Form(instance.root, reactive);
+}
+
+// Resolves after the next frame (or 100 ms, as in a hidden page, which paints none).
+export function letPageIn() {
+  return new Promise((resolve) => {
+    let done = false;
+    const go = () => { if (!done) { done = true; setTimeout(resolve, 0); } };
+    if (typeof requestAnimationFrame === 'function') requestAnimationFrame(go);
+    setTimeout(go, 100);
+  });
 }
 
 // Start a new instance of a form before it is asked for (app/router.js: while the fill

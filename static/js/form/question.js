@@ -33,7 +33,9 @@ function offset(date) {
 let counter = 0;
 
 export function createQuestion(form, node, kind, ctx) {
-  const id = `q${++counter}`;
+  // Ids count from 1 in each drawn form (ctx.nextId), so that the same blank form draws
+  // the same HTML every time (app/snapshot.js compares them).
+  const id = ctx.nextId ? ctx.nextId() : `q${++counter}`;
   const el = document.createElement('div');
   el.className = `q q-${kind}`;
   el.dataset.name = form.name(node);

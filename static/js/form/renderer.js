@@ -25,8 +25,10 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
   const pending = new Map();
   // The skip rule's memory (question.js) of questions in such instances, by node.
   const skips = new Map();
+  let ids = 0;
   const ctx = {
     showRequired: false,
+    nextId: () => `q${++ids}`,
     mediaURL: (src) => mediaURL(src, mediaBase),
     skip: (node) => skips.get(node) || skipTracker(form, node),
   };

@@ -1,0 +1,197 @@
+"""A form opened again shows its first screen at once, before ODK's form engine is ready
+(issue 12, warm open): the phone keeps the blank form's first screen from an earlier open
+and paints it while the engine starts. What a mediator types or ticks there is not lost:
+it goes into the real form when the engine is ready, with the skip logic that follows, the
+draft and the record sent. The copy is never stale: a new form version waits for its own.
+
+The engine is held back in these stories by making WebAssembly wait (the engine compiles
+its XPath parser as WebAssembly when it starts), which the app cannot tell from a slow
+phone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from fieldapp.extensions import db
+from fieldapp.submissions.models import Submission
+from tests.e2e.steps import count, finalize, publish_and_open, question, tick
+from tests.helpers import xlsform
+
+pytestmark = pytest.mark.e2e
+
+
+def home_visit(version: str, name_label: str = "老人姓名") -> bytes:
+    return xlsform(
+        [
+            ["type", "name", "label", "relevant"],
+            ["text", "elder", name_label, ""],
+            ["integer", "age", "年龄", ""],
+            ["note", "care_note", "请同时填写老年人关爱表", "${age} >= 60"],
+            ["select_one yn", "alone", "是否独居", ""],
+            ["select_multiple need", "needs", "需要的帮助", ""],
+            ["text", "alone_why", "独居原因", "${alone} = 'yes'"],
+            ["begin_repeat", "visitors", "探访人", ""],
+            ["text", "visitor", "探访人姓名", ""],
+            ["end_repeat", "", "", ""],
+        ],
+        choices=[
+            ["list_name", "name", "label"],
+            ["yn", "yes", "是"],
+            ["yn", "no", "否"],
+            ["need", "meal", "送餐"],
+            ["need", "doctor", "就医"],
+            ["need", "chat", "陪伴"],
+        ],
+        settings=[["form_id", "version", "form_title"], ["home_visit", version, "老人探访"]],
+    )
+
+
+# Installed in every page: when the page's sessionStorage says so, WebAssembly (and with it
+# the form engine) waits until the test calls window.__releaseEngine().
+HOLD_ENGINE = """(() => {
+  if (sessionStorage.getItem('hold-engine') !== '1') return;
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  window.__releaseEngine = () => { sessionStorage.removeItem('hold-engine'); release(); };
+  for (const name of ['instantiateStreaming', 'instantiate', 'compileStreaming', 'compile']) {
+    const real = WebAssembly[name];
+    if (real) WebAssembly[name] = async (...args) => { await held; return real.apply(WebAssembly, args); };
+  }
+})()"""
+
+KEPT = """(key) => new Promise((resolve) => {
+  const req = indexedDB.open('fieldapp');
+  req.onerror = () => resolve(null);
+  req.onsuccess = () => {
+    const get = req.result.transaction('meta').objectStore('meta').get(key);
+    get.onsuccess = () => { resolve(get.result ? get.result.version : null); req.result.close(); };
+    get.onerror = () => { resolve(null); req.result.close(); };
+  };
+})"""
+
+
+def first_screen_kept(page: Page, username: str, version: str) -> None:
+    """Wait until the phone keeps the blank first screen of this version (idle time)."""
+    page.wait_for_function(
+        f"async () => (await ({KEPT})('snapshot:{username}:home_visit')) === '{version}'"
+    )
+
+
+def reopen_with_engine_held(page: Page) -> None:
+    """The phone opens the form again (a reload of its address), the engine slow to start."""
+    page.evaluate("() => sessionStorage.setItem('hold-engine', '1')")
+    page.goto("/app#/new/home_visit")
+    page.reload()
+
+
+def release_engine(page: Page) -> None:
+    page.evaluate("() => window.__releaseEngine()")
+
+
+@pytest.fixture
+def visit_phone(online_phone, world, publish, tmp_path):
+    phone, page = online_phone
+    phone.add_init_script(HOLD_ENGINE)
+    publish_and_open(page, publish, tmp_path / "home_visit.xlsx", home_visit("1"), "老人探访")
+    first_screen_kept(page, world.mediator, "1")
+    return page
+
+
+def test_answers_typed_before_the_engine_is_ready_are_kept(app, visit_phone):
+    page = visit_phone
+    reopen_with_engine_held(page)
+
+    # The first screen is there at once, answerable; what needs the engine waits.
+    form = page.locator("#fieldapp-form.provisional")
+    expect(form).to_be_visible()
+    expect(page.locator("#finalize-btn")).to_have_count(0)
+    expect(form.get_by_role("button", name="添加一项")).to_be_disabled()
+    form.get_by_label("老人姓名", exact=True).fill("王秀英")
+    form.get_by_label("年龄", exact=True).fill("67")
+    tick(form, "alone", "是")
+    tick(form, "needs", "送餐", "陪伴")
+    form.get_by_label("探访人姓名", exact=True).fill("李")
+    # No skip logic yet: the note for those over 60 waits for the engine.
+    expect(question(page, "care_note")).to_be_hidden()
+
+    release_engine(page)
+    expect(page.locator("#fieldapp-form.provisional")).to_have_count(0)
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    # Everything typed is in the real form, and what it makes appear appears.
+    expect(page.get_by_label("老人姓名", exact=True)).to_have_value("王秀英")
+    expect(page.get_by_label("年龄", exact=True)).to_have_value("67")
+    expect(question(page, "care_note")).to_be_visible()
+    expect(question(page, "alone").get_by_label("是", exact=True)).to_be_checked()
+    needs = question(page, "needs")
+    expect(needs.get_by_label("送餐", exact=True)).to_be_checked()
+    expect(needs.get_by_label("就医", exact=True)).not_to_be_checked()
+    expect(needs.get_by_label("陪伴", exact=True)).to_be_checked()
+    expect(question(page, "alone_why")).to_be_visible()
+    # The box being typed in keeps the caret: typing goes on where it was.
+    visitor = page.get_by_label("探访人姓名", exact=True)
+    expect(visitor).to_be_focused()
+    page.keyboard.type("大姐")
+    expect(visitor).to_have_value("李大姐")
+    visitor.blur()
+
+    # Saved as a draft like any answer, and sent as typed.
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.reload()
+    expect(page.get_by_label("年龄", exact=True)).to_have_value("67")
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+        data = sub.data
+    assert data["elder"] == "王秀英"
+    assert data["age"] == "67"
+    assert data["alone"] == "yes"
+    assert data["needs"] == "meal chat"
+    assert data["visitors"] == [{"visitor": "李大姐"}]
+
+
+def test_the_real_form_waits_for_a_word_being_composed(visit_phone):
+    """A mediator typing Chinese with a pinyin keyboard is not interrupted mid-word."""
+    page = visit_phone
+    reopen_with_engine_held(page)
+    box = page.locator("#fieldapp-form.provisional").get_by_label("老人姓名", exact=True)
+    box.focus()
+    box.dispatch_event("compositionstart")
+    release_engine(page)
+    page.wait_for_timeout(1500)
+    expect(page.locator("#fieldapp-form.provisional")).to_be_visible()
+    box.fill("张桂兰")
+    box.dispatch_event("compositionend")
+    expect(page.locator("#fieldapp-form.provisional")).to_have_count(0)
+    expect(page.get_by_label("老人姓名", exact=True)).to_have_value("张桂兰")
+    expect(page.get_by_label("老人姓名", exact=True)).to_be_focused()
+
+
+def test_a_new_form_version_never_shows_the_old_first_screen(
+    visit_phone, world, publish, tmp_path
+):
+    page = visit_phone
+    path = tmp_path / "home_visit_v2.xlsx"
+    path.write_bytes(home_visit("2", name_label="被探访老人姓名"))
+    publish(path)
+    page.goto("/app")
+    page.locator("#sync-now").click()
+    expect(page.locator("a.form-link", has_text="老人探访")).to_be_visible()
+    page.wait_for_timeout(500)
+
+    # Version 2 has no kept first screen yet: nothing is shown before the engine.
+    reopen_with_engine_held(page)
+    page.wait_for_timeout(1000)
+    expect(page.locator("#fieldapp-form.provisional")).to_have_count(0)
+    expect(page.get_by_text("老人姓名", exact=True)).to_have_count(0)
+    release_engine(page)
+    expect(page.get_by_label("被探访老人姓名", exact=True)).to_be_visible()
+    first_screen_kept(page, world.mediator, "2")
+
+    reopen_with_engine_held(page)
+    form = page.locator("#fieldapp-form.provisional")
+    expect(form.get_by_label("被探访老人姓名", exact=True)).to_be_visible()
+    release_engine(page)
+    expect(page.locator("#finalize-btn")).to_be_visible()
