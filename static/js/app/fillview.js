@@ -33,6 +33,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   // The kept first screen stays until the real form (or a failure) can take its place:
   // only while it is still on screen (another route may have replaced it).
   const takeOver = () => {
+    if (prov) prov.dispose();
     if (!prov || !prov.attached()) return false;
     container.replaceChildren(top, host, bar);
     return true;
@@ -98,14 +99,13 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       }
     }
     pickLanguage(form);
+    performance.mark('fieldapp:engine-ready');
     if (prov) {
       // Not in the middle of a pinyin composition or a tap on the copy.
       if (prov.attached()) await prov.settled();
       collected = prov.attached() ? prov.collect() : null;
-      prov.dispose();
       takeOver();
     }
-    performance.mark('fieldapp:engine-ready');
     view = renderForm(form, host, { mediaBase: base });
     performance.mark('fieldapp:form-drawn');
     requestAnimationFrame(() => setTimeout(() => performance.mark('fieldapp:form-painted'), 0));

@@ -98,7 +98,7 @@ export async function paintSnapshot(viewEl, owner, formId, formRead, route, stil
   for (const el of host.querySelectorAll('button, select, input[type=search], input[type=file]')) el.disabled = true;
   viewEl.replaceChildren(
     h('div', { class: 'fill-top' }, h('a', { href: '#/', class: 'back-link' }, '← 返回'),
-      h('span', { class: 'fill-title' }, formRec.title), h('span', { id: 'save-state', 'aria-live': 'polite' })),
+      h('span', { class: 'fill-title' }, formRec.title), h('span', { id: 'save-state', 'aria-live': 'polite' }, '正在准备…')),
     host);
   document.title = `${formRec.title} · 平安家庭`;
   performance.mark('fieldapp:first-screen-copy');
