@@ -194,6 +194,26 @@ LIVE = "#fieldapp-form:not(.provisional) .q:not([hidden]) input:not([hidden])"
 MARKS_JS = """() => Object.fromEntries(performance.getEntriesByType('mark')
   .filter((m) => m.name.startsWith('fieldapp:')).map((m) => [m.name.slice(9), Math.round(m.startTime)]))"""
 
+# Long tasks (over 50 ms) of the page's main thread, kept from its start: a tap waits for
+# the one under way. LONGEST_JS gives the longest that ran while our kept first screen was
+# shown (from its first frame until the real form's), in ms: how long a tap on it may wait.
+LONG_TASKS = """(() => {
+  window.__long = [];
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__long.push([e.startTime, e.duration]);
+    }).observe({type: 'longtask', buffered: true});
+  } catch (e) { /* no Long Tasks API */ }
+})()"""
+LONGEST_JS = """() => {
+  const marks = performance.getEntriesByType('mark');
+  const from = marks.find((x) => x.name === 'fieldapp:first-screen-painted');
+  const to = marks.find((x) => x.name === 'fieldapp:form-painted');
+  if (!from || !to) return null;
+  const during = window.__long.filter(([start, d]) => start + d > from.startTime && start < to.startTime);
+  return Math.max(0, ...during.map(([start, d]) => Math.min(start + d, to.startTime) - Math.max(start, from.startTime)));
+}"""
+
 # The wall-clock time (s since the epoch) of the first frame that showed a question: the
 # kept first screen's, else the real form's (our own marks, taken in a task posted from
 # the frame's requestAnimationFrame callback).
@@ -483,6 +503,7 @@ def measure(
         base_url=base, viewport={"width": 360, "height": 740}, locale="zh-CN"
     )
     context.add_init_script(PAINT_HOOK)
+    context.add_init_script(LONG_TASKS)
     page = context.new_page()
     if ui == "ours":
         token_page = context.request.get("/login").text()
@@ -509,11 +530,13 @@ def measure(
     marks = page.evaluate(MARKS_JS) if ui == "ours" else {}
     shown = page.evaluate(SHOWN_JS) if ui == "ours" else None
     shown_warm = shown - wall0 if shown else ttfq_warm
+    longest = page.evaluate(LONGEST_JS) if ui == "ours" else None
     page.wait_for_load_state("networkidle")
     warm = counter.take()
     out = {
         "cold": cold, "warm": warm, "ttfq": ttfq, "ttfq_warm": ttfq_warm, "live_warm": live_warm,
         "shown_warm": shown_warm, "lat": [], "marks": marks,
+        "tap_wait": longest if longest is not None else float("nan"),
     }
     if ui == "ours" and path.startswith("/app#/new/"):
         # The next questionnaire of the same form in the same session (a mediator going
@@ -583,6 +606,7 @@ def summarize(runs: list[dict], repeat_upto: int) -> dict:
         "ttfq_again": med(r.get("ttfq_again", nan) for r in runs),
         "live_warm": med(r.get("live_warm", nan) for r in runs),
         "shown_warm": med(r.get("shown_warm", nan) for r in runs),
+        "tap_wait": med(r.get("tap_wait", nan) for r in runs),
         "shown_again": med(r.get("shown_again", nan) for r in runs),
         "marks": {
             k: med(r["marks"][k] for r in runs if k in r.get("marks", {}))
@@ -735,6 +759,7 @@ def main() -> None:
         ("warm open, first question on screen (s)", "shown_warm", "≤ 1 (200 q.), 2 (5,000 ch.); ≤ 0.5"),
         ("  main thread free to answer it (s)", "ttfq_warm", ""),
         ("  the real form in its place (s)", "live_warm", "(ours: after the kept first screen)"),
+        ("  a tap on it waits at most (ms)", "tap_wait", "(longest task meanwhile)"),
         ("same form again from home, on screen (s)", "shown_again", "(no page load)"),
         ("  main thread free to answer it (s)", "ttfq_again", ""),
         ("  the real form in its place (s)", "live_again", ""),

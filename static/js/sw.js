@@ -2,7 +2,10 @@
 // scope /). Workbox recipes written out in plain code:
 //   - precache (awaited, all or nothing) of the shell /app, the built code, CSS, icons and
 //     the manifest, in a cache named by the build hash; old caches go on activate;
-//   - /app navigations: network first with a 3 s timeout, else the cached shell;
+//   - /app navigations: the precached shell at once (it holds no user data and changes
+//     only with a build, which brings a new service worker with its own copy), so a
+//     phone with poor signal opens the app without waiting for the network; the network
+//     only when nothing is cached;
 //   - precached files: cache first (code and chunks always of one build);
 //   - other /static/ files: stale-while-revalidate;
 //   - XForms and form media (/forms/…/versions/<v>/…): cache first, the version is in the URL;
@@ -33,7 +36,6 @@ const PREFIX = 'fieldapp-';
 const SHELL_CACHE = `${PREFIX}shell-${BUILD}`;
 const RUNTIME_CACHE = `${PREFIX}runtime-${BUILD}`;
 const KEEP = new Set([SHELL_CACHE, RUNTIME_CACHE, MEDIA_CACHE]);
-const NAV_TIMEOUT = 3000;
 const precached = new Set(PRECACHE);
 
 self.addEventListener('install', (event) => {
@@ -96,18 +98,12 @@ self.addEventListener('fetch', (event) => {
 
 async function shellNavigation(req) {
   const cache = await caches.open(SHELL_CACHE);
-  const network = fetch(req).then(async (res) => {
-    if (res.ok && !res.redirected) await cache.put('/app', res.clone());
-    return res;
-  });
-  const timeout = new Promise((resolve) => { setTimeout(resolve, NAV_TIMEOUT, null); });
-  try {
-    const res = await Promise.race([network, timeout]);
-    if (res) return res;
-  } catch { /* offline: the cached shell */ }
   const cached = await cache.match('/app');
   if (cached) return cached;
-  return network; // nothing cached yet: wait for the network after all
+  // Nothing cached (a cleared cache): the network, kept for next time.
+  const res = await fetch(req);
+  if (res.ok && !res.redirected) await cache.put('/app', res.clone());
+  return res;
 }
 
 async function otherNavigation(req) {

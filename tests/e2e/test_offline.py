@@ -322,6 +322,28 @@ def test_server_pages_are_never_served_stale_from_the_cache(online_phone):
     expect(page.get_by_role("link", name="打开离线填写")).to_be_visible()
 
 
+def test_the_app_starts_from_its_kept_shell_without_waiting_for_the_network(app, online_phone):
+    """With poor signal, opening the installed app does not wait for the server: the
+    shell (no user data) comes from the phone's cache; the server is not asked for it."""
+    phone, page = online_phone
+    asked: list[str] = []
+    wsgi = app.wsgi_app
+
+    def recording(environ, start_response):
+        asked.append(environ["PATH_INFO"])
+        return wsgi(environ, start_response)
+
+    app.wsgi_app = recording
+    try:
+        page.goto("/app")
+        expect(page.locator("a.form-link").first).to_be_visible()
+        page.reload()
+        expect(page.locator("a.form-link").first).to_be_visible()
+    finally:
+        app.wsgi_app = wsgi
+    assert "/app" not in asked
+
+
 def test_logging_out_with_unsent_work_warns_and_keeps_it(world, online_phone):
     phone, page = online_phone
     open_form(page, "问题家庭排查")

@@ -2,9 +2,11 @@
 // renderer over the engine, with every change saved at once as a draft in IndexedDB
 // (instance XML + photos), and "完成并发送" moving the draft to the outbox. Loaded on
 // demand: the engine is the large part of the app and the home screen does not need it.
+// A new questionnaire may open over the form's kept first screen (snapshot.js), painted by
+// the router while this code and the engine load: the real form replaces it when ready.
 import * as store from '../db.js';
 import { mediaBase } from '../sync.js';
-import { openForm, restoreForm } from '../form/engine.js';
+import { letPageIn, openForm, restoreForm } from '../form/engine.js';
 import { renderForm } from '../form/renderer.js';
 import { setUILanguage, t } from '../i18n.js';
 import { endPaths, nowWithOffset, stampEnd } from '../form/preload.js';
@@ -101,7 +103,9 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     pickLanguage(form);
     performance.mark('fieldapp:engine-ready');
     if (prov) {
-      // Not in the middle of a pinyin composition or a tap on the copy.
+      // A tap on the copy waiting since the engine's last long task is handled first;
+      // then not in the middle of a pinyin composition or a tap.
+      await letPageIn();
       if (prov.attached()) await prov.settled();
       collected = prov.attached() ? prov.collect() : null;
       takeOver();

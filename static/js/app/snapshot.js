@@ -33,10 +33,15 @@ export function snapshotAllowed(formRec, route) {
     && !(formRec.media || []).some((m) => m.entity_list);
 }
 
+// How many shown questions a copy keeps: about three screens, more than can be answered
+// before the engine is ready; a smaller copy is painted sooner.
+const KEEP_QUESTIONS = 20;
+
 // A copy of a freshly drawn blank form's host, with what the DOM keeps only in properties
 // (an input's value, a box's tick, a chosen option) written into attributes, and inline
 // styles (set through the CSSOM: the Content-Security-Policy refuses style attributes)
-// kept as data-snapshot-style. Serialize it later with `.innerHTML` (idle time).
+// kept as data-snapshot-style; without what is hidden, and cut after its first
+// KEEP_QUESTIONS shown questions. Serialize it with `.innerHTML`.
 export function copyBlank(host) {
   const copy = host.cloneNode(true);
   const live = host.querySelectorAll('input, textarea, select');
@@ -53,6 +58,11 @@ export function copyBlank(host) {
   for (const el of copy.querySelectorAll('[style]')) {
     el.dataset.snapshotStyle = el.getAttribute('style');
     el.removeAttribute('style');
+  }
+  for (const el of copy.querySelectorAll('[hidden]')) el.remove();
+  const last = copy.querySelectorAll('.q')[KEEP_QUESTIONS - 1];
+  for (let el = last; el && el !== copy; el = el.parentNode) {
+    while (el.nextSibling) el.nextSibling.remove();
   }
   return copy;
 }
