@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from tests.e2e.steps import count, finalize, publish_and_open, question, snap, tick
+from tests.e2e.steps import count, fill, finalize, open_form, publish_and_open, question, snap, tick
 from tests.helpers import xlsform
 
 pytestmark = pytest.mark.e2e
@@ -197,3 +197,25 @@ def test_a_new_form_version_never_shows_the_old_first_screen(
     expect(form.get_by_label("被探访老人姓名", exact=True)).to_be_visible()
     release_engine(page)
     expect(page.locator("#finalize-btn")).to_be_visible()
+
+
+def test_household_after_household_each_questionnaire_starts_blank(app, visit_phone):
+    """The next questionnaire of the same form in the same session reuses the form as
+    read by the engine (issue 12): each starts blank and is sent with its own answers."""
+    page = visit_phone
+    for elder, age in (("赵玉兰", "72"), ("钱淑珍", "45")):
+        expect(page.get_by_label("老人姓名", exact=True)).to_have_value("")
+        expect(page.get_by_label("年龄", exact=True)).to_have_value("")
+        expect(question(page, "care_note")).to_be_hidden()
+        fill(page, "老人姓名", elder)
+        fill(page, "年龄", age)
+        if int(age) >= 60:
+            expect(question(page, "care_note")).to_be_visible()
+        tick(page, "alone", "否")
+        finalize(page)
+        open_form(page, "老人探访")
+    expect(count(page, "sent")).to_have_text("2", timeout=30_000)
+    with app.app_context():
+        sent = {s.data["elder"]: s.data for s in db.session.scalars(select(Submission)).all()}
+    assert sent["赵玉兰"]["age"] == "72" and sent["钱淑珍"]["age"] == "45"
+    assert sent["赵玉兰"]["meta"]["instanceID"] != sent["钱淑珍"]["meta"]["instanceID"]

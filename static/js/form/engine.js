@@ -25,13 +25,25 @@ export async function openForm(xml, { mediaBase = '', fetchAttachment } = {}) {
 // The engine's createInstance, in its two long tasks (reading the form, then building the
 // instance) with the page let in between: a frame is painted and a tap handled, so that a
 // form's kept first screen (app/snapshot.js), shown meanwhile, stays answerable.
+//
+// The form read is kept for the next questionnaire of the same form in this page (a
+// mediator going from household to household), which skips reading the form again, as
+// ODK Web Forms does after a submission (the engine's `resetInstance`, which ends the
+// previous instance of that form: its fill view is closed by then). Only for forms with
+// no attachment: their files (a household list) may change between questionnaires.
+let lastRead = null; // { xml, loaded }
 async function newForm(xml, mediaBase, fetchAttachment) {
   const reactive = createReactiveFactory();
   const opts = options(reactive, mediaBase, fetchAttachment);
   performance.mark('fieldapp:engine-start');
+  if (lastRead && lastRead.xml === xml) {
+    const instance = lastRead.loaded.resetInstance(opts.instance);
+    return new Form(instance.root, reactive);
+  }
   const loaded = await loadForm(xml, opts.form);
   if (loaded.status === 'failure') throw loaded.error;
   performance.mark('fieldapp:engine-form-read');
+  lastRead = xml.includes('jr://') ? null : { xml, loaded };
   await letPageIn();
   const instance = loaded.createInstance(opts.instance);
   return new Form(instance.root, reactive);
