@@ -3,12 +3,15 @@
 and paints it while the engine starts. What a mediator types or ticks there is not lost:
 it goes into the real form when the engine is ready, with the skip logic that follows, the
 draft and the record sent. The copy is never stale: a new form version waits for its own.
+A draft reopens the same way, on its first screen as last saved.
 
 The engine is held back in these stories by making WebAssembly wait (the engine compiles
 its XPath parser as WebAssembly when it starts), which the app cannot tell from a slow
 phone."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -70,6 +73,17 @@ KEPT = """(key) => new Promise((resolve) => {
     get.onerror = () => { resolve(null); req.result.close(); };
   };
 })"""
+
+
+# Types `text` into the focused box as soon as the real form has replaced the copy.
+TYPE_AT_SWAP = """(text) => {
+  const watch = new MutationObserver(() => {
+    if (!document.getElementById('finalize-btn')) return;
+    watch.disconnect();
+    document.execCommand('insertText', false, text);
+  });
+  watch.observe(document.body, { childList: true, subtree: true });
+}"""
 
 
 def first_screen_kept(page: Page, username: str, version: str) -> None:
@@ -162,7 +176,7 @@ def test_the_real_form_waits_for_a_word_being_composed(visit_phone):
     box.focus()
     box.dispatch_event("compositionstart")
     release_engine(page)
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(6000)  # a slow word: the real form still waits
     expect(page.locator("#fieldapp-form.provisional")).to_be_visible()
     box.fill("张桂兰")
     box.dispatch_event("compositionend")
@@ -219,3 +233,91 @@ def test_household_after_household_each_questionnaire_starts_blank(app, visit_ph
         sent = {s.data["elder"]: s.data for s in db.session.scalars(select(Submission)).all()}
     assert sent["赵玉兰"]["age"] == "72" and sent["钱淑珍"]["age"] == "45"
     assert sent["赵玉兰"]["meta"]["instanceID"] != sent["钱淑珍"]["meta"]["instanceID"]
+
+
+def test_a_draft_reopens_on_its_last_saved_screen(app, visit_phone):
+    """Reopening a draft shows its first screen as last saved, answers and all, while the
+    engine restores it; a change made there is kept too."""
+    page = visit_phone
+    fill(page, "老人姓名", "孙桂芝")
+    fill(page, "年龄", "58")
+    tick(page, "needs", "就医")
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    expect(page).to_have_url(re.compile(r"#/draft/"))
+
+    page.evaluate("() => sessionStorage.setItem('hold-engine', '1')")
+    page.reload()
+    form = page.locator("#fieldapp-form.provisional")
+    expect(form.get_by_label("老人姓名", exact=True)).to_have_value("孙桂芝")
+    expect(form.get_by_label("就医", exact=True)).to_be_checked()
+    age = form.get_by_label("年龄", exact=True)
+    age.fill("61")
+    age.blur()
+    release_engine(page)
+
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    expect(page.get_by_label("年龄", exact=True)).to_have_value("61")
+    expect(question(page, "care_note")).to_be_visible()
+    expect(page.get_by_label("就医", exact=True)).to_be_checked()
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.reload()
+    expect(page.get_by_label("年龄", exact=True)).to_have_value("61")
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+    assert (sub.data["elder"], sub.data["age"], sub.data["needs"]) == ("孙桂芝", "61", "doctor")
+
+
+def test_typing_on_through_the_swap_loses_no_key(visit_phone):
+    """Keys typed the moment the real form takes the copy's place land after what was
+    typed in the copy, while the copy's ticks are still being put in."""
+    page = visit_phone
+    reopen_with_engine_held(page)
+    form = page.locator("#fieldapp-form.provisional")
+    tick(form, "needs", "送餐", "就医", "陪伴")
+    tick(form, "alone", "是")
+    box = form.get_by_label("探访人姓名", exact=True)  # below the ticked questions
+    box.click()
+    page.keyboard.type("李")
+    # The next keys come the moment the real form is in place (before its next task).
+    page.evaluate(TYPE_AT_SWAP, "大姐")
+    release_engine(page)
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    name = page.get_by_label("探访人姓名", exact=True)
+    expect(name).to_have_value("李大姐")
+    expect(question(page, "needs").locator("input:checked")).to_have_count(3)
+    expect(question(page, "alone_why")).to_be_visible()
+    page.wait_for_timeout(500)
+    expect(name).to_have_value("李大姐")
+
+
+def test_a_tap_held_while_the_engine_gets_ready_still_ticks(visit_phone):
+    page = visit_phone
+    reopen_with_engine_held(page)
+    choice = question(page.locator("#fieldapp-form.provisional"), "alone").locator(
+        "label.choice", has_text="是"
+    )
+    area = choice.bounding_box()
+    page.mouse.move(area["x"] + 20, area["y"] + area["height"] / 2)
+    page.mouse.down()
+    release_engine(page)
+    page.wait_for_timeout(1500)  # the real form is ready; the finger is still down
+    page.mouse.up()
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    expect(question(page, "alone").get_by_label("是", exact=True)).to_be_checked()
+    expect(question(page, "alone_why")).to_be_visible()
+
+
+def test_leaving_the_first_screen_keeps_what_was_typed_in_a_draft(visit_phone):
+    """← 返回 tapped before the engine is ready: what was typed there becomes a draft."""
+    page = visit_phone
+    reopen_with_engine_held(page)
+    page.locator("#fieldapp-form.provisional").get_by_label("老人姓名", exact=True).fill("周凤英")
+    page.get_by_role("link", name="← 返回").click()
+    expect(page.locator("a.form-link").first).to_be_visible()
+    release_engine(page)
+    expect(count(page, "drafts")).to_have_text("1")
+    expect(page).not_to_have_url(re.compile(r"#/draft/"))
+    page.locator(".draft-item button.resume").click()
+    expect(page.get_by_label("老人姓名", exact=True)).to_have_value("周凤英")

@@ -14,7 +14,7 @@ import { localListCSV } from './caselist.js';
 import { withDeprecatedID } from './correct.js';
 import { h } from './util.js';
 import { pickLanguage, problemCounter } from '../form/formnav.js';
-import { applyCollected, copyBlank, keepSnapshot, snapshotAllowed } from './snapshot.js';
+import { applyCollected, keepSnapshot, screenHTML, snapshotAllowed } from './snapshot.js';
 
 const SAVE_DELAY = 300;
 
@@ -107,7 +107,9 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       // then not in the middle of a pinyin composition or a tap.
       await letPageIn();
       if (prov.attached()) await prov.settled();
-      collected = prov.attached() ? prov.collect() : null;
+      // Collected even when another screen replaced the copy (← 返回 tapped while the
+      // engine started): what was typed in it is then kept in a draft, not lost.
+      collected = prov.collect();
       takeOver();
     }
     view = renderForm(form, host, { mediaBase: base });
@@ -167,6 +169,9 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       title: replaces ? draft.title : formRec.title,
       xml, files: Object.fromEntries(files.map((f) => [f.name, f])), progress: form.progress(), summary: form.summary(xml),
       typed, ...(replaces ? { deprecatedID: replaces, correctUntil: draft.correctUntil || null } : {}),
+      // Its first screen as now, answers and all, painted when the draft is reopened
+      // while the engine restores it (snapshot.js); written with the draft, so never older.
+      screen: screenHTML(host),
     }, { mustExist: exists });
     if (r === 'saved') {
       lastXml = xml;
@@ -174,8 +179,9 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       lastTyped = typedKey;
       if (!exists) {
         exists = true;
-        // A reload now resumes this draft instead of starting another one.
-        history.replaceState(null, '', `#/draft/${encodeURIComponent(draftId)}`);
+        // A reload now resumes this draft instead of starting another one (unless another
+        // screen is shown now: a draft saved as its copy was left, see applyCollected).
+        if (host.isConnected) history.replaceState(null, '', `#/draft/${encodeURIComponent(draftId)}`);
       }
       saveState.textContent = '已保存';
     } else if (r === 'finalized') {
@@ -254,13 +260,13 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     for (const type of ['input', 'change']) host.addEventListener(type, onTouch, { capture: true, once: true });
     const keep = () => {
       if (touched || stopped || !host.isConnected) return;
-      keepSnapshot(owner, formRec, copyBlank(host).innerHTML, prov ? prov.snapshot : null);
+      keepSnapshot(owner, formRec, screenHTML(host), prov ? prov.snapshot : null);
     };
     if (typeof requestIdleCallback === 'function') requestIdleCallback(keep, { timeout: 3000 });
     else setTimeout(keep, 1000);
   }
   // What was typed in the kept first screen goes into the real form (and the draft).
-  if (collected) await applyCollected(host, collected);
+  if (collected) await applyCollected(host, collected, { reveal: (ref) => view.reveal(ref) });
 
   return {
     async dispose() {

@@ -13,7 +13,7 @@ import { registerBackgroundSync } from './autosync.js';
 import { openCorrection } from './correct.js';
 import { renderHome } from './home.js';
 import { showHouseholds } from './households.js';
-import { paintSnapshot } from './snapshot.js';
+import { paintDraftCopy, paintSnapshot } from './snapshot.js';
 import { householdOpened } from './todostate.js';
 import { h } from './util.js';
 
@@ -140,14 +140,17 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     // The form's kept first screen (snapshot.js), painted as soon as it is read, before
     // the fill view's code and the engine are ready; the fill view takes it over. The
     // engine starts once that screen is painted.
-    const provisional = formRead
-      ? paintSnapshot(viewEl, owner, r.id, formRead, r, () => token === state.routeToken).catch(() => null)
-      : Promise.resolve(null);
+    const stillWanted = () => token === state.routeToken;
+    let provisional = Promise.resolve(null);
+    if (formRead) provisional = paintSnapshot(viewEl, owner, r.id, formRead, r, stillWanted).catch(() => null);
+    else if (r.kind === 'draft') provisional = paintDraftCopy(viewEl, owner, r.id, stillWanted).catch(() => null);
     const prepared = formRead ? prepareNew(provisional.then(() => formRead), r.id) : null;
     let v;
     try {
       const { showFill } = await loadFill();
-      if (token !== state.routeToken) return;
+      // Another screen came first: done, unless something was typed in the form's kept
+      // first screen meanwhile, which the fill view then keeps in a draft (off screen).
+      if (token !== state.routeToken && !(await provisional.then((p) => p && p.touched()))) return;
       v = await showFill(viewEl, {
         owner, route: r, provisional,
         onFinalized: () => { sync({ force: true, forms: false }); registerBackgroundSync(); },

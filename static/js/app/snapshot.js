@@ -12,7 +12,8 @@
 //
 // Used only where the first screen cannot depend on this person's data: a new
 // questionnaire (not a draft, a correction or a household's visit) of a form without an
-// entity list. The copy is checked against the form's version and attachments before it
+// entity list. A draft has its own copy: its first screen as last saved, answers and all,
+// kept in the draft's record (fillview.js), painted the same way while it is restored. The copy is checked against the form's version and attachments before it
 // is painted, and compared with every fresh blank render (idle time), which replaces it
 // when they differ (a new app version, `today()` in a note). Only a blank form is copied:
 // never an answer.
@@ -37,34 +38,47 @@ export function snapshotAllowed(formRec, route) {
 // before the engine is ready; a smaller copy is painted sooner.
 const KEEP_QUESTIONS = 20;
 
-// A copy of a freshly drawn blank form's host, with what the DOM keeps only in properties
-// (an input's value, a box's tick, a chosen option) written into attributes, and inline
-// styles (set through the CSSOM: the Content-Security-Policy refuses style attributes)
-// kept as data-snapshot-style; without what is hidden, and cut after its first
-// KEEP_QUESTIONS shown questions. Serialize it with `.innerHTML`.
-export function copyBlank(host) {
-  const copy = host.cloneNode(true);
-  const live = host.querySelectorAll('input, textarea, select');
-  const copied = copy.querySelectorAll('input, textarea, select');
-  for (let i = 0; i < live.length; i++) {
-    const a = live[i];
-    const b = copied[i];
-    if (a.tagName === 'TEXTAREA') b.textContent = a.value;
-    else if (a.tagName === 'SELECT') {
-      for (const o of b.options) o.toggleAttribute('selected', o.value === a.value);
-    } else if (a.type === 'radio' || a.type === 'checkbox') b.toggleAttribute('checked', a.checked);
-    else if (a.type !== 'file') b.setAttribute('value', a.value);
+// The first screen of the form drawn in `host`, as HTML: its first KEEP_QUESTIONS shown
+// questions and what comes before them, nothing hidden; what the DOM keeps only in
+// properties (an input's value, a box's tick, a chosen option) written into attributes,
+// and inline styles (set through the CSSOM: the Content-Security-Policy refuses style
+// attributes) kept as data-snapshot-style. Only that part of the page is copied, so a
+// draft of 150 household members costs what a blank form does.
+export function screenHTML(host) {
+  const budget = { left: KEEP_QUESTIONS };
+  const copy = document.createElement('div');
+  for (const child of host.childNodes) {
+    if (budget.left <= 0) break;
+    const c = copyNode(child, budget);
+    if (c) copy.append(c);
   }
-  for (const el of copy.querySelectorAll('[style]')) {
-    el.dataset.snapshotStyle = el.getAttribute('style');
-    el.removeAttribute('style');
+  return copy.innerHTML;
+}
+
+function copyNode(node, budget) {
+  if (node.nodeType !== Node.ELEMENT_NODE) return node.nodeType === Node.TEXT_NODE ? node.cloneNode(false) : null;
+  if (node.hidden) return null;
+  const c = node.cloneNode(false);
+  if (node.tagName === 'TEXTAREA') c.textContent = node.value;
+  else if (node.tagName === 'INPUT') {
+    if (node.type === 'radio' || node.type === 'checkbox') c.toggleAttribute('checked', node.checked);
+    else if (node.type !== 'file') c.setAttribute('value', node.value);
+  } else if (node.tagName === 'OPTION') {
+    c.toggleAttribute('selected', node.selected);
   }
-  for (const el of copy.querySelectorAll('[hidden]')) el.remove();
-  const last = copy.querySelectorAll('.q')[KEEP_QUESTIONS - 1];
-  for (let el = last; el && el !== copy; el = el.parentNode) {
-    while (el.nextSibling) el.nextSibling.remove();
+  if (c.hasAttribute('style')) {
+    c.dataset.snapshotStyle = c.getAttribute('style');
+    c.removeAttribute('style');
   }
-  return copy;
+  if (node.tagName !== 'TEXTAREA') {
+    for (const child of node.childNodes) {
+      if (budget.left <= 0) break;
+      const cc = copyNode(child, budget);
+      if (cc) c.append(cc);
+    }
+  }
+  if (node.classList.contains('q')) budget.left -= 1;
+  return c;
 }
 
 // Keep `html` (a blank first screen) for the next open of this form by this person,
@@ -98,8 +112,27 @@ export async function paintSnapshot(viewEl, owner, formId, formRead, route, stil
   if (!snapshotAllowed(formRec, route)) return null;
   if (!snap || snap.version !== formRec.version || snap.media !== mediaSignature(formRec)) return null;
   if (!stillWanted()) return null;
+  return paintCopy(viewEl, formRec.title, snap.html, snap);
+}
+
+// A draft's first screen as it was last saved (its answers in it: the draft record holds
+// both, written together, see fillview.js), painted in the same way while the draft's
+// instance is restored. Resolves to a handle, or null.
+export async function paintDraftCopy(viewEl, owner, draftId, stillWanted = () => true) {
+  let draft;
+  try {
+    draft = await store.getDraft(owner, draftId);
+  } catch {
+    return null;
+  }
+  performance.mark('fieldapp:first-screen-read');
+  if (!draft || typeof draft.screen !== 'string' || !draft.screen || !stillWanted()) return null;
+  return paintCopy(viewEl, draft.title, draft.screen, null);
+}
+
+async function paintCopy(viewEl, title, html, snap) {
   const host = h('div', { id: 'fieldapp-form', class: 'provisional' });
-  host.innerHTML = snap.html; // our own renderer's blank output (labels set as text, escaped)
+  host.innerHTML = html; // our own renderer's output (labels and answers set as text, escaped)
   for (const el of host.querySelectorAll('[data-snapshot-style]')) {
     el.style.cssText = el.dataset.snapshotStyle;
     delete el.dataset.snapshotStyle;
@@ -108,9 +141,9 @@ export async function paintSnapshot(viewEl, owner, formId, formRead, route, stil
   for (const el of host.querySelectorAll('button, select, input[type=search], input[type=file]')) el.disabled = true;
   viewEl.replaceChildren(
     h('div', { class: 'fill-top' }, h('a', { href: '#/', class: 'back-link' }, '← 返回'),
-      h('span', { class: 'fill-title' }, formRec.title), h('span', { id: 'save-state', 'aria-live': 'polite' }, '正在准备…')),
+      h('span', { class: 'fill-title' }, title), h('span', { id: 'save-state', 'aria-live': 'polite' }, '正在准备…')),
     host);
-  document.title = `${formRec.title} · 平安家庭`;
+  document.title = `${title} · 平安家庭`;
   performance.mark('fieldapp:first-screen-copy');
   const handle = provisional(host, snap);
   await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
@@ -123,12 +156,15 @@ function provisional(host, snap) {
   let composing = false; // an input method (pinyin) is composing: the swap waits for it
   let pressed = false; // a finger is down: the swap waits for the tap to end
   let wake = null;
-  const poke = () => { if (wake && !composing && !pressed) { wake(); wake = null; } };
+  // After the task that ends a tap or a composition: the tap's click (a choice ticked)
+  // and the composed word's input land on the copy first.
+  const poke = () => setTimeout(() => { if (wake && !composing && !pressed) { wake(); wake = null; } }, 0);
   const onEdit = (e) => { const q = e.target.closest && e.target.closest('.q'); if (q) touched.add(q); };
   host.addEventListener('input', onEdit, true);
   host.addEventListener('change', onEdit, true);
   host.addEventListener('compositionstart', () => { composing = true; }, true);
-  host.addEventListener('compositionend', () => { composing = false; poke(); }, true);
+  // A composition ends with compositionend, or when its box loses focus.
+  for (const type of ['compositionend', 'focusout']) host.addEventListener(type, () => { composing = false; poke(); }, true);
   host.addEventListener('pointerdown', () => { pressed = true; }, true);
   const onUp = () => { pressed = false; poke(); };
   for (const type of ['pointerup', 'pointercancel']) addEventListener(type, onUp, true);
@@ -138,8 +174,11 @@ function provisional(host, snap) {
     snapshot: snap,
     attached: () => host.isConnected,
     dispose,
-    // Resolves when no composition or tap is under way (at most `limit` ms later).
-    settled(limit = 5000) {
+    // Whether anything was typed or ticked in it.
+    touched: () => touched.size > 0,
+    // Resolves when no composition or tap is under way (at most `limit` ms later: a
+    // composition ends at the latest when its box loses focus).
+    settled(limit = 60000) {
       if (!composing && !pressed) return Promise.resolve();
       return new Promise((resolve) => {
         wake = resolve;
@@ -186,21 +225,16 @@ const nextTask = () => new Promise((r) => setTimeout(r, 0));
 // Put what was collected from the copy into the real form drawn in `host`, through each
 // control's own events (input and change), one control per task as a person's taps would
 // come. An answer whose question the real form does not show is left out (the question
-// moved or went in a new version). Returns how many answers were put in.
-export async function applyCollected(host, { answers, focus, scrollY }) {
-  if (window.scrollY !== scrollY) window.scrollTo(0, scrollY);
+// moved or went in a new version). `reveal(ref)`: draws the question at `ref` if it is in
+// a repeat instance not drawn yet (renderer.js). Returns how many answers were put in.
+export async function applyCollected(host, { answers, focus, scrollY }, { reveal = () => {} } = {}) {
+  const shown = host.isConnected; // else the route changed: kept in the draft only
+  if (shown && window.scrollY !== scrollY) window.scrollTo(0, scrollY);
   let put = 0;
-  const focusTarget = () => {
-    const q = focus && liveQuestion(host, focus.ref);
-    if (!q) return null;
-    if (focus.index >= 0) return textControls(q)[focus.index] || null;
-    return [...q.querySelectorAll('input')].find((el) => el.value === focus.value) || null;
-  };
-  // The caret first (the person is typing there): put back before the next frame.
-  const target = focusTarget();
-  if (target) {
-    target.focus({ preventScroll: true });
-  }
+  for (const a of answers) reveal(a.ref);
+  if (focus) reveal(focus.ref);
+  // In this task, the one that put the real form in place: texts first, then the caret,
+  // so that keys typed from now on land after what was typed in the copy.
   for (const a of answers) {
     const q = liveQuestion(host, a.ref);
     if (!q || q.hidden) continue;
@@ -211,11 +245,29 @@ export async function applyCollected(host, { answers, focus, scrollY }) {
       el.value = value;
       el.dispatchEvent(new Event('input', { bubbles: true }));
       // The focused box keeps being typed in: its own change event comes when it is left.
-      if (el !== document.activeElement) el.dispatchEvent(new Event('change', { bubbles: true }));
+      if (!(focus && focus.ref === a.ref && focus.index === i)) el.dispatchEvent(new Event('change', { bubbles: true }));
       put += 1;
     });
+  }
+  let target = null;
+  if (shown && focus) {
+    const q = liveQuestion(host, focus.ref);
+    if (q && focus.index >= 0) target = textControls(q)[focus.index] || null;
+    else if (q) target = [...q.querySelectorAll('input')].find((el) => el.value === focus.value) || null;
+  }
+  if (target) {
+    target.focus({ preventScroll: true });
+    if (focus.start !== null) {
+      try { target.setSelectionRange(focus.start, focus.end); } catch { /* not a text box */ }
+    }
+  }
+  // Then the ticks, one per task as taps come (a list redraws after each: a cascade, a
+  // collapsed long list).
+  for (const a of answers) {
     for (const tick of a.ticks) {
-      await nextTask(); // the list redraws after each tick (a cascade, a collapsed list)
+      await nextTask();
+      const q = liveQuestion(host, a.ref);
+      if (!q || q.hidden) break;
       const box = [...q.querySelectorAll(`input[type=${tick.type}]`)].find((el) => el.value === tick.value);
       if (!box || box.checked === tick.checked || box.disabled) continue;
       box.checked = tick.checked;
@@ -223,8 +275,13 @@ export async function applyCollected(host, { answers, focus, scrollY }) {
       put += 1;
     }
   }
-  if (target && target.isConnected && focus.start !== null) {
-    try { target.setSelectionRange(focus.start, focus.end); } catch { /* not a text box */ }
+  // What those answers showed above the box being typed in may have pushed it down,
+  // under the bottom bar: bring it back into view.
+  if (target && target.isConnected && document.activeElement === target) {
+    const r = target.getBoundingClientRect();
+    const bar = document.querySelector('.submit-bar');
+    const bottom = bar ? Math.min(innerHeight, bar.getBoundingClientRect().top) : innerHeight;
+    if (r.top < 0 || r.bottom > bottom) target.scrollIntoView({ block: 'center' });
   }
   return put;
 }

@@ -14,13 +14,14 @@ const CELLS = [
 export function createStatusBar({ onSyncNow }) {
   const nums = {};
   const cells = CELLS.map(([key, label, icon]) => {
-    nums[key] = h('b', { class: 'count-num', dataset: { count: key } }, '0');
+    // '–' until the person's counts are read (on opening a form, after its first screen).
+    nums[key] = h('b', { class: 'count-num', dataset: { count: key } }, '–');
     return h('div', { class: `count count-${key}` },
       h('span', { class: 'count-icon', 'aria-hidden': 'true' }, icon), nums[key],
       h('span', { class: 'count-label' }, label));
   });
   const net = h('span', { id: 'net-state' });
-  const last = h('span', { id: 'last-sync' }, '上次同步：从未');
+  const last = h('span', { id: 'last-sync' }, '');
   const syncBtn = h('button', { type: 'button', id: 'sync-now', class: 'sync-now', onclick: onSyncNow }, '立即同步');
   const el = h('div', { id: 'status-bar', role: 'status', 'aria-live': 'polite' },
     h('div', { class: 'counts' }, cells),

@@ -288,6 +288,8 @@ export function renderForm(form, container, { mediaBase = '' } = {}) {
       }
       return out;
     },
+    // Draw the question at `ref` now if it is in an instance not drawn yet.
+    reveal(ref) { if (pending.size) reveal(ref); },
     // Put such text back on reopening a draft (each shows its error again).
     restoreTyped(typed) {
       if (pending.size) for (const ref of Object.keys(typed || {})) reveal(ref);
