@@ -274,6 +274,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
       removeEventListener('pagehide', flush);
       await save();
       stopped = true;
+      form.release(); // the next questionnaire of this form may reuse the form as read
     },
   };
 }

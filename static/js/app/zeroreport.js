@@ -49,17 +49,24 @@ export async function fileZeroReport(owner, report, period, fetchedAt) {
   }
   // The period's day; never after the phone's today (the form allows no future date).
   const today = localDay();
-  let day = period.reportDate;
-  if (day > today && today >= period.start) day = today;
-  const node = question(form, 'report_date');
-  if (!node) throw new ZeroReportError('零报告问卷缺少“本报告所属日期”（report_date），请联系管理员。');
-  form.setValue(node, day);
-  if (form.value(node).slice(0, 10) !== day) throw new ZeroReportError(`无法把日期设为 ${day}。`);
-  if (form.violations().length) {
-    throw new ZeroReportError('零报告问卷不能一键填写（有必答题或日期不符合要求），请在“填写新问卷”中打开“零报告”填写。');
+  let xml;
+  let files;
+  let id;
+  try {
+    let day = period.reportDate;
+    if (day > today && today >= period.start) day = today;
+    const node = question(form, 'report_date');
+    if (!node) throw new ZeroReportError('零报告问卷缺少“本报告所属日期”（report_date），请联系管理员。');
+    form.setValue(node, day);
+    if (form.value(node).slice(0, 10) !== day) throw new ZeroReportError(`无法把日期设为 ${day}。`);
+    if (form.violations().length) {
+      throw new ZeroReportError('零报告问卷不能一键填写（有必答题或日期不符合要求），请在“填写新问卷”中打开“零报告”填写。');
+    }
+    ({ xml, files } = form.payload());
+    id = form.instanceID();
+  } finally {
+    form.release(); // done with the engine: the form as read may serve the next one
   }
-  const { xml, files } = form.payload();
-  const id = form.instanceID();
   if (!id) throw new ZeroReportError('零报告问卷没有编号（instanceID），请联系管理员。');
   const added = await store.addToOutbox(owner, {
     id, form_id: formRec.form_id, version: formRec.version, title: formRec.title,

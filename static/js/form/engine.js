@@ -29,24 +29,29 @@ export async function openForm(xml, { mediaBase = '', fetchAttachment } = {}) {
 // The form read is kept for the next questionnaire of the same form in this page (a
 // mediator going from household to household), which skips reading the form again, as
 // ODK Web Forms does after a submission (the engine's `resetInstance`, which ends the
-// previous instance of that form: its fill view is closed by then). Only for forms with
-// no attachment: their files (a household list) may change between questionnaires.
-let lastRead = null; // { xml, loaded }
+// previous instance of that form), once every questionnaire started from it is released
+// (Form.release(): its fill view closed); until then the next one reads the form anew.
+// Only for forms with no attachment: their files (a household list) may change between
+// questionnaires.
+let lastRead = null; // { xml, loaded, open: its questionnaires not released }
 async function newForm(xml, mediaBase, fetchAttachment) {
   const reactive = createReactiveFactory();
   const opts = options(reactive, mediaBase, fetchAttachment);
   performance.mark('fieldapp:engine-start');
-  if (lastRead && lastRead.xml === xml) {
-    const instance = lastRead.loaded.resetInstance(opts.instance);
-    return new Form(instance.root, reactive);
+  if (lastRead && lastRead.xml === xml && lastRead.open === 0) {
+    const read = lastRead;
+    const instance = read.loaded.resetInstance(opts.instance);
+    read.open += 1;
+    return new Form(instance.root, reactive, read);
   }
   const loaded = await loadForm(xml, opts.form);
   if (loaded.status === 'failure') throw loaded.error;
   performance.mark('fieldapp:engine-form-read');
-  lastRead = xml.includes('jr://') ? null : { xml, loaded };
+  const read = xml.includes('jr://') ? null : { xml, loaded, open: 1 };
+  if (read) lastRead = read;
   await letPageIn();
   const instance = loaded.createInstance(opts.instance);
-  return new Form(instance.root, reactive);
+  return new Form(instance.root, reactive, read);
 }
 
 // Resolves after the next frame (or 100 ms, as in a hidden page, which paints none).
@@ -67,11 +72,15 @@ let prepared = null; // { xml, form: Promise<Form> }
 export function prepareForm(xml) {
   if (typeof xml !== 'string' || xml.includes('jr://')) return;
   if (prepared && prepared.xml === xml) return;
+  dropPrepared();
   const form = newForm(xml, '', null);
   form.catch(() => {}); // reported by the openForm that takes it
   prepared = { xml, form };
 }
-export function dropPrepared() { prepared = null; }
+export function dropPrepared() {
+  if (prepared) prepared.form.then((f) => f.release(), () => {});
+  prepared = null;
+}
 function takePrepared(xml) {
   const p = prepared;
   prepared = null;
@@ -108,9 +117,17 @@ const INPUT_TYPES = {
 };
 
 class Form {
-  constructor(root, reactive) {
+  constructor(root, reactive, read = null) {
     this.root = root;
     this.reactive = reactive;
+    this.read = read; // the form as read by the engine, shared with later questionnaires
+  }
+
+  // This questionnaire is closed (its fill view left, its payload taken): the form as read
+  // may start the next one (newForm). Calling it twice does nothing more.
+  release() {
+    if (this.read) this.read.open -= 1;
+    this.read = null;
   }
 
   // Our own question type name, also used as the CSS class `q-<type>`.
