@@ -17,6 +17,7 @@ import { pickLanguage, problemCounter } from '../form/formnav.js';
 import { applyCollected, keepSnapshot, screenHTML, snapshotAllowed } from './snapshot.js';
 
 const SAVE_DELAY = 300;
+const SAVE_IDLE = 1500;
 
 // `provisional`: a promise of the form's kept first screen painted by the router
 // (snapshot.js), or of null; the real form takes its place, with what was typed in it.
@@ -207,7 +208,12 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     pending = true;
     saveState.textContent = '正在保存…';
     clearTimeout(timer);
-    timer = setTimeout(save, SAVE_DELAY);
+    // Then when the page is idle (at most SAVE_IDLE ms later), so that serializing a long
+    // draft does not land inside the next tap; leaving the page saves at once (flush).
+    timer = setTimeout(() => {
+      if (typeof requestIdleCallback === 'function') requestIdleCallback(() => save(), { timeout: SAVE_IDLE });
+      else save();
+    }, SAVE_DELAY);
   }
   // Engine changes land in a microtask; save after them.
   const onEdit = () => queueMicrotask(schedule);
