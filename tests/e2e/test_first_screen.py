@@ -104,6 +104,16 @@ def release_engine(page: Page) -> None:
     page.evaluate("() => window.__releaseEngine()")
 
 
+def send_the_only_one(app, page: Page) -> dict:
+    """完成并发送 the open questionnaire; once the server has it, its answers (the only
+    submission of the story)."""
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+        return sub.data
+
+
 @pytest.fixture
 def visit_phone(online_phone, world, publish, tmp_path):
     phone, page = online_phone
@@ -156,11 +166,7 @@ def test_answers_typed_before_the_engine_is_ready_are_kept(app, visit_phone):
     expect(page.locator("#save-state")).to_contain_text("已保存")
     page.reload()
     expect(page.get_by_label("年龄", exact=True)).to_have_value("67")
-    finalize(page)
-    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
-    with app.app_context():
-        [sub] = db.session.scalars(select(Submission)).all()
-        data = sub.data
+    data = send_the_only_one(app, page)
     assert data["elder"] == "王秀英"
     assert data["age"] == "67"
     assert data["alone"] == "yes"
@@ -262,11 +268,8 @@ def test_a_draft_reopens_on_its_last_saved_screen(app, visit_phone):
     expect(page.locator("#save-state")).to_contain_text("已保存")
     page.reload()
     expect(page.get_by_label("年龄", exact=True)).to_have_value("61")
-    finalize(page)
-    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
-    with app.app_context():
-        [sub] = db.session.scalars(select(Submission)).all()
-    assert (sub.data["elder"], sub.data["age"], sub.data["needs"]) == ("孙桂芝", "61", "doctor")
+    data = send_the_only_one(app, page)
+    assert (data["elder"], data["age"], data["needs"]) == ("孙桂芝", "61", "doctor")
 
 
 def test_typing_on_through_the_swap_loses_no_key(visit_phone):

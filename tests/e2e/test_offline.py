@@ -302,6 +302,7 @@ def test_the_same_draft_in_two_tabs_becomes_one_submission(app, online_phone):
     fill_screening(first, "吴霞")
     second = phone.new_page()  # the worker opens the same draft in another tab
     second.goto(first.url)
+    expect(second.locator("#finalize-btn")).to_be_visible()  # the draft open, not its first screen
     expect(second.get_by_label("户主姓名", exact=True)).to_have_value("吴霞")
 
     finalize(first)
