@@ -956,6 +956,41 @@ def test_defaults_load_once_and_keep_an_admins_edits(app, runner, monkeypatch):
         )
 
 
+def test_two_workers_loading_the_defaults_at_once_both_go_on(app):
+    """A new instance's first start: two background workers find no definition and load
+    the shipped ones at the same moment. The one whose insert comes second meets the
+    other's rows; it goes on with them instead of failing."""
+    from fieldapp.figures.definitions import all_definitions
+
+    from sqlalchemy.orm import Session
+
+    columns = [c.key for c in FigureDefinition.__table__.columns if c.key != "id"]
+    first = []
+
+    def the_other_worker_commits_first(session, flush_context, instances):
+        mine = [obj for obj in session.new if isinstance(obj, FigureDefinition)]
+        if mine and not first:
+            first.append(len(mine))
+            with Session(db.engine) as other:
+                other.add_all(
+                    FigureDefinition(
+                        **{k: getattr(o, k) for k in columns if getattr(o, k) is not None}
+                    )
+                    for o in mine
+                )
+                other.commit()
+
+    with app.app_context():
+        event.listen(db.session, "before_flush", the_other_worker_commits_first)
+        try:
+            keys = [d.key for d in all_definitions()]
+        finally:
+            event.remove(db.session, "before_flush", the_other_worker_commits_first)
+        assert first == [len(read_defaults())]
+        assert sorted(keys) == sorted(f["key"] for f in read_defaults())
+        assert db.session.scalar(select(func.count()).select_from(FigureDefinition)) == len(keys)
+
+
 def test_every_shipped_definition_is_valid_for_the_bundled_forms(app, bundled):
     from fieldapp.figures.definitions import validate
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from fieldapp.audit.services import record
 from fieldapp.auth.models import utcnow
@@ -208,10 +209,17 @@ def _shipped(values: dict) -> dict:
 
 def ensure_loaded() -> None:
     """On first use (no definition at all), load the shipped ones and commit them (the
-    first use may be a page that changes nothing else)."""
+    first use may be a page that changes nothing else). Two processes may do it at once
+    (the background worker of each gunicorn worker, on a new instance's first start): the
+    later one's insert meets the other's rows (unique ``key``), rolls back and reads them."""
     if not db.session.scalar(select(func.count()).select_from(FigureDefinition)):
-        load_defaults()
-        db.session.commit()
+        try:
+            load_defaults()
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            if not db.session.scalar(select(func.count()).select_from(FigureDefinition)):
+                raise  # not another process's rows: a real error
 
 
 def all_definitions(active_only: bool = False) -> list[FigureDefinition]:
