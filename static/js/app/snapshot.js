@@ -10,13 +10,13 @@
 // handlers (so skip logic, calculations and the draft follow), keeping the caret and the
 // scroll position. An answer never waits on the copy: it is only ever a head start.
 //
-// Used only where the first screen cannot depend on this person's data: a new
-// questionnaire (not a draft, a correction or a household's visit) of a form without an
-// entity list. A draft has its own copy: its first screen as last saved, answers and all,
-// kept in the draft's record (fillview.js), painted the same way while it is restored. The copy is checked against the form's version and attachments before it
-// is painted, and compared with every fresh blank render (idle time), which replaces it
-// when they differ (a new app version, `today()` in a note). Only a blank form is copied:
-// never an answer.
+// A blank form's copy is used only where the first screen cannot depend on this person's
+// data: a new questionnaire (not a household's visit) of a form without an entity list. It
+// is checked against the form's version and attachments before it is painted, and
+// compared with every fresh blank render (idle time), which replaces it when they differ
+// (a new app version, `today()` in a note); it never holds an answer. A draft has its own
+// copy: its first screen as last saved, answers and all, kept in the draft's record
+// (written with it, gone with it: fillview.js), painted the same way while it is restored.
 import * as store from '../db.js';
 import { h } from './util.js';
 
