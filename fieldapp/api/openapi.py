@@ -427,7 +427,7 @@ def _reminder_paths(error: dict) -> dict:
                 "schema": {
                     "type": "object",
                     "required": ["endpoint"],
-                    "properties": {"endpoint": {"type": "string", "minLength": 1}},
+                    "properties": {"endpoint": {"type": "string", "minLength": 1, "pattern": "\\S"}},
                 }
             }
         },
