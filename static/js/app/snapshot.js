@@ -24,7 +24,7 @@ const KEY = (owner, formId) => `snapshot:${owner}:${formId}`;
 
 // What a snapshot must match besides the form version: its attachments (a CSV of choices,
 // pictures), which the server may replace.
-export function mediaSignature(formRec) {
+function mediaSignature(formRec) {
   return (formRec.media || []).map((m) => `${m.filename}:${m.hash || ''}`).join('|');
 }
 
