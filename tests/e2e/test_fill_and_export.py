@@ -164,6 +164,9 @@ def test_form_language_and_page_language_switch(world, publish, phone):
     phone.locator("#form-lang").select_option(label="English (en)")
     expect(phone.get_by_label("Screening date", exact=True)).to_be_visible()
     expect(phone.get_by_label("排查日期", exact=True)).to_have_count(0)
+    # The choices follow too (a list's options are read again when the language changes).
+    expect(phone.get_by_label("Spouse", exact=True).first).to_be_visible()
+    expect(phone.get_by_label("配偶", exact=True)).to_have_count(0)
     snap(phone, "lang-0-form-in-english")
 
     phone.get_by_role("link", name="English", exact=True).click()

@@ -38,6 +38,8 @@ export function createChoices(form, node, id, labelId) {
   wrap.className = 'choices-wrap';
   wrap.append(search, box, more, change);
   let signature = null;
+  let offeredFrom; // the engine's options array they were read from (same array: same options)
+  let values = new Set(); // their values
   let filterable = false;
   let expanded = false;
   let options = []; // offered now: [{ value, label }]
@@ -96,18 +98,24 @@ export function createChoices(form, node, id, labelId) {
   }
 
   function update(readonly) {
-    const offered = form.options(node);
-    const sig = offered.map((o) => `${o.value}\u0000${o.label}`).join('\u0001');
-    if (sig !== signature) {
-      signature = sig;
-      options = offered;
-      texts = offered.map((o) => String(o.label).toLowerCase());
-      rows.clear();
-      filterable = offered.length > LONG || form.appearances(node).some((a) => SEARCHABLE.includes(a));
+    // The engine writes a new options array only when what it offers changes (a cascade,
+    // the language): an answer in a list of 5,000 villages does not read them all again.
+    const from = form.optionsArray(node);
+    if (from !== offeredFrom) {
+      offeredFrom = from;
+      const offered = form.options(node);
+      const sig = offered.map((o) => `${o.value}\u0000${o.label}`).join('\u0001');
+      if (sig !== signature) {
+        signature = sig;
+        options = offered;
+        texts = offered.map((o) => String(o.label).toLowerCase());
+        values = new Set(offered.map((o) => o.value));
+        rows.clear();
+        filterable = offered.length > LONG || form.appearances(node).some((a) => SEARCHABLE.includes(a));
+      }
     }
     selected = form.selected(node);
     readonlyNow = readonly;
-    const values = new Set(options.map((o) => o.value));
     const still = selected.filter((v) => values.has(v));
     if (still.length !== selected.length && !readonly) {
       // Cascade: the parent changed and our answer is no longer offered. The engine

@@ -164,6 +164,8 @@ class Form {
   // Always the serialized string (int -> "30", date -> "2024-05-01"): no bigint/Temporal.
   value(node) { return node.currentState.instanceValue ?? ''; }
   selected(node) { return [...(node.currentState.value || [])]; }
+  // The engine's own options array: a new one whenever the options offered change.
+  optionsArray(node) { return node.currentState.valueOptions; }
   options(node) {
     return (node.currentState.valueOptions || []).map((o) => ({ value: o.value, label: text(o.label) || o.value }));
   }
