@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'static', 'build');
-const common = { bundle: true, format: 'esm', target: 'chrome89', minify: true, legalComments: 'linked', logLevel: 'warning' };
+// FIELDAPP_BUILD_MINIFY=0 keeps names and lines, for a CPU profile of the app (bench/).
+const common = { bundle: true, format: 'esm', target: 'chrome89', minify: process.env.FIELDAPP_BUILD_MINIFY !== '0', legalComments: 'linked', logLevel: 'warning' };
 
 // Start from an empty output folder: stale chunks must not end up in the precache list.
 rmSync(OUT, { recursive: true, force: true });

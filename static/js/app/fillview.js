@@ -21,7 +21,11 @@ const SAVE_IDLE = 1500;
 
 // `provisional`: a promise of the form's kept first screen painted by the router
 // (snapshot.js), or of null; the real form takes its place, with what was typed in it.
-export async function showFill(container, { owner, route, onFinalized, setNotice, provisional = null }) {
+// formRead / draftRead: the router's read of the form's record (a new questionnaire) or of
+// the draft (promises; null when the router did not read them): not read twice.
+export async function showFill(container, {
+  owner, route, onFinalized, setNotice, provisional = null, formRead = null, draftRead = null,
+}) {
   setUILanguage('zh');
   const saveState = h('span', { id: 'save-state', 'aria-live': 'polite' });
   const titleEl = h('span', { class: 'fill-title' });
@@ -53,7 +57,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
   let draft = null;
   let formRec = null;
   if (route.kind === 'draft') {
-    draft = await store.getDraft(owner, route.id);
+    draft = await (draftRead || store.getDraft(owner, route.id));
     if (!draft) {
       const sent = await store.getOutbox(route.id);
       return fail(sent && sent.owner === owner ? '这份问卷已经完成，已放入发送箱。' : '找不到这份草稿（可能已在别处完成或删除）。');
@@ -61,7 +65,7 @@ export async function showFill(container, { owner, route, onFinalized, setNotice
     formRec = await store.getForm(owner, draft.form_id, draft.version);
     if (!formRec) return fail('本机缺少这份草稿对应的问卷版本，请联网后再打开。');
   } else {
-    formRec = await store.currentForm(owner, route.id);
+    formRec = (formRead && await formRead) || await store.currentForm(owner, route.id);
     if (!formRec) return fail('本机没有这份问卷，请联网同步后再试。');
   }
   titleEl.textContent = formRec.title;

@@ -143,7 +143,10 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     const stillWanted = () => token === state.routeToken;
     let provisional = Promise.resolve(null);
     if (formRead) provisional = paintSnapshot(viewEl, owner, r.id, formRead, r, stillWanted).catch(() => null);
-    else if (r.kind === 'draft') provisional = paintDraftCopy(viewEl, owner, r.id, stillWanted).catch(() => null);
+    // A draft, likewise: read once, for its copy and the fill view.
+    const draftRead = r.kind === 'draft' ? store.getDraft(owner, r.id) : null;
+    if (draftRead) draftRead.catch(() => {}); // the fill view reports a failure
+    if (draftRead) provisional = paintDraftCopy(viewEl, draftRead, stillWanted).catch(() => null);
     const prepared = formRead ? prepareNew(provisional.then(() => formRead), r.id) : null;
     let v;
     try {
@@ -152,7 +155,7 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
       // first screen meanwhile, which the fill view then keeps in a draft (off screen).
       if (token !== state.routeToken && !(await provisional.then((p) => p && p.touched()))) return;
       v = await showFill(viewEl, {
-        owner, route: r, provisional,
+        owner, route: r, provisional, formRead, draftRead,
         onFinalized: () => { sync({ force: true, forms: false }); registerBackgroundSync(); },
         setNotice: (text) => { state.notice = text; },
       });

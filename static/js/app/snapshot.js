@@ -118,10 +118,10 @@ export async function paintSnapshot(viewEl, owner, formId, formRead, route, stil
 // A draft's first screen as it was last saved (its answers in it: the draft record holds
 // both, written together, see fillview.js), painted in the same way while the draft's
 // instance is restored. Resolves to a handle, or null.
-export async function paintDraftCopy(viewEl, owner, draftId, stillWanted = () => true) {
+export async function paintDraftCopy(viewEl, draftRead, stillWanted = () => true) {
   let draft;
   try {
-    draft = await store.getDraft(owner, draftId);
+    draft = await draftRead; // the router's read, which the fill view takes too
   } catch {
     return null;
   }
