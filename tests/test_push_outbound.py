@@ -33,9 +33,13 @@ def bearer(app, who: str) -> dict:
         "https://localhost./push",
         "https://127.0.0.1./push",
         "https://[::ffff:10.0.0.1]/push",
+        # a public host, but not its https port: the server would knock on its SSH, Redis…
+        "https://push.example.com:22/push",
+        "https://push.example.com:6379/push",
+        "https://push.example.com:8443/push",
     ],
 )
-def test_numeric_and_dotted_loopback_hosts_are_refused(app, client, world, endpoint):
+def test_loopback_private_and_other_port_endpoints_are_refused(app, client, world, endpoint):
     app.config["TESTING"] = False  # check_endpoint lets loopback through while testing
     try:
         body = Device.new(endpoint).to_json()
@@ -48,10 +52,11 @@ def test_numeric_and_dotted_loopback_hosts_are_refused(app, client, world, endpo
     assert "https" in resp.get_json()["error"]["message"]
 
 
-def test_a_push_service_name_is_still_accepted(app, client, world):
+@pytest.mark.parametrize("host", ["fcm.googleapis.com", "updates.push.services.mozilla.com:443"])
+def test_a_push_service_name_is_still_accepted(app, client, world, host):
     app.config["TESTING"] = False
     try:
-        body = Device.new("https://fcm.googleapis.com/fcm/send/abc:1").to_json()
+        body = Device.new(f"https://{host}/fcm/send/abc:1").to_json()
         resp = client.post(
             "/api/v1/push/subscriptions", json=body, headers=bearer(app, world.mediator)
         )

@@ -514,9 +514,10 @@ def _reminder_schemas() -> dict:
             "properties": {
                 "endpoint": {
                     "type": "string",
-                    "description": "The push service's https address",
+                    "description": "The push service's https address (on port 443: another "
+                    "port is refused)",
                     "pattern": "^https://([a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\\.){1,3}[a-z]{2,6}"
-                    "(:[1-9][0-9]{0,3})?/[A-Za-z0-9_/.-]{0,200}$",
+                    "(:443)?/[A-Za-z0-9_/.-]{0,200}$",
                     "maxLength": 2048,
                 },
                 "expirationTime": {"type": ["number", "null"]},

@@ -52,7 +52,9 @@ def _b64url(value, size: int | None, what: str) -> str:
 def check_endpoint(value) -> str:
     """``value`` as an endpoint the server may POST to: https, a host name that is not
     an address on this machine or a private network (http and 127.0.0.1 or localhost
-    only while ``TESTING``), at most 2048 characters. A host whose last label is a
+    only while ``TESTING``), on the https port (443, written or not: every browser's
+    push service listens there; another port would let a user make the server knock on
+    any service of a host), at most 2048 characters. A host whose last label is a
     number (``127.1``, ``0x7f.0.0.1``: the resolver reads them as IPv4 addresses; no
     top-level domain is numeric) is refused. A name that resolves to such an address is
     refused when the push is sent (``outbound``). Raises ``SubscriptionError``."""
@@ -63,13 +65,15 @@ def check_endpoint(value) -> str:
     try:
         parts = urlsplit(text)
         host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        port = parts.port  # raises ValueError for a port out of range
     except ValueError:
         raise bad from None
     testing = current_app.config.get("TESTING") and host in LOOPBACK
     if parts.scheme not in (("http", "https") if testing else ("https",)) or not host:
         raise bad
     if not testing:
+        if port not in (None, 443):
+            raise bad
         host = host.rstrip(".")  # "localhost." is localhost
         try:
             address = ipaddress.ip_address(host)
