@@ -23,8 +23,10 @@ const SAVE_IDLE = 1500;
 // (snapshot.js), or of null; the real form takes its place, with what was typed in it.
 // formRead / draftRead: the router's read of the form's record (a new questionnaire) or of
 // the draft (promises; null when the router did not read them): not read twice.
+// prepared: the router's early start of the engine on that record (settles once started).
 export async function showFill(container, {
   owner, route, onFinalized, setNotice, provisional = null, formRead = null, draftRead = null,
+  prepared = null,
 }) {
   setUILanguage('zh');
   const saveState = h('span', { id: 'save-state', 'aria-live': 'polite' });
@@ -99,6 +101,8 @@ export async function showFill(container, {
       const files = Object.entries(draft.files || {}).map(([name, blob]) => new File([blob], name, { type: blob.type }));
       form = await restoreForm(formRec.xml, draft.xml, files, { mediaBase: base, fetchAttachment });
     } else {
+      // The instance the router started is taken, not a second one started beside it.
+      if (prepared) await prepared;
       form = await openForm(formRec.xml, { mediaBase: base, fetchAttachment });
       // 记录走访 on a household (#/new/<form>?entity=<id>): that household chosen already.
       if (route.entity && !form.selectOffered(route.entity)) {

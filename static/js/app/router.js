@@ -155,7 +155,7 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
       // first screen meanwhile, which the fill view then keeps in a draft (off screen).
       if (token !== state.routeToken && !(await provisional.then((p) => p && p.touched()))) return;
       v = await showFill(viewEl, {
-        owner, route: r, provisional, formRead, draftRead,
+        owner, route: r, provisional, formRead, draftRead, prepared,
         onFinalized: () => { sync({ force: true, forms: false }); registerBackgroundSync(); },
         setNotice: (text) => { state.notice = text; },
       });
