@@ -191,6 +191,32 @@ def build_household(path: Path) -> Path:
     return write_form(path, household_rows(), choices, ["bench200", "1", "二百题住户调查（测试）"])
 
 
+def bilingual(path: Path) -> Path:
+    """Make the XLSForm at ``path`` a two-language form, in place: each ``label`` column of
+    its survey and choices sheets becomes ``label::中文 (zh)``, and a ``label::English (en)``
+    column beside it says the same with ``EN`` before it (for the language switch's bench;
+    a real form's English labels are about as long)."""
+    wb = openpyxl.load_workbook(path)
+    for name in ("survey", "choices"):
+        sheet = wb[name]
+        header = [c.value for c in sheet[1]]
+        col = header.index("label") + 1
+        sheet.cell(row=1, column=col, value="label::中文 (zh)")
+        english = sheet.max_column + 1
+        sheet.cell(row=1, column=english, value="label::English (en)")
+        for row in range(2, sheet.max_row + 1):
+            text = sheet.cell(row=row, column=col).value
+            if text:
+                sheet.cell(row=row, column=english, value=f"EN {text}")
+    wb.save(path)
+    return path
+
+
+def build_household_bilingual(path: Path) -> Path:
+    """bench200 in Chinese and English (``bench200x2``)."""
+    return bilingual(build_household(path))
+
+
 if __name__ == "__main__":
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "bench400.xlsx")
     (build_household if sys.argv[2:] == ["bench200"] else build)(out)

@@ -18,7 +18,9 @@ serves them):
   targets): ``paint``, answers typed with the keyboard ("5", Tab) into questions that
   show others (the bench forms' section gates), until the frame after the handlers is
   presented, by our own frame mark and by the Event Timing API; ``filter``, keys typed
-  into a long list's filter box (big5000) until the matches are painted; ``repeat``,
+  into a long list's filter box (big5000) until the matches are painted; ``language``
+  (ours, a form with two or more languages such as ramOP), the form's language switched
+  in its language list and back, 6 times, each until painted; ``repeat``,
   repeat instances added one by one with the UI's add button up to ``--repeat-upto``
   (150), the 10th and the last timed until painted, and an answer typed in each;
   ``draft`` (ours), those instances answered, then the saved draft's URL reloaded and
@@ -29,11 +31,12 @@ most 1/2 of its time, a repeat visit with zero network bytes for code. Issue 12:
 open's first question within 1 s on a 200-question form (``bench200``) and 2 s with
 5,000 choices, at most half of Web Forms' time; an answer painted within 100 ms; the
 150th repeat instance at most 1.5× the 10th; a 5,000-choice list filtered and drawn
-within 200 ms; a 150-instance draft reopened within 3 s.
+within 200 ms; a 150-instance draft reopened within 3 s; a language switch as fast as
+the warm open.
 
 Usage: .venv/bin/python bench/phone.py [--runs 3]
-       [--form bench400|bench200|big5000|roster150|X.xlsx] [--media DIR]
-       [--measure all|open,paint,filter,repeat,draft] [--repeat-upto 150]
+       [--form bench400|bench200|bench200x2|big5000|roster150|X.xlsx] [--media DIR]
+       [--measure all|open,paint,filter,language,repeat,draft] [--repeat-upto 150]
        [--only ours|webforms] [--ours-path "/app#/new/<form_id>"]
 (``--ours-path /surveys/bench400/fill`` measures the online page instead of the app.)
 """
@@ -60,7 +63,7 @@ BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from bench.make_form import build as build_form  # noqa: E402
-from bench.make_form import build_household  # noqa: E402
+from bench.make_form import build_household, build_household_bilingual  # noqa: E402
 
 ARGS = [
     "--no-sandbox",
@@ -119,6 +122,7 @@ def form_xlsx(tmp: Path, form: str) -> Path:
     generated = {
         "bench400": build_form,
         "bench200": build_household,
+        "bench200x2": build_household_bilingual,
         "big5000": big_choices_form,
         "roster150": repeat_form,
     }
@@ -456,6 +460,53 @@ def choice_filter(page, ui: str) -> dict:
     return {"marks": marks, "timing": timing, "rows": rows, "parts": parts_since(n0)}
 
 
+# The form's language picked in its list, from just before the change event until the
+# frame after it is painted (the handler switches the engine's language, a microtask
+# redraws every label): [ms to the frame's callbacks, ms to the task after it].
+LANGUAGE_JS = """(name) => new Promise((resolve) => {
+  const select = document.querySelector('#form-lang');
+  const t0 = performance.now();
+  select.value = name;
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+  requestAnimationFrame(() => {
+    const raf = performance.now();
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => resolve([raf - t0, performance.now() - t0]);
+    ch.port2.postMessage(0);
+  });
+})"""
+
+
+def language_switch(page, ui: str, switches: int = 6) -> dict:
+    """Ours: the form's language switched in its language list (``#form-lang``, on a form
+    with two or more languages), to each other language and back, ``switches`` times;
+    per switch the ms until painted, and whether the first label read differently after
+    it. Web Forms' language menu is not driven (compare with the warm open instead)."""
+    if ui != "ours":
+        return {}
+    names = page.evaluate(
+        "() => { const s = document.querySelector('#form-lang');"
+        " return s ? [...s.options].map((o) => o.value) : []; }"
+    )
+    if len(names) < 2:
+        return {}
+    start = page.evaluate("() => document.querySelector('#form-lang').value")
+    others = [n for n in names if n != start]
+    label = "() => (document.querySelector('.q:not([hidden]) .label-text') || {}).textContent"
+    before = page.evaluate(label)
+    marks, parts, changed = [], [], 0
+    for i in range(switches):
+        name = others[(i // 2) % len(others)] if i % 2 == 0 else start
+        page.evaluate(SETTLE_JS)
+        raf, post = page.evaluate(LANGUAGE_JS, name)
+        marks.append(post)
+        parts.append((raf, post - raf))
+        after = page.evaluate(label)
+        changed += after != before
+        before = after
+    return {"marks": marks, "parts": parts, "languages": len(names), "changed": changed}
+
+
 def draft_reopen(page, selector: str, reloads: int = 3) -> dict:
     """Ours: every repeat instance's first text and number boxes answered through the
     UI (the draft is saved by the app as a person's would be), then the draft's URL
@@ -565,6 +616,8 @@ def measure(
         out["filter"] = choice_filter(page, ui)
     if "paint" in what:
         out["paint"] = answer_paint(page, ui)
+    if "language" in what:
+        out["language"] = language_switch(page, ui)
     if "open" in what:
         out["lat"] = page.evaluate(LATENCY_JS, page.locator(inputs).element_handles())
     if "repeat" in what or "draft" in what:
@@ -648,6 +701,16 @@ def summarize(runs: list[dict], repeat_upto: int) -> dict:
             "filter_rows": flt[0]["rows"],
         }
         out |= split("filter", [x for f in flt for x in f.get("parts", [])])
+    lang = [r["language"] for r in runs if r.get("language", {}).get("marks")]
+    if lang:
+        marks = [x for g in lang for x in g["marks"]]
+        out |= {
+            "lang_med": pct(marks, 0.5),
+            "lang_max": max(marks),
+            "lang_languages": lang[0]["languages"],
+            "lang_changed": sum(g["changed"] for g in lang) / sum(len(g["marks"]) for g in lang),
+        }
+        out |= split("lang", [x for g in lang for x in g["parts"]])
     rep = [r["repeat"] for r in runs if r.get("repeat", {}).get("adds")]
     if rep:
 
@@ -685,7 +748,7 @@ def summarize(runs: list[dict], repeat_upto: int) -> dict:
     return out
 
 
-MEASURES = ("open", "paint", "filter", "repeat", "draft")
+MEASURES = ("open", "paint", "filter", "language", "repeat", "draft")
 
 
 def main() -> None:
@@ -694,7 +757,8 @@ def main() -> None:
     parser.add_argument(
         "--form",
         default="bench400",
-        help="bench400, bench200, big5000, roster150 or an XLSForm file",
+        help="bench400, bench200, bench200x2 (bench200 in Chinese and English), big5000, "
+        "roster150 or an XLSForm file",
     )
     parser.add_argument("--media", help="a folder of the form's media files")
     parser.add_argument("--ours-path", help="default /app#/new/<form_id>")
@@ -702,7 +766,7 @@ def main() -> None:
         "--measure",
         default="all",
         help="comma-separated: open (bytes, first question, input latency; always timed), "
-        "paint, filter, repeat, draft; or all",
+        "paint, filter, language, repeat, draft; or all",
     )
     parser.add_argument(
         "--repeat-upto", type=int, default=150, help="repeat instances to add (default 150)"
@@ -787,6 +851,11 @@ def main() -> None:
         ("filter: slowest key (ms)", "filter_max", "≤ 200"),
         ("  Event Timing, slowest (ms)", "filter_et_max", "≤ 200"),
         ("  choice rows drawn", "filter_rows", ""),
+        ("language switch → painted, median (ms)", "lang_med", "≤ warm open"),
+        ("    of which scripts (ms)", "lang_handlers", ""),
+        ("    of which style, layout, paint", "lang_render", ""),
+        ("  slowest (ms)", "lang_max", "≤ warm open"),
+        ("  share of switches that changed a label", "lang_changed", "1.000"),
         ("add 10th instance (ms, 8th–12th)", "add10", ""),
         (f"add {n}th instance (ms, {n - 4}th–{n}th)", "add_last", "≤ 1.5× 10th"),
         (f"  ratio {n}th / 10th", "add_ratio", "≤ 1.5"),
