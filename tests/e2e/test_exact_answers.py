@@ -131,6 +131,61 @@ def test_a_skipped_question_loses_its_answer_live_and_after_a_reopen(
         assert sub.data.get("violence_detail", "") == ""
 
 
+CASCADE_FORM = xlsform(
+    [
+        ["type", "name", "label", "choice_filter"],
+        ["select_one prov", "prov", "所在片区", ""],
+        ["select_one city", "city", "主要居住地", "prov=${prov}"],
+        ["select_multiple city", "cities", "去过的地方", "prov=${prov}"],
+    ],
+    choices=[
+        ["list_name", "name", "label", "prov"],
+        ["prov", "p1", "北片", ""],
+        ["prov", "p2", "南片", ""],
+        ["city", "c1", "北村一", "p1"],
+        ["city", "c2", "北村二", "p1"],
+        ["city", "c3", "南村三", "p2"],
+        ["city", "c4", "南村四", "p2"],
+    ],
+    settings=[["form_id", "version", "form_title"], ["where_lived", "1", "居住地登记"]],
+)
+
+
+def test_an_answer_no_longer_offered_is_dropped_live_and_after_a_reopen(
+    app, publish, online_phone, tmp_path
+):
+    """The rule for cascades (choice_filter): when the parent changes and an answer is no
+    longer offered, it is dropped for good. Live, it does not come back when the parent
+    changes back (the engine would bring it back, but a reopened draft had lost it); a
+    reopened draft agrees; the submission does not carry it. Found by a tester."""
+    phone, page = online_phone
+    publish_and_open(page, publish, tmp_path / "where_lived.xlsx", CASCADE_FORM, "居住地登记")
+    _choose(page, "prov", "北片")
+    _choose(page, "city", "北村二")
+    _choose(page, "cities", "北村一")
+    _choose(page, "prov", "南片")
+    expect(question(page, "city").locator("label.choice", has_text="南村三")).to_be_visible()
+    _choose(page, "prov", "北片")  # back: what was chosen under 北片 is not chosen again
+    expect(question(page, "city").locator("label.choice", has_text="北村二")).to_be_visible()
+    expect(question(page, "city").locator("input:checked")).to_have_count(0)
+    expect(question(page, "cities").locator("input:checked")).to_have_count(0)
+    _choose(page, "city", "北村一")
+    _choose(page, "prov", "南片")
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.reload()
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    _choose(page, "prov", "北片")
+    expect(question(page, "city").locator("input:checked")).to_have_count(0)  # as live
+    _choose(page, "prov", "南片")
+    _choose(page, "city", "南村四")
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+        assert (sub.data["prov"], sub.data["city"]) == ("p2", "c4")
+        assert sub.data.get("cities", "") == ""
+
+
 def _villages_form() -> bytes:
     choices = [["list_name", "name", "label"]]
     choices += [["village", f"v{n:04d}", f"第{n}村"] for n in range(5000)]

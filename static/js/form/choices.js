@@ -114,12 +114,16 @@ export function createChoices(form, node, id, labelId) {
         filterable = offered.length > LONG || form.appearances(node).some((a) => SEARCHABLE.includes(a));
       }
     }
+    const before = selected;
     selected = form.selected(node);
     readonlyNow = readonly;
-    const still = selected.filter((v) => values.has(v));
-    if (still.length !== selected.length && !readonly) {
-      // Cascade: the parent changed and our answer is no longer offered. The engine
-      // would keep it hidden and bring it back later; we drop it, as a person expects.
+    // Cascade: the parent changed and an answer is no longer offered. The engine keeps it
+    // hidden (the value it reports already leaves it out) and brings it back if the parent
+    // changes back, but only in this page: a draft saved meanwhile has lost it. We drop
+    // it for good, as a person expects, the same live as after a reopen (issue 12).
+    const gone = (v) => !values.has(v);
+    if ((before.some(gone) || selected.some(gone)) && !readonly) {
+      const still = selected.filter((v) => values.has(v));
       queueMicrotask(() => form.selectValues(node, still));
     }
     box.classList.toggle('choices-empty', options.length === 0);
