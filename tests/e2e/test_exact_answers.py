@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from tests.e2e.steps import count, fill, finalize, publish_and_open, question
+from tests.e2e.steps import count, fill, finalize, open_form, publish_and_open, question, snap
 from tests.helpers import xlsform
 
 pytestmark = pytest.mark.e2e
@@ -291,3 +291,57 @@ def test_skipped_sections_are_not_drawn_until_shown_and_members_keep_their_numbe
         [sub] = db.session.scalars(select(Submission)).all()
         assert sub.data["minors"]["minor_q7"] == "在读初中"
         assert [m["member_name"] for m in sub.data["members"]] == ["成员1", "成员3"]
+
+
+def _png(rgb: tuple[int, int, int]) -> bytes:
+    """A 4×4 PNG of one colour (a choice's picture)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * 4 for _ in range(4))
+    header = struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def test_choices_with_pictures_show_them_and_a_tap_on_one_chooses_it(app, online_phone):
+    """media::image on the choices sheet (pictures for people who read little): each
+    choice shows its picture beside its text, from the form's attachments (found by a
+    tester: only the text was drawn)."""
+    from fieldapp.areas.services import get_area
+    from fieldapp.surveys.services import import_xlsform
+
+    form = xlsform(
+        [["type", "name", "label"], ["select_one face", "mood", "今天心情怎么样"]],
+        choices=[
+            ["list_name", "name", "label", "media::image"],
+            ["face", "good", "好", "good.png"],
+            ["face", "bad", "不好", "bad.png"],
+            ["face", "unsure", "说不清", ""],
+        ],
+        settings=[["form_id", "version", "form_title"], ["mood_check", "1", "心情登记"]],
+    )
+    with app.app_context():
+        media = [("good.png", _png((0, 160, 0))), ("bad.png", _png((200, 0, 0)))]
+        import_xlsform(form, "mood_check.xlsx", get_area("3399"), media=media)
+        db.session.commit()
+    phone, page = online_phone
+    page.goto("/app")
+    page.locator("#sync-now").click()
+    open_form(page, "心情登记")
+    pictures = question(page, "mood").locator("img.choice-image")
+    expect(pictures).to_have_count(2)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.choice-image')]"
+        ".every((i) => i.complete && i.naturalWidth === 4)"
+    )
+    pictures.nth(1).click()
+    expect(question(page, "mood").locator("input:checked")).to_have_value("bad")
+    snap(page, "choice-pictures")
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+        assert sub.data["mood"] == "bad"

@@ -14,7 +14,8 @@ const LONG = 20;
 const SHOWN = 50; // rows drawn at most for a long list: the rest is found by typing
 const SEARCHABLE = ['autocomplete', 'search', 'minimal'];
 
-export function createChoices(form, node, id, labelId) {
+// mediaURL(jr://… address) -> the URL of a form attachment (a choice's image).
+export function createChoices(form, node, id, labelId, mediaURL = null) {
   const multiple = node.selectType === 'select';
   const box = document.createElement('div');
   box.className = 'choices';
@@ -65,7 +66,7 @@ export function createChoices(form, node, id, labelId) {
 
   function row(option) {
     let r = rows.get(option.value);
-    if (!r) rows.set(option.value, (r = choiceRow(option, multiple, id)));
+    if (!r) rows.set(option.value, (r = choiceRow(option, multiple, id, mediaURL)));
     const input = r.querySelector('input');
     input.checked = selected.includes(option.value);
     input.disabled = readonlyNow;
@@ -104,7 +105,7 @@ export function createChoices(form, node, id, labelId) {
     if (from !== offeredFrom) {
       offeredFrom = from;
       const offered = form.options(node);
-      const sig = offered.map((o) => `${o.value}\u0000${o.label}`).join('\u0001');
+      const sig = offered.map((o) => `${o.value}\u0000${o.label}\u0000${o.image}`).join('\u0001');
       if (sig !== signature) {
         signature = sig;
         options = offered;
@@ -134,7 +135,10 @@ export function createChoices(form, node, id, labelId) {
   return { element: wrap, update, focusTarget: () => (search.hidden ? box.querySelector('input') : search) };
 }
 
-function choiceRow(option, multiple, id) {
+// A choice with an image (media::image on the choices sheet: pictures for people who read
+// little) shows it beside its text; the image is a form attachment, cached for offline use
+// with the form's other media.
+function choiceRow(option, multiple, id, mediaURL) {
   const label = document.createElement('label');
   label.className = 'choice';
   const input = document.createElement('input');
@@ -143,6 +147,14 @@ function choiceRow(option, multiple, id) {
   input.value = option.value;
   const span = document.createElement('span');
   span.textContent = option.label;
-  label.append(input, ' ', span);
+  label.append(input, ' ');
+  if (option.image && mediaURL) {
+    const image = document.createElement('img');
+    image.className = 'choice-image';
+    image.alt = '';
+    image.src = mediaURL(option.image);
+    label.append(image);
+  }
+  label.append(span);
   return label;
 }

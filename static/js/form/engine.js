@@ -166,8 +166,14 @@ class Form {
   selected(node) { return [...(node.currentState.value || [])]; }
   // The engine's own options array: a new one whenever the options offered change.
   optionsArray(node) { return node.currentState.valueOptions; }
+  // [{ value, label, image }]: image is the choice's jr:// image ('' when none: media::image
+  // on the choices sheet), for the caller's mediaURL.
   options(node) {
-    return (node.currentState.valueOptions || []).map((o) => ({ value: o.value, label: text(o.label) || o.value }));
+    return (node.currentState.valueOptions || []).map((o) => ({
+      value: o.value,
+      label: text(o.label) || o.value,
+      image: o.label && o.label.imageSource ? String(o.label.imageSource.href || o.label.imageSource) : '',
+    }));
   }
 
   setValue(node, v) { node.setValue(v); }

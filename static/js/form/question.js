@@ -83,7 +83,7 @@ export function createQuestion(form, node, kind, ctx) {
     let widget = null; // { element, update(readonly), focusTarget() }
     const spec = INPUTS[kind];
     if (kind === 'select_one' || kind === 'select_multiple') {
-      widget = createChoices(form, node, id, label.id);
+      widget = createChoices(form, node, id, label.id, ctx.mediaURL);
     } else if (kind === 'image') {
       widget = createPhoto(form, node, id);
       label.htmlFor = id;
