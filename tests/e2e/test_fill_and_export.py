@@ -184,6 +184,31 @@ def test_form_language_and_page_language_switch(world, publish, phone):
     expect(phone.get_by_label("排查日期", exact=True)).to_be_visible()
 
 
+def test_a_draft_reopens_in_the_form_language_it_was_left_in(online_phone):
+    """A mediator switches the questionnaire to another of its languages (a Tibetan or an
+    English column) and leaves it as a draft: it reopens in that language, not the page's.
+    (Found by a tester: it went back to Chinese.) A language switch alone in a form not
+    yet answered saves no draft."""
+    phone, page = online_phone
+    open_form(page, SCREENING_TITLE)
+    page.locator("#form-lang").select_option(label="English (en)")
+    expect(page.get_by_label("Screening date", exact=True)).to_be_visible()
+    page.wait_for_timeout(2_000)  # the autosave's debounce and idle wait, at most 1.8 s
+    expect(count(page, "drafts")).to_have_text("0")
+    fill(page, "Town / subdistrict", "城关镇")
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.reload()
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    expect(page.get_by_label("Town / subdistrict", exact=True)).to_have_value("城关镇")
+    expect(page.locator("#form-lang")).to_have_value("English (en)")
+    page.locator("#form-lang").select_option(label="中文 (zh)")  # and back: saved too
+    expect(page.get_by_label("排查日期", exact=True)).to_be_visible()
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.reload()
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    expect(page.locator("#form-lang")).to_have_value("中文 (zh)")
+
+
 def test_every_shared_form_publishes_and_renders(world, publish, phone):
     log_in(phone, world.admin, world.password)
     problems = []

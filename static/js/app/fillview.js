@@ -109,7 +109,10 @@ export async function showFill(container, {
         preselectMissed = '本机的家庭列表里没有找到这个家庭，请在问卷中选择。';
       }
     }
-    pickLanguage(form);
+    // A draft reopens in the form language it was left in (a Tibetan or English column
+    // chosen in the form's language list); a new questionnaire follows the page's.
+    if (draft && draft.language && form.languages().includes(draft.language)) form.setLanguage(draft.language);
+    else pickLanguage(form);
     performance.mark('fieldapp:engine-ready');
     if (prov) {
       // A tap on the copy waiting since the engine's last long task is handled first;
@@ -150,6 +153,7 @@ export async function showFill(container, {
   let lastXml = withDeprecatedID(form.submissionXML(), replaces);
   let lastFiles = '';
   let lastTyped = JSON.stringify(view.typed());
+  let lastLanguage = form.activeLanguage();
   let stopped = false;
   let timer = null;
   let pending = false;
@@ -171,13 +175,15 @@ export async function showFill(container, {
     const typed = view.typed(); // numbers typed that do not parse: kept with their error
     const typedKey = JSON.stringify(typed);
     const same = xml === lastXml && typedKey === lastTyped;
-    if (!force && exists && same && names === lastFiles) { saveState.textContent = '已保存'; return; }
+    // Only a draft keeps its language: switching it in a form not yet answered saves nothing.
+    const language = form.activeLanguage();
+    if (!force && exists && same && names === lastFiles && language === lastLanguage) { saveState.textContent = '已保存'; return; }
     if (!force && !exists && same && !files.length) return; // untouched new form: no draft yet
     const r = await store.saveDraft({
       id: draftId, owner, form_id: formRec.form_id, version: formRec.version,
       title: replaces ? draft.title : formRec.title,
       xml, files: Object.fromEntries(files.map((f) => [f.name, f])), progress: form.progress(), summary: form.summary(xml),
-      typed, ...(replaces ? { deprecatedID: replaces, correctUntil: draft.correctUntil || null } : {}),
+      typed, language, ...(replaces ? { deprecatedID: replaces, correctUntil: draft.correctUntil || null } : {}),
       // Its first screen as now, answers and all, painted when the draft is reopened
       // while the engine restores it (snapshot.js); written with the draft, so never older.
       screen: screenHTML(host),
@@ -186,6 +192,7 @@ export async function showFill(container, {
       lastXml = xml;
       lastFiles = names;
       lastTyped = typedKey;
+      lastLanguage = language;
       if (!exists) {
         exists = true;
         // A reload now resumes this draft instead of starting another one (unless another
