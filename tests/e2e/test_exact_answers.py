@@ -186,6 +186,42 @@ def test_an_answer_no_longer_offered_is_dropped_live_and_after_a_reopen(
         assert sub.data.get("cities", "") == ""
 
 
+def test_a_readonly_answer_no_longer_offered_is_dropped_once_it_can_be(
+    app, publish, online_phone, tmp_path
+):
+    """The same rule while the question is locked (readonly): a locked answer cannot be
+    changed, so it is dropped as soon as the lock is off, and does not come back when the
+    parent changes back (found by a tester)."""
+    form = xlsform(
+        [
+            ["type", "name", "label", "choice_filter", "readonly"],
+            ["select_one prov", "prov", "所在片区", "", ""],
+            ["select_one city", "city", "主要居住地", "prov=${prov}", "${lock} = 'yes'"],
+            ["select_one yn", "lock", "锁定居住地", "", ""],
+        ],
+        choices=[
+            ["list_name", "name", "label", "prov"],
+            ["prov", "p1", "北片", ""],
+            ["prov", "p2", "南片", ""],
+            ["city", "c1", "北村一", "p1"],
+            ["city", "c2", "南村二", "p2"],
+            ["yn", "yes", "是", ""],
+            ["yn", "no", "否", ""],
+        ],
+        settings=[["form_id", "version", "form_title"], ["where_locked", "1", "居住地锁定"]],
+    )
+    phone, page = online_phone
+    publish_and_open(page, publish, tmp_path / "where_locked.xlsx", form, "居住地锁定")
+    _choose(page, "prov", "北片")
+    _choose(page, "city", "北村一")
+    _choose(page, "lock", "是")
+    _choose(page, "prov", "南片")
+    _choose(page, "lock", "否")
+    _choose(page, "prov", "北片")
+    expect(question(page, "city").locator("label.choice", has_text="北村一")).to_be_visible()
+    expect(question(page, "city").locator("input:checked")).to_have_count(0)
+
+
 def _villages_form() -> bytes:
     choices = [["list_name", "name", "label"]]
     choices += [["village", f"v{n:04d}", f"第{n}村"] for n in range(5000)]
@@ -320,6 +356,7 @@ def test_choices_with_pictures_show_them_and_a_tap_on_one_chooses_it(app, online
             ["face", "good", "好", "good.png"],
             ["face", "bad", "不好", "bad.png"],
             ["face", "unsure", "说不清", ""],
+            ["face", "other", "其他", "never_uploaded.png"],
         ],
         settings=[["form_id", "version", "form_title"], ["mood_check", "1", "心情登记"]],
     )
@@ -332,11 +369,14 @@ def test_choices_with_pictures_show_them_and_a_tap_on_one_chooses_it(app, online
     page.locator("#sync-now").click()
     open_form(page, "心情登记")
     pictures = question(page, "mood").locator("img.choice-image")
-    expect(pictures).to_have_count(2)
+    expect(pictures).to_have_count(3)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('img.choice-image')]"
+        "() => [...document.querySelectorAll('img.choice-image')].slice(0, 2)"
         ".every((i) => i.complete && i.naturalWidth === 4)"
     )
+    # A picture the form names but nobody uploaded: no broken-image box, the text stays.
+    expect(pictures.nth(2)).to_be_hidden()
+    expect(question(page, "mood").locator("label.choice", has_text="其他")).to_be_visible()
     pictures.nth(1).click()
     expect(question(page, "mood").locator("input:checked")).to_have_value("bad")
     snap(page, "choice-pictures")

@@ -41,6 +41,7 @@ export function createChoices(form, node, id, labelId, mediaURL = null) {
   let signature = null;
   let offeredFrom; // the engine's options array they were read from (same array: same options)
   let values = new Set(); // their values
+  let dropDue = false; // an answer went out of the options while the question was readonly
   let filterable = false;
   let expanded = false;
   let options = []; // offered now: [{ value, label }]
@@ -122,8 +123,11 @@ export function createChoices(form, node, id, labelId, mediaURL = null) {
     // hidden (the value it reports already leaves it out) and brings it back if the parent
     // changes back, but only in this page: a draft saved meanwhile has lost it. We drop
     // it for good, as a person expects, the same live as after a reopen (issue 12).
+    // A readonly question cannot be written: its drop waits until it is editable again.
     const gone = (v) => !values.has(v);
-    if ((before.some(gone) || selected.some(gone)) && !readonly) {
+    if (before.some(gone) || selected.some(gone)) dropDue = true;
+    if (dropDue && !readonly) {
+      dropDue = false;
       const still = selected.filter((v) => values.has(v));
       queueMicrotask(() => form.selectValues(node, still));
     }
@@ -152,6 +156,7 @@ function choiceRow(option, multiple, id, mediaURL) {
     const image = document.createElement('img');
     image.className = 'choice-image';
     image.alt = '';
+    image.addEventListener('error', () => { image.hidden = true; }); // a file not uploaded
     image.src = mediaURL(option.image);
     label.append(image);
   }

@@ -72,6 +72,8 @@ export function createQuestion(form, node, kind, ctx) {
     image.className = 'label-image';
     image.alt = '';
     image.hidden = true;
+    // A file not uploaded (or not reachable offline): no broken-image box, until another file.
+    image.addEventListener('error', () => { image.dataset.failed = image.dataset.src || ''; image.hidden = true; });
     const hint = document.createElement('div');
     hint.className = 'hint';
     const msg = document.createElement('div');
@@ -114,7 +116,7 @@ export function createQuestion(form, node, kind, ctx) {
     const { labelText, mark, image, hint, msg, widget } = parts;
     labelText.textContent = kind === 'note' ? form.noteText(node) : form.label(node);
     const src = form.imageSource(node);
-    image.hidden = !src;
+    image.hidden = !src || image.dataset.failed === src;
     if (src && image.dataset.src !== src) { image.dataset.src = src; image.src = ctx.mediaURL(src); }
     const hintText = form.hint(node);
     hint.textContent = hintText;
