@@ -139,18 +139,20 @@ def prepare(tmp: Path, engine: str | None = None) -> list[dict]:
     return forms, site
 
 
-def bundle_engine(site: Path, engine: str | None = None) -> None:
-    """bench/engine_entry.js bundled unminified into site/engine.js, with our engine or
-    ``engine`` (another build of its dist/index.js)."""
+def bundle_engine(
+    site: Path, engine: str | None = None, entry: str = "engine_entry.js", out: str = "engine.js"
+) -> None:
+    """bench/``entry`` (default engine_entry.js) bundled unminified into site/``out``, with
+    our engine or ``engine`` (another build of its dist/index.js)."""
     subprocess.run(
         [
             "npx",
             "esbuild",
-            str(BENCH / "engine_entry.js"),
+            str(BENCH / entry),
             "--bundle",
             "--format=esm",
             "--target=chrome89",
-            f"--outfile={site / 'engine.js'}",
+            f"--outfile={site / out}",
             "--log-level=error",
             *([f"--alias:@getodk/xforms-engine={Path(engine).resolve()}"] if engine else []),
         ],

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,7 +31,7 @@ from werkzeug.wrappers import Response
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.engine_profile import ARGS, Quiet, prepare  # noqa: E402
+from bench.engine_profile import ARGS, Quiet, bundle_engine, prepare  # noqa: E402
 
 PAGE = '<!doctype html><meta charset="utf-8"><script type="module" src="/same.js"></script>'
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d")
@@ -75,16 +73,6 @@ def translated_choices_form(path: Path) -> Path:
     return path
 
 
-def bundle(site: Path, engine: str | None) -> None:
-    subprocess.run(
-        ["npx", "esbuild", str(ROOT / "bench" / "engine_same_entry.js"), "--bundle",
-         "--format=esm", "--target=chrome89", f"--outfile={site / 'same.js'}",
-         "--log-level=error",
-         *([f"--alias:@getodk/xforms-engine={Path(engine).resolve()}"] if engine else [])],
-        cwd=ROOT, check=True, env={**os.environ, "NODE_PATH": str(ROOT / "node_modules")},
-    )
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--engine", required=True, help="the other build's dist/index.js")
@@ -108,7 +96,7 @@ def main() -> int:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         for tag, engine in (("other", args.engine), ("ours", None)):
-            bundle(site, engine)
+            bundle_engine(site, engine, entry="engine_same_entry.js", out="same.js")
             page = browser.new_page()
             page.goto(base + "/same.html")
             page.wait_for_function("() => !!window.dump")

@@ -1,8 +1,8 @@
 // When the app syncs (sync.js does the talking): one round at a time, a second call joins
-// the running one, except a forced one (a questionnaire just finalized), which gets one more
-// round after it (the running round may have read the outbox before it); at the start, when the network comes back, when the app comes to the
-// front with something due, every 30 s for what is due (back-off decides), everything
-// (forms too) every 15 minutes. When a round cannot reach the server, Background Sync
+// the running one, except a forced one (a questionnaire just finalized), which gets one
+// more round after it (the running round may have read the outbox before it); at the
+// start, when the network comes back, when the app comes to the front with something due,
+// every 30 s for what is due (back-off decides), everything (forms too) every 15 minutes. When a round cannot reach the server, Background Sync
 // asks the service worker to send the outbox as soon as there is a network.
 import * as store from '../db.js';
 import { fetchMe, syncAll } from '../sync.js';
@@ -17,9 +17,18 @@ export async function registerBackgroundSync() {
 export function createSync({ state, status, session }) {
   let syncing = null;
   let again = null; // the round after the running one, for forced calls made meanwhile
+  let againForms = false; // whether one of those calls wanted the forms too
   async function sync({ force = false, forms = true } = {}) {
     if (syncing && force) {
-      if (!again) again = syncing.then(() => { again = null; return sync({ force, forms }); });
+      againForms = againForms || forms;
+      if (!again) {
+        again = syncing.then(() => {
+          const wantForms = againForms;
+          again = null;
+          againForms = false;
+          return sync({ force, forms: wantForms });
+        });
+      }
       return again;
     }
     if (syncing) return syncing;

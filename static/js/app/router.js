@@ -145,8 +145,10 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     if (formRead) provisional = paintSnapshot(viewEl, owner, r.id, formRead, r, stillWanted).catch(() => null);
     // A draft, likewise: read once, for its copy and the fill view.
     const draftRead = r.kind === 'draft' ? store.getDraft(owner, r.id) : null;
-    if (draftRead) draftRead.catch(() => {}); // the fill view reports a failure
-    if (draftRead) provisional = paintDraftCopy(viewEl, draftRead, stillWanted).catch(() => null);
+    if (draftRead) {
+      draftRead.catch(() => {}); // the fill view reports a failure
+      provisional = paintDraftCopy(viewEl, draftRead, stillWanted).catch(() => null);
+    }
     const prepared = formRead ? prepareNew(provisional.then(() => formRead), r.id) : null;
     let v;
     try {
