@@ -329,6 +329,49 @@ def test_skipped_sections_are_not_drawn_until_shown_and_members_keep_their_numbe
         assert [m["member_name"] for m in sub.data["members"]] == ["成员1", "成员3"]
 
 
+def test_a_choice_label_naming_a_member_shows_that_member_in_each_repeat_instance(
+    app, publish, online_phone, tmp_path
+):
+    """A choice label with ``${name}`` inside a repeat (pyxform writes an absolute path for
+    it) names the member of its own repeat instance, as ODK Collect shows it, not the first
+    member's (found by a tester: the 2nd member's choices named the 1st)."""
+    form = xlsform(
+        [
+            ["type", "name", "label"],
+            ["begin_repeat", "members", "家庭成员"],
+            ["text", "member_name", "成员姓名"],
+            ["select_one who", "present", "在场的是"],
+            ["end_repeat", "", ""],
+        ],
+        choices=[
+            ["list_name", "name", "label"],
+            ["who", "self", "${member_name}本人"],
+            ["who", "other", "其他家人"],
+        ],
+        settings=[["form_id", "version", "form_title"], ["who_present", "1", "在场人员登记"]],
+    )
+    phone, page = online_phone
+    publish_and_open(page, publish, tmp_path / "who_present.xlsx", form, "在场人员登记")
+    members = page.locator('section.repeat[data-name="members"] fieldset.repeat-instance')
+    fill(members.nth(0), "成员姓名", "王芳")
+    page.locator('section.repeat[data-name="members"] button.repeat-add').click()
+    fill(members.nth(1), "成员姓名", "李强")
+    expect(question(members.nth(0), "present").locator("label.choice").first).to_have_text("王芳本人")
+    expect(question(members.nth(1), "present").locator("label.choice").first).to_have_text("李强本人")
+    question(members.nth(1), "present").locator("label.choice", has_text="李强本人").click()
+    fill(members.nth(0), "成员姓名", "王芳芳")  # a later change follows in its own instance only
+    expect(question(members.nth(0), "present").locator("label.choice").first).to_have_text("王芳芳本人")
+    expect(question(members.nth(1), "present").locator("label.choice").first).to_have_text("李强本人")
+    finalize(page)
+    expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    with app.app_context():
+        [sub] = db.session.scalars(select(Submission)).all()
+        assert [(m["member_name"], m.get("present", "")) for m in sub.data["members"]] == [
+            ("王芳芳", ""),
+            ("李强", "self"),
+        ]
+
+
 def _png(rgb: tuple[int, int, int]) -> bytes:
     """A 4×4 PNG of one colour (a choice's picture)."""
     import struct
