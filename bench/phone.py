@@ -53,7 +53,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -181,6 +183,16 @@ def prepare(tmp: Path, form: str = "bench400", media_dir: str | None = None):
         SharedDataMiddleware(app, {"/bench": str(site)}, cache=True, cache_timeout=43200)
     )
     return counter, form_id
+
+
+def network_idle(page, timeout=15_000) -> None:
+    """Wait until the page has made no request for 500 ms, or ``timeout`` ms: Playwright
+    never sees some module requests finish (a form with attachments, such as the UCL form,
+    left three of ours pending for good), which must not end the run."""
+    try:
+        page.wait_for_load_state("networkidle", timeout=timeout)
+    except PlaywrightTimeout:
+        pass
 
 
 def first_question(page, selector: str, timeout=120_000) -> None:
@@ -532,7 +544,7 @@ def draft_reopen(page, selector: str, reloads: int = 3) -> dict:
         live.append(time.perf_counter() - t0)
         at = page.evaluate(SHOWN_JS)
         shown.append(at - wall0 if at else times[-1])
-        page.wait_for_load_state("networkidle")
+        network_idle(page)
     return {
         "instances": n,
         "reopen": times,
@@ -575,7 +587,7 @@ def measure(
     page.goto(path)
     first_question(page, selector)
     ttfq = time.perf_counter() - t0
-    page.wait_for_load_state("networkidle")
+    network_idle(page)
     time.sleep(0.5)  # let a service worker finish precaching: counted with the first visit
     cold = counter.take()
     t0, wall0 = time.perf_counter(), time.time()
@@ -588,7 +600,7 @@ def measure(
     shown = page.evaluate(SHOWN_JS) if ui == "ours" else None
     shown_warm = shown - wall0 if shown else ttfq_warm
     longest = page.evaluate(LONGEST_JS) if ui == "ours" else None
-    page.wait_for_load_state("networkidle")
+    network_idle(page)
     warm = counter.take()
     out = {
         "cold": cold, "warm": warm, "ttfq": ttfq, "ttfq_warm": ttfq_warm, "live_warm": live_warm,
@@ -626,7 +638,7 @@ def measure(
         page.reload()
         first_question(page, selector)
         live_form(page, ui)
-        page.wait_for_load_state("networkidle")
+        network_idle(page)
         out["repeat"] = repeat_adds(page, ui, repeat_upto)
         if "draft" in what and ui == "ours" and out["repeat"]:
             out["draft"] = draft_reopen(page, selector)
@@ -776,7 +788,7 @@ def main() -> None:
     what = set(MEASURES) if args.measure == "all" else set(args.measure.split(","))
     with tempfile.TemporaryDirectory(prefix="fieldapp-bench-") as tmp:
         counter, form_id = prepare(Path(tmp), args.form, args.media)
-        ours_path = args.ours_path or f"/app#/new/{form_id}"
+        ours_path = args.ours_path or f"/app#/new/{quote(form_id, safe='')}"
         server = make_server("127.0.0.1", 0, counter, threaded=True, request_handler=Quiet)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"

@@ -7,7 +7,8 @@
 // (updates.js). The service worker (sw.js) keeps the shell and code cached.
 import * as store from './db.js';
 import { createSync } from './app/autosync.js';
-import { createRouter, isFillRoute, preloadFill } from './app/router.js';
+import { createRouter, isFillRoute, paintEarlyCopy, preloadFill } from './app/router.js';
+import { rememberOwner } from './app/snapshot.js';
 import { createSession } from './app/session.js';
 import { createStatusBar } from './app/status.js';
 import { createStorageCheck } from './app/storage.js';
@@ -41,6 +42,8 @@ async function main() {
   performance.mark('fieldapp:app-start');
   layout();
   session.resume();
+  // A reload of a form's address: its kept first screen, before anything is read.
+  paintEarlyCopy(viewEl);
   // Opening a form (a reload of #/new/<form_id>, issue 12's warm open): its code starts
   // loading now, the form is routed to as soon as the person is known, and what its first
   // question does not need (the status bar's counts, the login flag, the first sync, the
@@ -49,6 +52,7 @@ async function main() {
   preloadFill();
   state.user = await store.getCurrentUser();
   performance.mark('fieldapp:user-read');
+  rememberOwner(state.user && state.user.username);
   session.showUser();
   const rest = async () => {
     updates.register();

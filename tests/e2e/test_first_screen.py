@@ -64,6 +64,27 @@ HOLD_ENGINE = """(() => {
   }
 })()"""
 
+# Installed in every page: when sessionStorage says so, opening IndexedDB answers only
+# when the test calls window.__releaseStorage() (a phone whose storage is slow to answer).
+HOLD_STORAGE = """(() => {
+  if (sessionStorage.getItem('hold-storage') !== '1') return;
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  window.__releaseStorage = () => { sessionStorage.removeItem('hold-storage'); release(); };
+  const realOpen = indexedDB.open.bind(indexedDB);
+  indexedDB.open = (...args) => {
+    const req = realOpen(...args);
+    for (const type of ['success', 'upgradeneeded']) {
+      req.addEventListener(type, (e) => {
+        if (window.__storageReleased) return;
+        e.stopImmediatePropagation();
+        held.then(() => { window.__storageReleased = true; req.dispatchEvent(new Event(type)); });
+      }, { capture: true, once: true });
+    }
+    return req;
+  };
+})()"""
+
 KEPT = """(key) => new Promise((resolve) => {
   const req = indexedDB.open('fieldapp');
   req.onerror = () => resolve(null);
@@ -118,6 +139,7 @@ def send_the_only_one(app, page: Page) -> dict:
 def visit_phone(online_phone, world, publish, tmp_path):
     phone, page = online_phone
     phone.add_init_script(HOLD_ENGINE)
+    phone.add_init_script(HOLD_STORAGE)
     publish_and_open(page, publish, tmp_path / "home_visit.xlsx", home_visit("1"), "老人探访")
     first_screen_kept(page, world.mediator, "1")
     return page
@@ -216,6 +238,45 @@ def test_a_new_form_version_never_shows_the_old_first_screen(
     form = page.locator("#fieldapp-form.provisional")
     expect(form.get_by_label("被探访老人姓名", exact=True)).to_be_visible()
     release_engine(page)
+    expect(page.locator("#finalize-btn")).to_be_visible()
+
+
+def test_the_first_screen_shows_before_the_phone_storage_answers(app, visit_phone):
+    """A reload of the form's address paints its kept first screen in the app's first
+    moment, before the phone's storage (IndexedDB) has answered: it is mirrored, with the
+    name of the person last using the phone, in the page's small synchronous storage. Once
+    the storage answers, the copy is checked and the form goes on as before."""
+    page = visit_phone
+    page.evaluate("() => sessionStorage.setItem('hold-storage', '1')")
+    page.reload()
+    form = page.locator("#fieldapp-form.provisional")
+    expect(form.get_by_label("老人姓名", exact=True)).to_be_visible()
+    form.get_by_label("老人姓名", exact=True).fill("赵桂兰")
+    page.evaluate("() => window.__releaseStorage()")
+    expect(page.locator("#finalize-btn")).to_be_visible()
+    expect(page.get_by_label("老人姓名", exact=True)).to_have_value("赵桂兰")
+    assert send_the_only_one(app, page)["elder"] == "赵桂兰"
+
+
+def test_a_mirrored_first_screen_that_no_longer_fits_is_taken_away(visit_phone, world):
+    """A mirrored copy that does not fit the form as the phone holds it (here: another
+    version's, as after an update fetched in the background) is taken away as soon as
+    that is known, before anyone could type in it, and forgotten; the real form follows."""
+    page = visit_phone
+    key = f"fieldapp:first-screen:{world.mediator}:home_visit"
+    page.evaluate(
+        """(key) => { const kept = JSON.parse(localStorage.getItem(key));
+        kept.version = '0'; kept.html = kept.html.replace('老人姓名', '旧版本的问题');
+        localStorage.setItem(key, JSON.stringify(kept)); }""",
+        key,
+    )
+    reopen_with_engine_held(page)
+    page.wait_for_function("(key) => localStorage.getItem(key) === null", arg=key)  # checked
+    expect(page.locator("#fieldapp-form.provisional")).to_have_count(0)
+    expect(page.get_by_text("旧版本的问题")).to_have_count(0)
+    expect(page.get_by_text("正在打开问卷…")).to_be_visible()  # the engine is still held
+    release_engine(page)
+    expect(page.get_by_label("老人姓名", exact=True)).to_be_visible()
     expect(page.locator("#finalize-btn")).to_be_visible()
 
 

@@ -25,7 +25,8 @@ READ_STORES = """async () => {
   });
   const out = { outbox: await all('outbox'), drafts: await all('drafts'),
                 forms: await all('forms'), lists: await all('entityLists'),
-                meta: await keys('meta'), caches: await caches.keys() };
+                meta: await keys('meta'), caches: await caches.keys(),
+                local: Object.keys(localStorage) };
   db.close();
   return out;
 }"""
@@ -48,6 +49,10 @@ def test_a_shared_phone_keeps_receipts_and_unsent_work_only(world, online_phone)
     page.wait_for_function(
         f"async () => ({READ_STORES})().then((s) => s.meta.includes('snapshot:{world.mediator}:family_screening'))"
     )
+    # ...and mirrored, with her name, for a quick start on the next reload of the form.
+    local = page.evaluate(READ_STORES)["local"]
+    assert f"fieldapp:first-screen:{world.mediator}:family_screening" in local
+    assert "fieldapp:owner" in local
     page.goto("/app")
     page.locator("#logout-btn").click()
     page.get_by_role("button", name="退出（保留在本机）").click()
@@ -63,6 +68,7 @@ def test_a_shared_phone_keeps_receipts_and_unsent_work_only(world, online_phone)
     assert stores["lists"] == []
     assert "fieldapp-media-v1" not in stores["caches"]
     assert not [k for k in stores["meta"] if k.startswith("snapshot:")]
+    assert not [k for k in stores["local"] if k.startswith(("fieldapp:first-screen:", "fieldapp:owner"))]
 
     log_in(page, world.mediator2, world.password)  # a colleague on the same phone
     expect(count(page, "drafts")).to_have_text("0")

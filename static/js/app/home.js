@@ -8,6 +8,7 @@ import { entityForms, HOUSEHOLDS } from './caselist.js';
 import { dueCounts, householdsEntry } from './households.js';
 import { mayOfferCorrection, replacedOnPhone } from './correct.js';
 import { reportCards } from './reportcard.js';
+import { dropStaleCopies } from './snapshot.js';
 import { loadTodo } from './todostate.js';
 import { todoEntry } from './todoview.js';
 import { ago, h } from './util.js';
@@ -26,6 +27,7 @@ export async function renderHome(container, { owner, notice, onSyncNow, onQueued
   const [forms, drafts, outbox] = await Promise.all([
     store.listForms(owner), store.listDrafts(owner), store.listOutbox(owner),
   ]);
+  dropStaleCopies(owner, forms); // a form updated since its first screen was kept
   const parts = [];
   if (notice) parts.push(h('p', { class: 'notice', role: 'status' }, notice));
   const todo = await loadTodo(owner); // also notes households newly in the list (新分配)

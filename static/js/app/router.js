@@ -13,7 +13,7 @@ import { registerBackgroundSync } from './autosync.js';
 import { openCorrection } from './correct.js';
 import { renderHome } from './home.js';
 import { showHouseholds } from './households.js';
-import { paintDraftCopy, paintSnapshot } from './snapshot.js';
+import { paintDraftCopy, paintEarly, paintSnapshot, takeEarly } from './snapshot.js';
 import { householdOpened } from './todostate.js';
 import { h } from './util.js';
 
@@ -52,6 +52,20 @@ export function preloadFill() {
   if (isFillRoute()) loadFill().catch(() => {}); // route() reports a failure
 }
 
+// At start-up on #/new/<form_id> (not a household's visit): the form's first screen as
+// mirrored in localStorage, painted before anything is read (snapshot.js's paintEarly);
+// the first route() takes it, or drops it.
+let early = null;
+export function paintEarlyCopy(viewEl) {
+  const r = parseRoute();
+  if (r.kind !== 'new' || r.entity) return;
+  early = paintEarly(viewEl, r.id);
+  // The form's record too, for the same person (the route checks it is theirs).
+  if (early) early.formRead = store.currentForm(early.owner, r.id).catch(() => null);
+}
+
+const opening = () => h('p', { class: 'form-status' }, '正在打开问卷…');
+
 // Opening a new questionnaire: its engine instance (form/engine.js's prepareForm) starts
 // as soon as its XML is read, while the fill view's code loads (and, at start-up, while
 // the rest of the app starts); the fill view's openForm takes it. Not for a household's visit (#/new/<id>?entity=: its
@@ -69,13 +83,17 @@ async function prepareNew(formRead, formId) {
 export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
   async function route() {
     const token = ++state.routeToken;
+    const earlyCopy = early;
+    early = null;
     if (state.view) {
       const old = state.view;
       state.view = null;
       try { await old.dispose(); } catch (err) { console.error(err); }
     }
-    if (token !== state.routeToken) return;
+    const dropEarly = () => { if (earlyCopy) earlyCopy.painted.then((p) => p.dispose(), () => {}); };
+    if (token !== state.routeToken) { dropEarly(); return; }
     if (!state.user) {
+      dropEarly();
       viewEl.replaceChildren(h('div', { class: 'card first-run' },
         h('h2', {}, '请先登录'),
         h('p', {}, navigator.onLine === false
@@ -86,6 +104,8 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
     }
     const r = parseRoute();
     const owner = state.user.username;
+    const useEarly = earlyCopy && r.kind === 'new' && !r.entity && r.id === earlyCopy.formId;
+    if (!useEarly) dropEarly();
     document.body.classList.toggle('filling', r.kind === 'new' || r.kind === 'draft');
     window.scrollTo(0, 0); // a new screen starts at its top, not where the long form was left
     if (r.kind === 'home') {
@@ -131,18 +151,25 @@ export function createRouter({ state, viewEl, loginUrl, sync, storage }) {
       }
       return;
     }
-    viewEl.replaceChildren(h('p', { class: 'form-status' }, '正在打开问卷…'));
+    if (!useEarly) viewEl.replaceChildren(opening());
     if (r.entity) await householdOpened(owner, r.entity); // no longer 新分配 (待办)
     // A new questionnaire (not a household's visit: its list is the person's own, read by
     // the fill view): the form's record is read once, here, for both.
     performance.mark('fieldapp:route');
-    const formRead = r.kind === 'new' && !r.entity ? store.currentForm(owner, r.id).catch(() => null) : null;
+    let formRead = null;
+    if (r.kind === 'new' && !r.entity) {
+      formRead = useEarly && earlyCopy.owner === owner ? earlyCopy.formRead : store.currentForm(owner, r.id).catch(() => null);
+    }
     // The form's kept first screen (snapshot.js), painted as soon as it is read, before
     // the fill view's code and the engine are ready; the fill view takes it over. The
     // engine starts once that screen is painted.
     const stillWanted = () => token === state.routeToken;
     let provisional = Promise.resolve(null);
-    if (formRead) provisional = paintSnapshot(viewEl, owner, r.id, formRead, r, stillWanted).catch(() => null);
+    if (useEarly) {
+      provisional = takeEarly(earlyCopy, { viewEl, owner, formRead, route: r, placeholder: opening }).catch(() => null);
+    } else if (formRead) {
+      provisional = paintSnapshot(viewEl, owner, r.id, formRead, r, stillWanted).catch(() => null);
+    }
     // A draft, likewise: read once, for its copy and the fill view.
     const draftRead = r.kind === 'draft' ? store.getDraft(owner, r.id) : null;
     if (draftRead) {

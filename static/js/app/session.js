@@ -7,6 +7,7 @@ import * as store from '../db.js';
 import { fetchCsrfToken } from '../net.js';
 import { MEDIA_CACHE, userOf } from '../sync.js';
 import { forgetPush } from './push.js';
+import { forgetCopies, rememberOwner } from './snapshot.js';
 import { forgetTodo } from './todostate.js';
 import { choose, h } from './util.js';
 
@@ -51,6 +52,7 @@ export function createSession({ state, status, loginUrl, onUserChanged }) {
     const changed = !state.user || state.user.username !== user.username;
     if (changed || JSON.stringify(state.user) !== JSON.stringify(user)) await store.setCurrentUser(user);
     state.user = user;
+    rememberOwner(user.username);
     showUser();
     if (changed) {
       await status.setOwner(user.username);
@@ -105,6 +107,7 @@ export function createSession({ state, status, loginUrl, onUserChanged }) {
     // A shared phone: what was sent leaves it (receipts stay), with the person's forms,
     // household lists and form media; unsent work stays, for them only.
     await store.forgetOnLogout(owner);
+    forgetCopies(owner); // their forms' first screens mirrored for a quick start (snapshot.js)
     // Their 待办 state and reminder settings, and this device's push (told to the server
     // while the session lasts): the next person on the phone gets no reminder of theirs.
     await forgetTodo(owner);

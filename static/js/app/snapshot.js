@@ -17,10 +17,87 @@
 // (a new app version, `today()` in a note); it never holds an answer. A draft has its own
 // copy: its first screen as last saved, answers and all, kept in the draft's record
 // (written with it, gone with it: fillview.js), painted the same way while it is restored.
+//
+// The blank copy is also mirrored in localStorage, with the name of the person last
+// known on this phone, so that a reload of #/new/<form_id> paints it in the app's first
+// task, before IndexedDB is even opened (paintEarly); the router then checks it against
+// the person and the form's record (takeEarly) and drops it when it does not match. The
+// home screen drops mirrors of versions no longer current (dropStaleCopies), logging out
+// drops the person's (forgetCopies). A phone without localStorage (or full) simply paints
+// the copy from IndexedDB, a little later.
 import * as store from '../db.js';
 import { h } from './util.js';
 
 const KEY = (owner, formId) => `snapshot:${owner}:${formId}`;
+const MIRROR = (owner, formId) => `fieldapp:first-screen:${owner}:${formId}`;
+const OWNER = 'fieldapp:owner';
+
+function local() {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null; // storage refused (a browser setting)
+  }
+}
+
+function mirrorCopy(owner, formId, kept) {
+  const ls = local();
+  if (!ls) return;
+  try {
+    ls.setItem(MIRROR(owner, formId), JSON.stringify(kept));
+  } catch {
+    try { ls.removeItem(MIRROR(owner, formId)); } catch { /* nothing kept */ }
+  }
+}
+
+function readMirror(owner, formId) {
+  const ls = local();
+  if (!ls || !owner) return null;
+  try {
+    const kept = JSON.parse(ls.getItem(MIRROR(owner, formId)) || 'null');
+    return kept && typeof kept.html === 'string' && kept.version != null ? kept : null;
+  } catch {
+    return null;
+  }
+}
+
+function dropMirror(owner, formId) {
+  try { local()?.removeItem(MIRROR(owner, formId)); } catch { /* nothing to drop */ }
+}
+
+// The person now using the app (null: nobody), for the next start's early paint.
+export function rememberOwner(username) {
+  const ls = local();
+  if (!ls) return;
+  try {
+    if (username) { if (ls.getItem(OWNER) !== username) ls.setItem(OWNER, username); } else ls.removeItem(OWNER);
+  } catch { /* no early paint then */ }
+}
+
+// Logging out: the person's mirrored copies go (their forms leave the phone too).
+export function forgetCopies(owner) {
+  const ls = local();
+  if (!ls) return;
+  try {
+    const prefix = MIRROR(owner, '');
+    const keys = [];
+    for (let i = 0; i < ls.length; i += 1) {
+      const k = ls.key(i);
+      if (k && k.startsWith(prefix)) keys.push(k);
+    }
+    for (const k of keys) ls.removeItem(k);
+    if (ls.getItem(OWNER) === owner) ls.removeItem(OWNER);
+  } catch { /* nothing to forget */ }
+}
+
+// The home screen, with the person's current forms: a mirrored copy of a version (or of
+// attachments) no longer current goes, so that the next open does not flash it.
+export function dropStaleCopies(owner, forms) {
+  for (const f of forms) {
+    const kept = readMirror(owner, f.form_id);
+    if (kept && (kept.version !== f.version || kept.media !== mediaSignature(f))) dropMirror(owner, f.form_id);
+  }
+}
 
 // What a snapshot must match besides the form version: its attachments (a CSV of choices,
 // pictures), which the server may replace.
@@ -84,12 +161,14 @@ function copyNode(node, budget) {
 // Keep `html` (a blank first screen) for the next open of this form by this person,
 // unless it is what is kept already. Never throws: a copy is only a head start.
 export async function keepSnapshot(owner, formRec, html, known = null) {
-  if (known && known.html === html && known.version === formRec.version
-      && known.media === mediaSignature(formRec)) return;
+  const same = known && known.html === html && known.version === formRec.version
+    && known.media === mediaSignature(formRec) && known.title === formRec.title;
+  if (same && readMirror(owner, formRec.form_id)) return;
+  const kept = { version: formRec.version, media: mediaSignature(formRec), title: formRec.title, html };
+  mirrorCopy(owner, formRec.form_id, kept);
+  if (same) return;
   try {
-    await store.setMeta(KEY(owner, formRec.form_id), {
-      version: formRec.version, media: mediaSignature(formRec), title: formRec.title, html, savedAt: Date.now(),
-    });
+    await store.setMeta(KEY(owner, formRec.form_id), { ...kept, savedAt: Date.now() });
   } catch (err) {
     console.warn('fieldapp: first screen not kept', err);
   }
@@ -113,6 +192,40 @@ export async function paintSnapshot(viewEl, owner, formId, formRead, route, stil
   if (!snap || snap.version !== formRec.version || snap.media !== mediaSignature(formRec)) return null;
   if (!stillWanted()) return null;
   return paintCopy(viewEl, formRec.title, snap.html, snap);
+}
+
+// At start-up, on a reload of #/new/<formId>: paint the mirrored copy of the person last
+// known on this phone at once (before IndexedDB is read). Returns null, or
+// { owner, formId, snap, painted } where `painted` resolves to the copy's handle once
+// painted; the router takes it with takeEarly.
+export function paintEarly(viewEl, formId) {
+  let owner = null;
+  try { owner = local()?.getItem(OWNER) || null; } catch { return null; }
+  const snap = readMirror(owner, formId);
+  if (!snap) return null;
+  performance.mark('fieldapp:first-screen-read');
+  document.body.classList.add('filling');
+  return { owner, formId, snap, painted: paintCopy(viewEl, snap.title, snap.html, snap) };
+}
+
+// The router's check of an early copy, once the person and the form's record are known:
+// the same person, a new questionnaire that may use a copy, the form's current version
+// and attachments. Resolves to the copy's handle, or (it does not match) to null after
+// putting `placeholder` in its place; a copy already typed in is handed over all the
+// same, as the kept copy would be (what was typed goes into the questions the real form
+// has).
+export async function takeEarly(early, { viewEl, owner, formRead, route, placeholder }) {
+  const handle = await early.painted;
+  let formRec = null;
+  try { formRec = await formRead; } catch { /* the fill view reports it */ }
+  const fits = early.owner === owner && route.kind === 'new' && route.id === early.formId
+    && snapshotAllowed(formRec, route) && early.snap.version === formRec.version
+    && early.snap.media === mediaSignature(formRec);
+  if (fits || handle.touched()) return handle;
+  handle.dispose();
+  dropMirror(early.owner, early.formId);
+  if (handle.attached()) viewEl.replaceChildren(placeholder());
+  return null;
 }
 
 // A draft's first screen as it was last saved (its answers in it: the draft record holds
