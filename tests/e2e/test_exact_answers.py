@@ -10,7 +10,16 @@ from sqlalchemy import select
 
 from fieldapp.extensions import db
 from fieldapp.submissions.models import Submission
-from tests.e2e.steps import count, fill, finalize, open_form, publish_and_open, question, snap
+from tests.e2e.steps import (
+    count,
+    fill,
+    finalize,
+    open_form,
+    publish_and_open,
+    question,
+    snap,
+    tick,
+)
 from tests.helpers import xlsform
 
 pytestmark = pytest.mark.e2e
@@ -428,3 +437,46 @@ def test_choices_with_pictures_show_them_and_a_tap_on_one_chooses_it(app, online
     with app.app_context():
         [sub] = db.session.scalars(select(Submission)).all()
         assert sub.data["mood"] == "bad"
+
+
+VISIT_FORM = xlsform(
+    [
+        ["type", "name", "label", "relevant", "read_only", "default", "calculation"],
+        ["text", "head", "户主姓名", "", "", "", ""],
+        ["integer", "members", "家庭人数", "", "", "", ""],
+        ["select_one yn", "conflict", "是否有家庭矛盾", "", "", "", ""],
+        ["text", "conflict_detail", "矛盾情况", "${conflict} = 'yes'", "", "", ""],
+        ["text", "case_no", "案件编号", "", "yes", "A-001", ""],
+        ["note", "reminder", "请如实填写", "", "", "", ""],
+        ["calculate", "big", "", "", "", "", "if(${members} > 5, 'yes', 'no')"],
+        ["text", "town", "镇/街道", "", "", "", ""],
+    ],
+    choices=[["list_name", "name", "label"], ["yn", "yes", "是"], ["yn", "no", "否"]],
+    settings=[["form_id", "version", "form_title"], ["home_visit", "1", "入户走访"]],
+)
+
+
+def test_a_draft_line_names_the_household_and_counts_the_questions_asked(
+    publish, online_phone, tmp_path
+):
+    """On the home screen a draft is told from the others by its first two text answers,
+    and 已答 counts the questions now asked: one shown by an answer counts, a read-only
+    one, a note and a calculation do not."""
+    phone, page = online_phone
+    publish_and_open(page, publish, tmp_path / "home_visit.xlsx", VISIT_FORM, "入户走访")
+    fill(page, "户主姓名", "王秀英")
+    fill(page, "镇/街道", "城关镇")
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.locator("a.back-link").click()
+    line = page.locator(".draft-item", has_text="入户走访")
+    expect(line.locator(".item-summary")).to_have_text("王秀英 · 城关镇")
+    expect(line.locator(".item-meta")).to_contain_text("已答 2/4 题")
+
+    line.locator("button.resume").click()
+    expect(page.get_by_label("户主姓名", exact=True)).to_have_value("王秀英")
+    tick(page, "conflict", "是")
+    expect(question(page, "conflict_detail")).to_be_visible()
+    expect(page.locator("#save-state")).to_contain_text("已保存")
+    page.locator("a.back-link").click()
+    expect(line.locator(".item-meta")).to_contain_text("已答 3/5 题")
+    snap(page, "draft-line-counts")
