@@ -19,11 +19,21 @@ import { applyCollected, keepSnapshot, screenHTML, snapshotAllowed } from './sna
 const SAVE_DELAY = 300;
 const SAVE_IDLE = 1500;
 
+// The time since `start` (performance.now()) kept as the performance measure `name`, the
+// latest only: for bench/phone.py, each task of an autosave.
+function took(name, start) {
+  try {
+    performance.clearMeasures(name);
+    performance.measure(name, { start });
+  } catch { /* no User Timing Level 3: not timed */ }
+}
+
 // `provisional`: a promise of the form's kept first screen painted by the router
 // (snapshot.js), or of null; the real form takes its place, with what was typed in it.
 // formRead / draftRead: the router's read of the form's record (a new questionnaire) or of
 // the draft (promises; null when the router did not read them): not read twice.
 // prepared: the router's early start of the engine on that record (settles once started).
+
 export async function showFill(container, {
   owner, route, onFinalized, setNotice, provisional = null, formRead = null, draftRead = null,
   prepared = null,
@@ -175,9 +185,12 @@ export async function showFill(container, {
     // screen's copy and the write (a draft of 150 repeat instances took ~36 ms in one task
     // at 4× CPU throttling). What changes between them is saved by the next save, which
     // that change schedules.
+    const t0 = performance.now();
     const xml = withDeprecatedID(form.submissionXML(), replaces);
+    took('fieldapp:save-xml', t0);
     await nextTask();
     if (stopped) return;
+    const t1 = performance.now();
     const scanned = form.scan(known);
     const { files } = scanned;
     const names = files.map((f) => `${f.name}:${f.size}`).join('|');
@@ -190,9 +203,11 @@ export async function showFill(container, {
     if (!force && !exists && same && !files.length) return; // untouched new form: no draft yet
     const progress = form.progress(scanned);
     const summary = form.summary(xml, scanned);
+    took('fieldapp:save-scan', t1);
     await nextTask();
     if (stopped) return;
-    const r = await store.saveDraft({
+    const t2 = performance.now();
+    const put = store.saveDraft({
       id: draftId, owner, form_id: formRec.form_id, version: formRec.version,
       title: replaces ? draft.title : formRec.title,
       xml, files: Object.fromEntries(files.map((f) => [f.name, f])), progress, summary,
@@ -201,6 +216,8 @@ export async function showFill(container, {
       // while the engine restores it (snapshot.js); written with the draft, so never older.
       screen: screenHTML(host),
     }, { mustExist: exists });
+    took('fieldapp:save-write', t2); // the copy, and the write as far as it goes in this task
+    const r = await put;
     if (r === 'saved') {
       lastXml = xml;
       lastFiles = names;

@@ -26,7 +26,7 @@
 // drops the person's (forgetCopies). A phone without localStorage (or full) simply paints
 // the copy from IndexedDB, a little later.
 import * as store from '../db.js';
-import { h } from './util.js';
+import { h, nextTask } from './util.js';
 
 const KEY = (owner, formId) => `snapshot:${owner}:${formId}`;
 const MIRROR = (owner, formId) => `fieldapp:first-screen:${owner}:${formId}`;
@@ -332,8 +332,6 @@ function liveQuestion(host, ref) {
   for (const q of host.querySelectorAll('.q')) if (q.dataset.ref === ref) return q;
   return null;
 }
-
-const nextTask = () => new Promise((r) => setTimeout(r, 0));
 
 // Put what was collected from the copy into the real form drawn in `host`, through each
 // control's own events (input and change), one control per task as a person's taps would
