@@ -14,6 +14,8 @@ serves them):
 - time from navigation to the first answerable question: as Playwright sees it (its
   wait needs the main thread free), and the first painted frame that shows a question,
   measured alike in both UIs by a script installed before the page's own (SEEN_HOOK);
+  on a warm visit, for ours, also the longest task while the kept first screen is shown
+  and so when a tap on it is handled at worst, and the real form in place;
 - input latency per answer (typing into a box until two animation frames later),
   median and p95 over 30 answers;
 - ``--measure`` (comma-separated, default all) adds, on the warm page (issue 12's

@@ -82,7 +82,7 @@ async function main() {
       if ((u && u.username) !== (state.user && state.user.username)) location.reload(); // someone else logged in (other tab)
       return;
     }
-    status.refresh();
+    if (what !== 'draft') status.refresh(); // a draft's answers saved: its counts are the same
     if (what === 'login') session.refreshLoginFlag();
     router.refreshHomeSoon();
   });

@@ -181,7 +181,8 @@ export async function saveDraft(draft, { mustExist = false } = {}) {
     await tx.objectStore('drafts').put({ ...draft, created: old ? old.created : now, updated: now });
   }
   await tx.done;
-  if (result === 'saved') notify('drafts');
+  // 'draft': an existing draft's answers (no count changes: the status bar is not recounted).
+  if (result === 'saved') notify(old ? 'draft' : 'drafts');
   return result;
 }
 

@@ -471,6 +471,7 @@ def test_a_draft_line_names_the_household_and_counts_the_questions_asked(
     line = page.locator(".draft-item", has_text="入户走访")
     expect(line.locator(".item-summary")).to_have_text("王秀英 · 城关镇")
     expect(line.locator(".item-meta")).to_contain_text("已答 2/4 题")
+    expect(count(page, "drafts")).to_have_text("1")
 
     line.locator("button.resume").click()
     expect(page.get_by_label("户主姓名", exact=True)).to_have_value("王秀英")
@@ -479,4 +480,5 @@ def test_a_draft_line_names_the_household_and_counts_the_questions_asked(
     expect(page.locator("#save-state")).to_contain_text("已保存")
     page.locator("a.back-link").click()
     expect(line.locator(".item-meta")).to_contain_text("已答 3/5 题")
+    expect(count(page, "drafts")).to_have_text("1")  # the same draft, saved again
     snap(page, "draft-line-counts")

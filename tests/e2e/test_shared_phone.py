@@ -37,6 +37,10 @@ def test_a_shared_phone_keeps_receipts_and_unsent_work_only(world, online_phone)
     fill_screening(page, "冯丽")
     finalize(page)
     expect(count(page, "sent")).to_have_text("1", timeout=30_000)
+    # The sync that sent it then reads the household lists again and keeps a receipt.
+    page.wait_for_function(
+        f"async () => ({READ_STORES})().then((s) => s.outbox.length === 1 && s.outbox[0].receipt)"
+    )
     stores = page.evaluate(READ_STORES)
     [sent] = stores["outbox"]
     assert sent["status"] == "sent" and sent["xml"] == "" and sent["files"] == {}
