@@ -33,7 +33,6 @@ function took(name, start) {
 // formRead / draftRead: the router's read of the form's record (a new questionnaire) or of
 // the draft (promises; null when the router did not read them): not read twice.
 // prepared: the router's early start of the engine on that record (settles once started).
-
 export async function showFill(container, {
   owner, route, onFinalized, setNotice, provisional = null, formRead = null, draftRead = null,
   prepared = null,
@@ -178,17 +177,19 @@ export async function showFill(container, {
     showError(message);
   }
 
-  async function doSave(force) {
+  async function doSave(force, urgent) {
     if (stopped) return;
     // In three tasks, so that a tap or a key waits for one of them at most: the instance's
     // serialization, one walk over its questions (files, progress, summary), the first
     // screen's copy and the write (a draft of 150 repeat instances took ~36 ms in one task
     // at 4× CPU throttling). What changes between them is saved by the next save, which
-    // that change schedules.
+    // that change schedules. `urgent` (the page is being hidden or left, and may be frozen
+    // or killed next): in one go, the write started in this task.
+    const pause = urgent ? async () => {} : nextTask;
     const t0 = performance.now();
     const xml = withDeprecatedID(form.submissionXML(), replaces);
     took('fieldapp:save-xml', t0);
-    await nextTask();
+    await pause();
     if (stopped) return;
     const t1 = performance.now();
     const scanned = form.scan(known);
@@ -204,7 +205,7 @@ export async function showFill(container, {
     const progress = form.progress(scanned);
     const summary = form.summary(xml, scanned);
     took('fieldapp:save-scan', t1);
-    await nextTask();
+    await pause();
     if (stopped) return;
     const t2 = performance.now();
     const put = store.saveDraft({
@@ -237,11 +238,11 @@ export async function showFill(container, {
     }
   }
 
-  function save(force = false) {
+  function save(force = false, urgent = false) {
     clearTimeout(timer);
     if (!pending && !force) return chain;
     pending = false;
-    chain = chain.then(() => doSave(force)).catch((err) => {
+    chain = chain.then(() => doSave(force, urgent)).catch((err) => {
       console.error(err);
       saveState.textContent = '保存失败！';
       showError(`保存失败：${err && err.message ? err.message : err}。请不要关闭本页，稍后再试。`);
@@ -265,7 +266,7 @@ export async function showFill(container, {
   host.addEventListener('input', onEdit);
   host.addEventListener('change', onEdit);
   host.addEventListener('click', (e) => { if (e.target.closest('button')) onEdit(); });
-  const flush = () => { if (pending) save(); };
+  const flush = () => { if (pending) save(false, true); };
   const onVisibility = () => { if (document.visibilityState === 'hidden') flush(); };
   document.addEventListener('visibilitychange', onVisibility);
   addEventListener('pagehide', flush);
